@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note OR MIT */
+/*
+ * iopf_testbed: the generic netlink protocol of the test bed, and the IOMMU
+ * fault constants it carries. The one definition, shared by the module and
+ * user space. Documentation/netlink/iopf_testbed.yaml describes the same.
+ *
+ * Values of the IOMMU constants are those of include/uapi/linux/iommu.h
+ * (v5.13) and of the RFC "iommu: Evolve to support more scenarios of using
+ * IOPF", which no kernel carries.
+ */
+#ifndef _UAPI_LINUX_IOPF_TESTBED_H
+#define _UAPI_LINUX_IOPF_TESTBED_H
+
+#define IOPF_GENL_NAME			"iopf_testbed"
+#define IOPF_GENL_VERSION		1
+#define IOPF_GENL_MCGRP_FAULTS		"faults"
+
+/* Reporting flags of iommu_register_device_fault_handler() (RFC) */
+#define IOPF_REPORT_FLAT			(1U << 0)
+#define IOPF_REPORT_NESTED			(1U << 1)
+#define IOPF_REPORT_NESTED_L1_CONCERNED		(1U << 2)
+#define IOPF_REPORT_NESTED_L2_CONCERNED		(1U << 3)
+/* Opt in to unrecoverable faults: the RFC author's planned extension */
+#define IOPF_REPORT_UNRECOV			(1U << 4)
+#define IOPF_REPORT_ALL				0x1fU
+
+/* enum iommu_fault_type */
+#define IOPF_FAULT_DMA_UNRECOV		1
+#define IOPF_FAULT_PAGE_REQ		2
+
+/* struct iommu_fault_page_request flags, plus the RFC's L2 */
+#define IOPF_PRQ_PASID_VALID		(1U << 0)
+#define IOPF_PRQ_LAST_PAGE		(1U << 1)
+#define IOPF_PRQ_PRIV_DATA		(1U << 2)
+#define IOPF_PRQ_NEEDS_PASID		(1U << 3)
+#define IOPF_PRQ_L2			(1U << 4)
+
+/* struct iommu_fault_unrecoverable flags */
+#define IOPF_UNRECOV_PASID_VALID	(1U << 0)
+#define IOPF_UNRECOV_ADDR_VALID		(1U << 1)
+#define IOPF_UNRECOV_FETCH_ADDR_VALID	(1U << 2)
+
+/* IOMMU_FAULT_PERM_* */
+#define IOPF_PERM_READ			(1U << 0)
+#define IOPF_PERM_WRITE			(1U << 1)
+#define IOPF_PERM_EXEC			(1U << 2)
+#define IOPF_PERM_PRIV			(1U << 3)
+#define IOPF_PERM_ALL			0xfU
+
+/* enum iommu_fault_reason */
+#define IOPF_REASON_UNKNOWN		0
+#define IOPF_REASON_PTE_FETCH		5
+#define IOPF_REASON_PERMISSION		6
+#define IOPF_REASON_ACCESS		7
+#define IOPF_REASON_OOR_ADDRESS		8
+
+/* enum iommu_page_response_code */
+#define IOPF_RESP_SUCCESS		0
+#define IOPF_RESP_INVALID		1
+#define IOPF_RESP_FAILURE		2
+
+/* CMD_RESUME RESP field */
+#define IOPF_RESUME_TERM		0
+#define IOPF_RESUME_RETRY		1
+#define IOPF_RESUME_ABORT		2
+
+/* Why a RESUME was issued */
+enum iopf_resume_origin {
+	IOPF_ORIGIN_RESPONSE = 1,	/* a page response from user space */
+	IOPF_ORIGIN_REPORT_FAILED,	/* report failed: the driver aborts */
+	IOPF_ORIGIN_FLUSH,		/* the device went away while pending */
+};
+
+enum iopf_cmd {
+	IOPF_CMD_UNSPEC,
+	IOPF_CMD_DEV_NEW,		/* SID; admin */
+	IOPF_CMD_DEV_DEL,		/* SID; admin; flushes pending requests */
+	IOPF_CMD_DEV_GET,		/* do: SID; dump: all devices */
+	IOPF_CMD_HANDLER_REGISTER,	/* SID, FLAGS; admin */
+	IOPF_CMD_HANDLER_UPDATE,	/* SID, MASK, SET; admin */
+	IOPF_CMD_HANDLER_UNREGISTER,	/* SID; admin; -EBUSY while pending */
+	IOPF_CMD_PAGE_RESPONSE,		/* SID, GRPID, [PASID], CODE; admin */
+	IOPF_CMD_PENDING_GET,		/* dump: [SID]; one FAULT per message */
+	IOPF_CMD_STATS_GET,		/* do: global STATS */
+	IOPF_CMD_FAULT_NTF,		/* multicast: one or more FAULT nests */
+	IOPF_CMD_RESUME_NTF,		/* multicast: one RESUME nest */
+
+	__IOPF_CMD_MAX,
+	IOPF_CMD_MAX = __IOPF_CMD_MAX - 1
+};
+
+enum iopf_attr {
+	IOPF_A_UNSPEC,
+	IOPF_A_PAD,
+	IOPF_A_SID,			/* u32 */
+	IOPF_A_FLAGS,			/* u32: IOPF_REPORT_* */
+	IOPF_A_MASK,			/* u32: update keeps flags & MASK ... */
+	IOPF_A_SET,			/* u32: ... then ORs SET */
+	IOPF_A_GRPID,			/* u32 */
+	IOPF_A_PASID,			/* u32, 20 bits */
+	IOPF_A_CODE,			/* u32: IOPF_RESP_* */
+	IOPF_A_REGISTERED,		/* u8: a handler is registered */
+	IOPF_A_STATS,			/* nest: IOPF_STAT_* */
+	IOPF_A_FAULT,			/* nest: IOPF_FAULT_A_*; may repeat */
+	IOPF_A_RESUME,			/* nest: IOPF_RESUME_A_* */
+
+	__IOPF_A_MAX,
+	IOPF_A_MAX = __IOPF_A_MAX - 1
+};
+
+enum iopf_fault_attr {
+	IOPF_FAULT_A_UNSPEC,
+	IOPF_FAULT_A_PAD,
+	IOPF_FAULT_A_SEQ,		/* u64: global, from 1, no gaps */
+	IOPF_FAULT_A_DEV_SEQ,		/* u64: per device, from 1, no gaps */
+	IOPF_FAULT_A_TIMESTAMP_NS,	/* u64: CLOCK_MONOTONIC at report */
+	IOPF_FAULT_A_SID,		/* u32 */
+	IOPF_FAULT_A_EVENT_ID,		/* u32: SMMUv3 event ID */
+	IOPF_FAULT_A_TYPE,		/* u32: IOPF_FAULT_* */
+	IOPF_FAULT_A_LEVEL,		/* u32: 1 or 2 */
+	IOPF_FAULT_A_FLAGS,		/* u32: IOPF_PRQ_* or IOPF_UNRECOV_* */
+	IOPF_FAULT_A_PASID,		/* u32: only when PASID_VALID */
+	IOPF_FAULT_A_GRPID,		/* u32: page requests only */
+	IOPF_FAULT_A_PERM,		/* u32: IOPF_PERM_* */
+	IOPF_FAULT_A_REASON,		/* u32: unrecoverable only */
+	IOPF_FAULT_A_ADDR,		/* u64: IPA for stage-2 page requests */
+	IOPF_FAULT_A_RECORD,		/* binary: the 32-byte event record */
+
+	__IOPF_FAULT_A_MAX,
+	IOPF_FAULT_A_MAX = __IOPF_FAULT_A_MAX - 1
+};
+
+enum iopf_resume_attr {
+	IOPF_RESUME_A_UNSPEC,
+	IOPF_RESUME_A_PAD,
+	IOPF_RESUME_A_SEQ,		/* u64: global RESUME count, from 1 */
+	IOPF_RESUME_A_SID,		/* u32 */
+	IOPF_RESUME_A_STAG,		/* u32: the page request's grpid */
+	IOPF_RESUME_A_RESP,		/* u32: IOPF_RESUME_RETRY/ABORT */
+	IOPF_RESUME_A_CODE,		/* u32: the IOPF_RESP_* it answers */
+	IOPF_RESUME_A_ORIGIN,		/* u32: enum iopf_resume_origin */
+	IOPF_RESUME_A_CMD,		/* binary: the two 64-bit command words */
+
+	__IOPF_RESUME_A_MAX,
+	IOPF_RESUME_A_MAX = __IOPF_RESUME_A_MAX - 1
+};
+
+/*
+ * Counters, all u64. Per device:
+ *   injected = reported + filtered_* + no_handler + report_failed
+ * Global (IOPF_CMD_STATS_GET):
+ *   records = unhandled_event + unknown_sid + the devices' injected
+ */
+enum iopf_stat_attr {
+	IOPF_STAT_A_UNSPEC,
+	IOPF_STAT_A_PAD,
+	IOPF_STAT_A_INJECTED,		/* records routed to the device */
+	IOPF_STAT_A_REPORTED,		/* delivered to the handler */
+	IOPF_STAT_A_FILTERED_L1,	/* nested, stage 1 not concerned */
+	IOPF_STAT_A_FILTERED_L2,	/* nested, stage 2 not concerned */
+	IOPF_STAT_A_FILTERED_UNRECOV,	/* unrecoverable, not opted in */
+	IOPF_STAT_A_NO_HANDLER,		/* no handler registered */
+	IOPF_STAT_A_REPORT_FAILED,	/* the handler failed (e.g. -ENOMEM) */
+	IOPF_STAT_A_NOTIFY_LOST,	/* a listener's queue was full */
+	IOPF_STAT_A_PENDING,		/* page requests awaiting a response */
+	IOPF_STAT_A_RESPONSES,		/* page responses that matched */
+	IOPF_STAT_A_RESPONSE_ERRORS,	/* page responses rejected */
+	IOPF_STAT_A_AUTO_ABORTS,	/* RESUME ABORTs issued by the module */
+	IOPF_STAT_A_RECORDS,		/* global: records injected */
+	IOPF_STAT_A_UNHANDLED_EVENT,	/* global: event IDs not reported */
+	IOPF_STAT_A_UNKNOWN_SID,	/* global: no device with that SID */
+	IOPF_STAT_A_DEVICES,		/* global: devices that exist */
+
+	__IOPF_STAT_A_MAX,
+	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_IOPF_TESTBED_H */
