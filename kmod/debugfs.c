@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs: the event queue user space writes SMMUv3 event records into, and
+ * a read-only view of each device. Everything is root-only.
+ *
+ *   iopf_testbed/inject        text: four hex words per line
+ *   iopf_testbed/inject_raw    binary: 32-byte little-endian records
+ *   iopf_testbed/stats         global counters
+ *   iopf_testbed/devices/0x<sid>/{flags,stats,pending,last_resume}
+ *
+ * A write is parsed whole before any record is injected: a bad one fails
+ * with -EINVAL, says why in the log, and changes nothing.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/debugfs.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "iopf_testbed.h"
+
+/* 1 MiB of text is over 13000 records: plenty for one write */
+#define IOPF_INJECT_MAX_BYTES	(1 << 20)
+
+static struct dentry *iopf_debugfs_root;
+static struct dentry *iopf_debugfs_devices;
+
+/* Copies a whole write in, or says why not */
+static void *iopf_inject_copy(const char __user *ubuf, size_t len,
+			      loff_t *ppos, const char *file)
+{
+	char *buf;
+
+	if (*ppos) {
+		pr_warn_ratelimited("%s: writes at an offset are not supported\n",
+				    file);
+		return ERR_PTR(-EINVAL);
+	}
+	if (!len || len > IOPF_INJECT_MAX_BYTES) {
+		pr_warn_ratelimited("%s: a write must hold 1 to %u bytes, not %zu\n",
+				    file, IOPF_INJECT_MAX_BYTES, len);
+		return ERR_PTR(-EINVAL);
+	}
+	buf = kvmalloc(len + 1, GFP_KERNEL);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(buf, ubuf, len)) {
+		kvfree(buf);
+		return ERR_PTR(-EFAULT);
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static void iopf_inject_records(const u64 (*recs)[IOPF_EVT_DWORDS],
+				size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		iopf_smmu_handle_evt(recs[i]);
+		cond_resched();
+	}
+}
+
+/* One line of text: exactly four hex words, "0x" optional */
+static int iopf_parse_line(char *line, u64 *rec, unsigned int lineno)
+{
+	unsigned int nwords = 0;
+	char *word;
+
+	while ((word = strsep(&line, " \t\r")) != NULL) {
+		if (!*word)
+			continue;
+		if (nwords == IOPF_EVT_DWORDS) {
+			pr_warn_ratelimited("inject: line %u: more than %d words\n",
+					    lineno, IOPF_EVT_DWORDS);
+			return -EINVAL;
+		}
+		if (kstrtou64(word, 16, &rec[nwords])) {
+			pr_warn_ratelimited("inject: line %u: word %u is not a 64-bit hex number\n",
+					    lineno, nwords + 1);
+			return -EINVAL;
+		}
+		nwords++;
+	}
+	if (nwords && nwords != IOPF_EVT_DWORDS) {
+		pr_warn_ratelimited("inject: line %u: %u words, expected %d\n",
+				    lineno, nwords, IOPF_EVT_DWORDS);
+		return -EINVAL;
+	}
+	return nwords ? 1 : 0;
+}
+
+static ssize_t iopf_inject_write(struct file *file, const char __user *ubuf,
+				 size_t len, loff_t *ppos)
+{
+	u64 (*recs)[IOPF_EVT_DWORDS];
+	char *buf, *cursor, *line;
+	unsigned int lineno = 0;
+	size_t n = 0;
+	int ret = 0;
+
+	buf = iopf_inject_copy(ubuf, len, ppos, "inject");
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+
+	/* A record takes at least 8 bytes ("0 0 0 0\n") */
+	recs = kvmalloc_array(len / 8 + 1, sizeof(*recs), GFP_KERNEL);
+	if (!recs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	cursor = buf;
+	while ((line = strsep(&cursor, "\n")) != NULL) {
+		ret = iopf_parse_line(line, recs[n], ++lineno);
+		if (ret < 0)
+			goto out_free;
+		n += ret;
+	}
+	if (!n) {
+		pr_warn_ratelimited("inject: no record in the write\n");
+		ret = -EINVAL;
+		goto out_free;
+	}
+
+	iopf_inject_records((const u64 (*)[IOPF_EVT_DWORDS])recs, n);
+	ret = 0;
+
+out_free:
+	kvfree(recs);
+	kvfree(buf);
+	return ret ? ret : len;
+}
+
+static ssize_t iopf_inject_raw_write(struct file *file,
+				     const char __user *ubuf, size_t len,
+				     loff_t *ppos)
+{
+	u64 (*recs)[IOPF_EVT_DWORDS];
+	size_t n, i, j;
+	__le64 *raw;
+
+	if (len % IOPF_EVT_BYTES) {
+		pr_warn_ratelimited("inject_raw: %zu bytes is not a multiple of %d\n",
+				    len, IOPF_EVT_BYTES);
+		return -EINVAL;
+	}
+	raw = iopf_inject_copy(ubuf, len, ppos, "inject_raw");
+	if (IS_ERR(raw))
+		return PTR_ERR(raw);
+
+	/* Converted in place: the words are the same size */
+	n = len / IOPF_EVT_BYTES;
+	recs = (u64 (*)[IOPF_EVT_DWORDS])raw;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < IOPF_EVT_DWORDS; j++)
+			recs[i][j] = le64_to_cpu(raw[i * IOPF_EVT_DWORDS + j]);
+
+	iopf_inject_records((const u64 (*)[IOPF_EVT_DWORDS])recs, n);
+	kvfree(raw);
+	return len;
+}
+
+static const struct file_operations iopf_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = iopf_inject_write,
+	.llseek = noop_llseek,
+};
+
+static const struct file_operations iopf_inject_raw_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = iopf_inject_raw_write,
+	.llseek = noop_llseek,
+};
+
+static int iopf_global_stats_show(struct seq_file *m, void *v)
+{
+	struct iopf_global_stats s;
+
+	iopf_global_stats(&s);
+	seq_printf(m, "records %llu\n", s.records);
+	seq_printf(m, "unhandled_event %llu\n", s.unhandled_event);
+	seq_printf(m, "unknown_sid %llu\n", s.unknown_sid);
+	seq_printf(m, "devices %llu\n", s.devices);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_global_stats);
+
+static int iopf_dev_flags_show(struct seq_file *m, void *v)
+{
+	static const char * const names[] = {
+		"FLAT", "NESTED", "L1", "L2", "UNRECOV",
+	};
+	struct iopf_dev *dev = m->private;
+	const char *sep = " ";
+	unsigned int i;
+	u32 flags;
+
+	mutex_lock(&dev->lock);
+	if (!dev->fault_param) {
+		mutex_unlock(&dev->lock);
+		seq_puts(m, "unregistered\n");
+		return 0;
+	}
+	flags = dev->fault_param->flags;
+	mutex_unlock(&dev->lock);
+
+	seq_printf(m, "%#x", flags);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (flags & BIT(i)) {
+			seq_printf(m, "%s%s", sep, names[i]);
+			sep = ",";
+		}
+	}
+	seq_putc(m, '\n');
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_flags);
+
+static int iopf_dev_stats_show(struct seq_file *m, void *v)
+{
+	struct iopf_dev *dev = m->private;
+	struct iopf_dev_stats s;
+
+	mutex_lock(&dev->lock);
+	s = dev->stats;
+	mutex_unlock(&dev->lock);
+
+	seq_printf(m, "injected %llu\n", s.injected);
+	seq_printf(m, "reported %llu\n", s.reported);
+	seq_printf(m, "filtered_l1 %llu\n", s.filtered_l1);
+	seq_printf(m, "filtered_l2 %llu\n", s.filtered_l2);
+	seq_printf(m, "filtered_unrecov %llu\n", s.filtered_unrecov);
+	seq_printf(m, "no_handler %llu\n", s.no_handler);
+	seq_printf(m, "report_failed %llu\n", s.report_failed);
+	seq_printf(m, "notify_lost %llu\n", s.notify_lost);
+	seq_printf(m, "pending %llu\n", s.pending);
+	seq_printf(m, "responses %llu\n", s.responses);
+	seq_printf(m, "response_errors %llu\n", s.response_errors);
+	seq_printf(m, "auto_aborts %llu\n", s.auto_aborts);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_stats);
+
+static int iopf_dev_pending_show(struct seq_file *m, void *v)
+{
+	struct iopf_dev *dev = m->private;
+	struct iopf_event *evt;
+
+	mutex_lock(&dev->lock);
+	if (dev->fault_param) {
+		list_for_each_entry(evt, &dev->fault_param->faults, list) {
+			const struct iopf_fault *f = &evt->fault;
+
+			seq_printf(m, "seq=%llu grpid=%u ", evt->seq, f->grpid);
+			if (iopf_fault_has_pasid(f))
+				seq_printf(m, "pasid=%u", f->pasid);
+			else
+				seq_puts(m, "pasid=-");
+			seq_printf(m, " level=%u addr=%#llx\n", f->level,
+				   f->addr);
+		}
+	}
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_pending);
+
+static int iopf_dev_last_resume_show(struct seq_file *m, void *v)
+{
+	static const char * const origins[] = {
+		[IOPF_ORIGIN_RESPONSE] = "response",
+		[IOPF_ORIGIN_REPORT_FAILED] = "report_failed",
+		[IOPF_ORIGIN_FLUSH] = "flush",
+	};
+	struct iopf_dev *dev = m->private;
+	struct iopf_resume r;
+
+	mutex_lock(&dev->lock);
+	r = dev->last_resume;
+	mutex_unlock(&dev->lock);
+
+	if (!r.seq) {
+		seq_puts(m, "none\n");
+		return 0;
+	}
+	seq_printf(m, "0x%016llx 0x%016llx resp=%s stag=%u origin=%s\n",
+		   r.cmd[0], r.cmd[1],
+		   r.resp == IOPF_RESUME_RETRY ? "RETRY" : "ABORT", r.stag,
+		   r.origin < ARRAY_SIZE(origins) && origins[r.origin] ?
+		   origins[r.origin] : "?");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_last_resume);
+
+/* Called under the device registry lock, when the device appears */
+void iopf_debugfs_dev_add(struct iopf_dev *dev)
+{
+	char name[16];
+
+	if (!iopf_debugfs_devices)
+		return;
+	snprintf(name, sizeof(name), "%#x", dev->sid);
+	dev->debugfs = debugfs_create_dir(name, iopf_debugfs_devices);
+	debugfs_create_file("flags", 0400, dev->debugfs, dev,
+			    &iopf_dev_flags_fops);
+	debugfs_create_file("stats", 0400, dev->debugfs, dev,
+			    &iopf_dev_stats_fops);
+	debugfs_create_file("pending", 0400, dev->debugfs, dev,
+			    &iopf_dev_pending_fops);
+	debugfs_create_file("last_resume", 0400, dev->debugfs, dev,
+			    &iopf_dev_last_resume_fops);
+}
+
+/* Waits for readers; must not be called with dev->lock held */
+void iopf_debugfs_dev_remove(struct iopf_dev *dev)
+{
+	/* After iopf_debugfs_exit() the directory is already gone */
+	if (iopf_debugfs_root)
+		debugfs_remove(dev->debugfs);
+	dev->debugfs = NULL;
+}
+
+int iopf_debugfs_init(void)
+{
+	iopf_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	if (IS_ERR(iopf_debugfs_root)) {
+		/* debugfs is built in on every kernel we target */
+		return PTR_ERR(iopf_debugfs_root);
+	}
+	debugfs_create_file("inject", 0200, iopf_debugfs_root, NULL,
+			    &iopf_inject_fops);
+	debugfs_create_file("inject_raw", 0200, iopf_debugfs_root, NULL,
+			    &iopf_inject_raw_fops);
+	debugfs_create_file("stats", 0400, iopf_debugfs_root, NULL,
+			    &iopf_global_stats_fops);
+	iopf_debugfs_devices = debugfs_create_dir("devices", iopf_debugfs_root);
+	return 0;
+}
+
+/* Waits for every reader and writer, so no record is injected afterwards */
+void iopf_debugfs_exit(void)
+{
+	debugfs_remove_recursive(iopf_debugfs_root);
+	iopf_debugfs_root = NULL;
+	iopf_debugfs_devices = NULL;
+}

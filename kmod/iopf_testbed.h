@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the module's files share. The model maps onto v5.13 plus the RFC:
+ *
+ *   core.c     drivers/iommu/iommu.c: the synthetic devices, fault handler
+ *              registration (with the RFC's flags and update call),
+ *              iommu_report_device_fault(), iommu_page_response()
+ *   smmu.c     arm-smmu-v3: arm_smmu_handle_evt() and
+ *              arm_smmu_page_response() (the RESUME command)
+ *   netlink.c  configuration, and the fault handler user space listens to
+ *   debugfs.c  the event queue (record injection) and per-device views
+ */
+#ifndef _IOPF_TESTBED_H
+#define _IOPF_TESTBED_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/types.h>
+
+#include <iopf_testbed/fault_core.h>
+
+struct dentry;
+struct iopf_dev;
+
+/* A reported fault; also the pending copy of a page request */
+struct iopf_event {
+	struct list_head list;
+	struct iopf_fault fault;
+	u64 record[IOPF_EVT_DWORDS];
+	u64 seq;
+	u64 dev_seq;
+	u64 timestamp_ns;
+};
+
+/* The RESUME command issued for a page request */
+struct iopf_resume {
+	u64 seq;
+	u32 sid;
+	u32 stag;
+	u32 resp;
+	u32 code;
+	u32 origin;
+	u64 cmd[2];
+};
+
+/* struct iommu_page_response, less argsz and version */
+struct iopf_page_response {
+	u32 flags;	/* IOPF_PRQ_PASID_VALID when pasid is given */
+	u32 pasid;
+	u32 grpid;
+	u32 code;
+};
+
+typedef int (*iopf_fault_handler_t)(struct iopf_dev *dev,
+				    struct iopf_event *evt, void *data);
+
+/* struct iommu_fault_param, with the RFC's flags */
+struct iopf_fault_param {
+	iopf_fault_handler_t handler;
+	u32 flags;
+	void *data;
+	struct list_head faults;	/* pending page requests */
+};
+
+struct iopf_dev_stats {
+	u64 injected;
+	u64 reported;
+	u64 filtered_l1;
+	u64 filtered_l2;
+	u64 filtered_unrecov;
+	u64 no_handler;
+	u64 report_failed;
+	u64 notify_lost;
+	u64 pending;
+	u64 responses;
+	u64 response_errors;
+	u64 auto_aborts;
+};
+
+/* A synthetic device behind the SMMU, named by its StreamID */
+struct iopf_dev {
+	struct kref ref;
+	u32 sid;
+	/* dev_iommu->lock: everything below */
+	struct mutex lock;
+	bool removed;
+	struct iopf_fault_param *fault_param;	/* NULL: no handler */
+	struct iopf_dev_stats stats;
+	u64 dev_seq;
+	struct iopf_resume last_resume;		/* seq 0: none yet */
+	struct dentry *debugfs;
+};
+
+struct iopf_global_stats {
+	u64 records;
+	u64 unhandled_event;
+	u64 unknown_sid;
+	u64 devices;
+};
+
+/* core.c */
+int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack);
+int iopf_dev_destroy(u32 sid, struct netlink_ext_ack *extack);
+void iopf_dev_destroy_all(void);
+struct iopf_dev *iopf_dev_get(u32 sid);
+struct iopf_dev *iopf_dev_find_next(unsigned long *index);
+void iopf_dev_put(struct iopf_dev *dev);
+u32 iopf_devs_generation(void);
+int iopf_register_fault_handler(struct iopf_dev *dev,
+				iopf_fault_handler_t handler, u32 flags,
+				void *data, struct netlink_ext_ack *extack);
+int iopf_update_fault_handler(struct iopf_dev *dev, u32 mask, u32 set,
+			      struct netlink_ext_ack *extack);
+int iopf_unregister_fault_handler(struct iopf_dev *dev,
+				  struct netlink_ext_ack *extack);
+int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt);
+int iopf_page_response(struct iopf_dev *dev,
+		       const struct iopf_page_response *msg,
+		       struct netlink_ext_ack *extack);
+void iopf_global_stats(struct iopf_global_stats *stats);
+void iopf_count_record(void);
+void iopf_count_unhandled(void);
+void iopf_count_unknown_sid(void);
+
+/* smmu.c */
+void iopf_smmu_handle_evt(const u64 *evt);
+int iopf_smmu_page_response(struct iopf_dev *dev,
+			    const struct iopf_event *evt, u32 code, u32 origin);
+
+/* netlink.c */
+int iopf_netlink_init(void);
+void iopf_netlink_exit(void);
+int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
+			  void *data);
+void iopf_nl_notify_resume(struct iopf_resume *resume);
+
+/* debugfs.c */
+int iopf_debugfs_init(void);
+void iopf_debugfs_exit(void);
+void iopf_debugfs_dev_add(struct iopf_dev *dev);
+void iopf_debugfs_dev_remove(struct iopf_dev *dev);
+
+#endif /* _IOPF_TESTBED_H */

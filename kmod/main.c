@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iopf_testbed: a test bed for nested-aware I/O page-fault reporting
+ * (the RFC "iommu: Evolve to support more scenarios of using IOPF") without
+ * SMMUv3 hardware. Synthetic devices named by StreamID take SMMUv3 event
+ * records from debugfs; reported faults reach user space over generic
+ * netlink, which also answers page requests.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+
+#include "iopf_testbed.h"
+
+static int __init iopf_testbed_init(void)
+{
+	int ret;
+
+	ret = iopf_debugfs_init();
+	if (ret)
+		return ret;
+	ret = iopf_netlink_init();
+	if (ret) {
+		iopf_debugfs_exit();
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit iopf_testbed_exit(void)
+{
+	/*
+	 * Configuration first, then injection: once both are gone nothing
+	 * can reach a device, and removing the devices answers what is
+	 * still pending (the listeners are gone with the family).
+	 */
+	iopf_netlink_exit();
+	iopf_debugfs_exit();
+	iopf_dev_destroy_all();
+}
+
+module_init(iopf_testbed_init);
+module_exit(iopf_testbed_exit);
+
+MODULE_DESCRIPTION("Nested-aware IOMMU page-fault reporting test bed");
+MODULE_LICENSE("GPL");

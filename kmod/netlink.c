@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "iopf_testbed": device and handler
+ * configuration, page responses, dumps, and the "faults" multicast group
+ * that carries every reported fault and every RESUME command.
+ *
+ * Plain struct genl_ops with per-op policies: the same code on 6.1 (no split
+ * ops) and later kernels. The family is not parallel_ops, so its handlers
+ * run serialised under the genetlink mutex.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <net/genetlink.h>
+
+#include "iopf_testbed.h"
+
+static struct genl_family iopf_nl_family;
+
+/*
+ * Sequence numbers are handed out and messages sent under one lock, so a
+ * listener sees them strictly increasing; a gap means it lost messages.
+ */
+static DEFINE_MUTEX(iopf_nl_notify_lock);
+static u64 iopf_nl_fault_seq;
+static u64 iopf_nl_resume_seq;
+static bool iopf_nl_registered;
+
+enum iopf_nl_mcgrp { IOPF_NL_MCGRP_FAULTS };
+
+static const struct genl_multicast_group iopf_nl_mcgrps[] = {
+	[IOPF_NL_MCGRP_FAULTS] = {
+		.name = IOPF_GENL_MCGRP_FAULTS,
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+		/* Faults reveal what devices touch: admins only */
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+#endif
+	},
+};
+
+/* Not const: 6.1's policy takes a non-const pointer */
+static struct netlink_range_validation iopf_grpid_range = {
+	.max = 0xffff,	/* the STAG is 16 bits */
+};
+
+static struct netlink_range_validation iopf_pasid_range = {
+	.max = 0xfffff,	/* SubstreamIDs are 20 bits */
+};
+
+static const struct nla_policy iopf_sid_policy[IOPF_A_SID + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+};
+
+static const struct nla_policy iopf_register_policy[IOPF_A_FLAGS + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_FLAGS] = NLA_POLICY_MASK(NLA_U32, IOPF_REPORT_ALL),
+};
+
+static const struct nla_policy iopf_update_policy[IOPF_A_SET + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_MASK] = NLA_POLICY_MASK(NLA_U32, IOPF_REPORT_ALL),
+	[IOPF_A_SET] = NLA_POLICY_MASK(NLA_U32, IOPF_REPORT_ALL),
+};
+
+static const struct nla_policy iopf_response_policy[IOPF_A_CODE + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_GRPID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_grpid_range),
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+	[IOPF_A_CODE] = NLA_POLICY_MAX(NLA_U32, IOPF_RESP_FAILURE),
+};
+
+/* No attributes at all: any is rejected by strict validation */
+static const struct nla_policy iopf_empty_policy[IOPF_A_PAD + 1] = {
+};
+
+static int iopf_nl_put_u64(struct sk_buff *skb, int attr, u64 val, int pad)
+{
+	return nla_put_u64_64bit(skb, attr, val, pad);
+}
+
+static size_t iopf_nl_fault_size(void)
+{
+	return nla_total_size(0) +				/* nest */
+	       4 * nla_total_size_64bit(sizeof(u64)) +		/* seqs, ts, addr */
+	       9 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(IOPF_EVT_BYTES);
+}
+
+static int iopf_nl_put_fault(struct sk_buff *skb, const struct iopf_event *evt)
+{
+	const struct iopf_fault *f = &evt->fault;
+	__le64 record[IOPF_EVT_DWORDS];
+	struct nlattr *nest;
+	int i;
+
+	for (i = 0; i < IOPF_EVT_DWORDS; i++)
+		record[i] = cpu_to_le64(evt->record[i]);
+
+	nest = nla_nest_start(skb, IOPF_A_FAULT);
+	if (!nest)
+		return -EMSGSIZE;
+	if (iopf_nl_put_u64(skb, IOPF_FAULT_A_SEQ, evt->seq, IOPF_FAULT_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_FAULT_A_DEV_SEQ, evt->dev_seq,
+			    IOPF_FAULT_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_FAULT_A_TIMESTAMP_NS, evt->timestamp_ns,
+			    IOPF_FAULT_A_PAD) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_SID, f->sid) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_EVENT_ID, f->event_id) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_TYPE, f->type) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_LEVEL, f->level) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_FLAGS, f->flags) ||
+	    nla_put_u32(skb, IOPF_FAULT_A_PERM, f->perm) ||
+	    iopf_nl_put_u64(skb, IOPF_FAULT_A_ADDR, f->addr, IOPF_FAULT_A_PAD) ||
+	    nla_put(skb, IOPF_FAULT_A_RECORD, sizeof(record), record))
+		goto cancel;
+	if (iopf_fault_has_pasid(f) &&
+	    nla_put_u32(skb, IOPF_FAULT_A_PASID, f->pasid))
+		goto cancel;
+	if (f->type == IOPF_FAULT_PAGE_REQ &&
+	    nla_put_u32(skb, IOPF_FAULT_A_GRPID, f->grpid))
+		goto cancel;
+	if (f->type == IOPF_FAULT_DMA_UNRECOV &&
+	    nla_put_u32(skb, IOPF_FAULT_A_REASON, f->reason))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* Multicasts @skb; returns whether a listener's queue was full */
+static bool iopf_nl_multicast(struct sk_buff *skb)
+{
+	int ret;
+
+	if (!iopf_nl_registered) {
+		nlmsg_free(skb);
+		return false;
+	}
+	ret = genlmsg_multicast(&iopf_nl_family, skb, 0, IOPF_NL_MCGRP_FAULTS,
+				GFP_KERNEL);
+	/*
+	 * -ESRCH: nobody listens, not a loss. -ENOBUFS: a listener that set
+	 * NETLINK_BROADCAST_ERROR overflowed; it sees a sequence gap.
+	 */
+	return ret == -ENOBUFS;
+}
+
+/**
+ * iopf_nl_fault_handler() - the fault handler registered for every device
+ * @dev: the device, locked by the core
+ * @evt: the fault; gets its sequence numbers here
+ * @data: unused
+ *
+ * Return: 0 when the fault was numbered and sent (or nobody listens),
+ * -ENOMEM when no notification could be built: the report then fails.
+ */
+int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
+			  void *data)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(iopf_nl_fault_size(), GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+
+	mutex_lock(&iopf_nl_notify_lock);
+	evt->seq = iopf_nl_fault_seq + 1;
+	evt->dev_seq = dev->dev_seq + 1;
+	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_FAULT_NTF);
+	if (!hdr || iopf_nl_put_fault(skb, evt)) {
+		mutex_unlock(&iopf_nl_notify_lock);
+		nlmsg_free(skb);
+		WARN_ON_ONCE(1);	/* iopf_nl_fault_size() is wrong */
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	iopf_nl_fault_seq++;
+	dev->dev_seq++;
+	if (iopf_nl_multicast(skb))
+		dev->stats.notify_lost++;
+	mutex_unlock(&iopf_nl_notify_lock);
+	return 0;
+}
+
+static int iopf_nl_put_resume(struct sk_buff *skb,
+			      const struct iopf_resume *resume)
+{
+	__le64 cmd[2] = {
+		cpu_to_le64(resume->cmd[0]), cpu_to_le64(resume->cmd[1])
+	};
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, IOPF_A_RESUME);
+	if (!nest)
+		return -EMSGSIZE;
+	if (iopf_nl_put_u64(skb, IOPF_RESUME_A_SEQ, resume->seq,
+			    IOPF_RESUME_A_PAD) ||
+	    nla_put_u32(skb, IOPF_RESUME_A_SID, resume->sid) ||
+	    nla_put_u32(skb, IOPF_RESUME_A_STAG, resume->stag) ||
+	    nla_put_u32(skb, IOPF_RESUME_A_RESP, resume->resp) ||
+	    nla_put_u32(skb, IOPF_RESUME_A_CODE, resume->code) ||
+	    nla_put_u32(skb, IOPF_RESUME_A_ORIGIN, resume->origin) ||
+	    nla_put(skb, IOPF_RESUME_A_CMD, sizeof(cmd), cmd)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Numbers @resume and tells listeners; a lost message is only counted */
+void iopf_nl_notify_resume(struct iopf_resume *resume)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	mutex_lock(&iopf_nl_notify_lock);
+	resume->seq = ++iopf_nl_resume_seq;
+	if (!skb)
+		goto out_unlock;
+	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_RESUME_NTF);
+	if (!hdr || iopf_nl_put_resume(skb, resume)) {
+		nlmsg_free(skb);
+		goto out_unlock;
+	}
+	genlmsg_end(skb, hdr);
+	iopf_nl_multicast(skb);
+out_unlock:
+	mutex_unlock(&iopf_nl_notify_lock);
+}
+
+static int iopf_nl_put_stat(struct sk_buff *skb, int attr, u64 val)
+{
+	return iopf_nl_put_u64(skb, attr, val, IOPF_STAT_A_PAD);
+}
+
+static int iopf_nl_put_dev_stats(struct sk_buff *skb,
+				 const struct iopf_dev_stats *s)
+{
+	struct nlattr *nest = nla_nest_start(skb, IOPF_A_STATS);
+
+	if (!nest ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_INJECTED, s->injected) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_REPORTED, s->reported) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_L1, s->filtered_l1) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_L2, s->filtered_l2) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_UNRECOV,
+			     s->filtered_unrecov) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_NO_HANDLER, s->no_handler) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_REPORT_FAILED, s->report_failed) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_NOTIFY_LOST, s->notify_lost) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_PENDING, s->pending) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_RESPONSES, s->responses) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_RESPONSE_ERRORS,
+			     s->response_errors) ||
+	    iopf_nl_put_stat(skb, IOPF_STAT_A_AUTO_ABORTS, s->auto_aborts))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
+			    u32 portid, u32 seq, int flags,
+			    struct netlink_callback *cb)
+{
+	struct iopf_dev_stats stats;
+	bool registered;
+	u32 hflags;
+	void *hdr;
+
+	mutex_lock(&dev->lock);
+	stats = dev->stats;
+	registered = dev->fault_param;
+	hflags = registered ? dev->fault_param->flags : 0;
+	mutex_unlock(&dev->lock);
+
+	hdr = genlmsg_put(skb, portid, seq, &iopf_nl_family, flags,
+			  IOPF_CMD_DEV_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+	if (nla_put_u32(skb, IOPF_A_SID, dev->sid) ||
+	    nla_put_u8(skb, IOPF_A_REGISTERED, registered) ||
+	    nla_put_u32(skb, IOPF_A_FLAGS, hflags) ||
+	    iopf_nl_put_dev_stats(skb, &stats)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* The device named by the request's IOPF_A_SID, referenced */
+static struct iopf_dev *iopf_nl_get_dev(struct genl_info *info)
+{
+	struct iopf_dev *dev;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_SID))
+		return ERR_PTR(-EINVAL);
+	dev = iopf_dev_get(nla_get_u32(info->attrs[IOPF_A_SID]));
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IOPF_A_SID],
+				    "no device with this StreamID");
+		return ERR_PTR(-ENODEV);
+	}
+	return dev;
+}
+
+static int iopf_nl_dev_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_SID))
+		return -EINVAL;
+	return iopf_dev_create(nla_get_u32(info->attrs[IOPF_A_SID]),
+			       info->extack);
+}
+
+static int iopf_nl_dev_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_SID))
+		return -EINVAL;
+	return iopf_dev_destroy(nla_get_u32(info->attrs[IOPF_A_SID]),
+				info->extack);
+}
+
+static int iopf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_dev *dev = iopf_nl_get_dev(info);
+	struct sk_buff *msg;
+	int ret;
+
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg) {
+		iopf_dev_put(dev);
+		return -ENOMEM;
+	}
+	ret = iopf_nl_fill_dev(msg, dev, info->snd_portid, info->snd_seq, 0,
+			       NULL);
+	iopf_dev_put(dev);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* cb->args[0]: the next StreamID to visit */
+static int iopf_nl_dev_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	unsigned long index = cb->args[0];
+	struct iopf_dev *dev;
+	int ret = 0;
+
+	cb->seq = iopf_devs_generation();
+	while ((dev = iopf_dev_find_next(&index))) {
+		ret = iopf_nl_fill_dev(skb, dev, NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
+		iopf_dev_put(dev);
+		if (ret)
+			break;
+		index++;
+	}
+	cb->args[0] = index;
+	/* A device too large for an empty message would loop forever */
+	if (ret && !skb->len)
+		return ret;
+	return skb->len;
+}
+
+static int iopf_nl_register_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_dev *dev;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_FLAGS))
+		return -EINVAL;
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_register_fault_handler(dev, iopf_nl_fault_handler,
+					  nla_get_u32(info->attrs[IOPF_A_FLAGS]),
+					  NULL, info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+static int iopf_nl_update_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_dev *dev;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_MASK) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_SET))
+		return -EINVAL;
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_update_fault_handler(dev,
+					nla_get_u32(info->attrs[IOPF_A_MASK]),
+					nla_get_u32(info->attrs[IOPF_A_SET]),
+					info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+static int iopf_nl_unregister_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct iopf_dev *dev = iopf_nl_get_dev(info);
+	int ret;
+
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_unregister_fault_handler(dev, info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+static int iopf_nl_response_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_page_response msg = {};
+	struct iopf_dev *dev;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_GRPID) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_CODE))
+		return -EINVAL;
+	msg.grpid = nla_get_u32(info->attrs[IOPF_A_GRPID]);
+	msg.code = nla_get_u32(info->attrs[IOPF_A_CODE]);
+	if (info->attrs[IOPF_A_PASID]) {
+		msg.flags |= IOPF_PRQ_PASID_VALID;
+		msg.pasid = nla_get_u32(info->attrs[IOPF_A_PASID]);
+	}
+
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_page_response(dev, &msg, info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+/*
+ * cb->args[0]: StreamID being dumped; [1]: entries of it already sent;
+ * [2]: 1 + the StreamID to restrict the dump to, or 0.
+ */
+static int iopf_nl_pending_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[IOPF_A_SID + 1];
+	int ret;
+
+	/* Parsed here, the same way on every kernel generation */
+	ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, IOPF_A_SID,
+			  iopf_sid_policy, cb->extack);
+	if (ret)
+		return ret;
+	if (tb[IOPF_A_SID]) {
+		cb->args[0] = nla_get_u32(tb[IOPF_A_SID]);
+		cb->args[2] = 1 + (unsigned long)cb->args[0];
+	}
+	return 0;
+}
+
+static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
+				    struct netlink_callback *cb,
+				    struct iopf_dev *dev)
+{
+	struct iopf_event *evt;
+	long skip = cb->args[1];
+	int ret = 0;
+
+	mutex_lock(&dev->lock);
+	if (!dev->fault_param)
+		goto out_unlock;
+	list_for_each_entry(evt, &dev->fault_param->faults, list) {
+		void *hdr;
+
+		if (skip-- > 0)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &iopf_nl_family,
+				  NLM_F_MULTI, IOPF_CMD_PENDING_GET);
+		if (!hdr) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		if (iopf_nl_put_fault(skb, evt)) {
+			genlmsg_cancel(skb, hdr);
+			ret = -EMSGSIZE;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[1]++;
+	}
+out_unlock:
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+static int iopf_nl_pending_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	unsigned long last = cb->args[2] ? cb->args[2] - 1 : U32_MAX;
+	unsigned long index = cb->args[0];
+	struct iopf_dev *dev;
+	int ret = 0;
+
+	while ((dev = iopf_dev_find_next(&index))) {
+		if (index > last) {
+			iopf_dev_put(dev);
+			break;
+		}
+		if (index != cb->args[0]) {
+			cb->args[0] = index;	/* a new device */
+			cb->args[1] = 0;
+		}
+		ret = iopf_nl_pending_fill_dev(skb, cb, dev);
+		iopf_dev_put(dev);
+		if (ret)
+			break;
+		index++;
+	}
+	if (!ret) {
+		/* Nothing left: the next call finds no device and ends */
+		cb->args[0] = index;
+		cb->args[1] = 0;
+	}
+	if (ret && !skb->len)
+		return ret;
+	return skb->len;
+}
+
+static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_global_stats s;
+	struct sk_buff *msg;
+	struct nlattr *nest;
+	void *hdr;
+
+	iopf_global_stats(&s);
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &iopf_nl_family, 0,
+				IOPF_CMD_STATS_GET);
+	if (!hdr)
+		goto nospace;
+	nest = nla_nest_start(msg, IOPF_A_STATS);
+	if (!nest ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_RECORDS, s.records) ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNHANDLED_EVENT,
+			     s.unhandled_event) ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNKNOWN_SID, s.unknown_sid) ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_DEVICES, s.devices))
+		goto nospace;
+	nla_nest_end(msg, nest);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+nospace:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+static const struct genl_ops iopf_nl_ops[] = {
+	{
+		.cmd = IOPF_CMD_DEV_NEW,
+		.doit = iopf_nl_dev_new_doit,
+		.policy = iopf_sid_policy,
+		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_DEV_DEL,
+		.doit = iopf_nl_dev_del_doit,
+		.policy = iopf_sid_policy,
+		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_DEV_GET,
+		.doit = iopf_nl_dev_get_doit,
+		.dumpit = iopf_nl_dev_get_dumpit,
+		.policy = iopf_sid_policy,
+		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+	},
+	{
+		.cmd = IOPF_CMD_HANDLER_REGISTER,
+		.doit = iopf_nl_register_doit,
+		.policy = iopf_register_policy,
+		.maxattr = ARRAY_SIZE(iopf_register_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_HANDLER_UPDATE,
+		.doit = iopf_nl_update_doit,
+		.policy = iopf_update_policy,
+		.maxattr = ARRAY_SIZE(iopf_update_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_HANDLER_UNREGISTER,
+		.doit = iopf_nl_unregister_doit,
+		.policy = iopf_sid_policy,
+		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_PAGE_RESPONSE,
+		.doit = iopf_nl_response_doit,
+		.policy = iopf_response_policy,
+		.maxattr = ARRAY_SIZE(iopf_response_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_PENDING_GET,
+		.start = iopf_nl_pending_start,
+		.dumpit = iopf_nl_pending_dumpit,
+		.policy = iopf_sid_policy,
+		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+	},
+	{
+		.cmd = IOPF_CMD_STATS_GET,
+		.doit = iopf_nl_stats_doit,
+		.policy = iopf_empty_policy,
+		.maxattr = ARRAY_SIZE(iopf_empty_policy) - 1,
+	},
+};
+
+static struct genl_family iopf_nl_family __ro_after_init = {
+	.name = IOPF_GENL_NAME,
+	.version = IOPF_GENL_VERSION,
+	.maxattr = IOPF_A_MAX,
+	.module = THIS_MODULE,
+	.ops = iopf_nl_ops,
+	.n_ops = ARRAY_SIZE(iopf_nl_ops),
+	.mcgrps = iopf_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(iopf_nl_mcgrps),
+};
+
+int iopf_netlink_init(void)
+{
+	int ret = genl_register_family(&iopf_nl_family);
+
+	if (ret)
+		return ret;
+	mutex_lock(&iopf_nl_notify_lock);
+	iopf_nl_registered = true;
+	mutex_unlock(&iopf_nl_notify_lock);
+	return 0;
+}
+
+void iopf_netlink_exit(void)
+{
+	mutex_lock(&iopf_nl_notify_lock);
+	iopf_nl_registered = false;
+	mutex_unlock(&iopf_nl_notify_lock);
+	genl_unregister_family(&iopf_nl_family);
+}

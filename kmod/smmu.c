@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The arm-smmu-v3 driver's side: what arm_smmu_handle_evt() does with an
+ * event record (v5.13 with the RFC: stage-2 faults reported with the IPA),
+ * and the RESUME command arm_smmu_page_response() issues. Decoding itself is
+ * fault_core.h, shared with user space.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ktime.h>
+#include <linux/ratelimit.h>
+#include <linux/string.h>
+
+#include "iopf_testbed.h"
+
+/*
+ * Records the RESUME command for a page request and tells listeners.
+ * Called with dev->lock held.
+ */
+int iopf_smmu_page_response(struct iopf_dev *dev,
+			    const struct iopf_event *evt, u32 code, u32 origin)
+{
+	struct iopf_resume resume = {
+		.sid = dev->sid,
+		.stag = evt->fault.grpid,
+		.code = code,
+		.origin = origin,
+	};
+	int ret;
+
+	lockdep_assert_held(&dev->lock);
+
+	ret = iopf_resume_encode(dev->sid, evt->fault.grpid, code, resume.cmd);
+	if (ret)
+		return ret;
+	resume.resp = FIELD_GET(CMDQ_RESUME_0_RESP, resume.cmd[0]);
+	if (origin == IOPF_ORIGIN_REPORT_FAILED)
+		dev->stats.auto_aborts++;
+
+	iopf_nl_notify_resume(&resume);
+	dev->last_resume = resume;
+	return 0;
+}
+
+/* The driver's event-queue thread logs what it could not report like this */
+static void iopf_smmu_log_evt(const u64 *evt)
+{
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	int i;
+
+	if (!__ratelimit(&rs))
+		return;
+	pr_info("event 0x%02x received:\n", iopf_evt_id(evt));
+	for (i = 0; i < IOPF_EVT_DWORDS; i++)
+		pr_info("\t0x%016llx\n", (unsigned long long)evt[i]);
+}
+
+/* arm_smmu_handle_evt() for one record, words in CPU order */
+void iopf_smmu_handle_evt(const u64 *evt)
+{
+	struct iopf_event fault_evt = {};
+	struct iopf_dev *dev;
+	int ret;
+
+	iopf_count_record();
+	ret = iopf_decode(evt, &fault_evt.fault);
+	if (ret) {
+		iopf_count_unhandled();
+		goto out_log;
+	}
+
+	dev = iopf_dev_get(fault_evt.fault.sid);
+	if (!dev) {
+		iopf_count_unknown_sid();
+		ret = -EINVAL;
+		goto out_log;
+	}
+
+	memcpy(fault_evt.record, evt, sizeof(fault_evt.record));
+	fault_evt.timestamp_ns = ktime_get_ns();
+	ret = iopf_report_device_fault(dev, &fault_evt);
+	if (ret && fault_evt.fault.type == IOPF_FAULT_PAGE_REQ) {
+		/* Nobody cared: abort the stalled access */
+		mutex_lock(&dev->lock);
+		if (!dev->removed)
+			iopf_smmu_page_response(dev, &fault_evt,
+						IOPF_RESP_FAILURE,
+						IOPF_ORIGIN_REPORT_FAILED);
+		mutex_unlock(&dev->lock);
+	}
+	iopf_dev_put(dev);
+
+out_log:
+	if (ret)
+		iopf_smmu_log_evt(evt);
+}
