@@ -19,13 +19,14 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "iopf_testbed.h"
 
 /* 1 MiB of text is over 13000 records: plenty for one write */
-#define IOPF_INJECT_MAX_BYTES	(1 << 20)
+#define IOPF_INJECT_MAX_BYTES	SZ_1M
 
 static struct dentry *iopf_debugfs_root;
 static struct dentry *iopf_debugfs_devices;

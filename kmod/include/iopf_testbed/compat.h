@@ -22,6 +22,9 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
+#ifndef BIT_ULL
+#define BIT_ULL(nr) (1ULL << (nr))
+#endif
 #ifndef GENMASK_ULL
 #define GENMASK_ULL(h, l) \
 	((~0ULL << (l)) & (~0ULL >> (63 - (h))))
