@@ -80,6 +80,8 @@ void iopf_smmu_handle_evt(const u64 *evt)
 	memcpy(fault_evt.record, evt, sizeof(fault_evt.record));
 	fault_evt.timestamp_ns = ktime_get_ns();
 	ret = iopf_report_device_fault(dev, &fault_evt);
+	if (ret == -ENODEV)	/* removed since the look-up */
+		iopf_count_unknown_sid();
 	if (ret && fault_evt.fault.type == IOPF_FAULT_PAGE_REQ) {
 		/* Nobody cared: abort the stalled access */
 		mutex_lock(&dev->lock);
