@@ -221,7 +221,13 @@ int iopf_update_fault_handler(struct iopf_dev *dev, u32 mask, u32 set,
 	int ret = 0;
 
 	mutex_lock(&dev->lock);
-	if (!dev->fault_param) {
+	if (iopf_quirk(IOPF_QUIRK_B2_UPDATE_CHECK)) {
+		/* The RFC as posted: inverted, then dereferences NULL */
+		if (dev->fault_param) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
+	} else if (!dev->fault_param) {
 		NL_SET_ERR_MSG_MOD(extack, "no fault handler registered");
 		ret = -ENODEV;
 		goto out_unlock;
@@ -313,15 +319,19 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		goto done_unlock;
 	}
 
-	/* The RFC returned here with the lock held */
 	ret = iopf_filter(dev, iopf_delivery(fparam->flags, &evt->fault));
-	if (ret)
+	if (ret) {
+		/* The RFC as posted returned here with the lock held */
+		if (iopf_quirk(IOPF_QUIRK_B1_LOCK_LEAK))
+			return ret;
 		goto done_unlock;
+	}
 
 	/* Pending before the handler runs, so it may respond at once */
 	if (evt->fault.type == IOPF_FAULT_PAGE_REQ &&
 	    (evt->fault.flags & IOPF_PRQ_LAST_PAGE)) {
-		evt_pending = kmemdup(evt, sizeof(*evt), GFP_KERNEL);
+		if (!iopf_should_fail(IOPF_FAIL_REPORT_ALLOC))
+			evt_pending = kmemdup(evt, sizeof(*evt), GFP_KERNEL);
 		if (!evt_pending) {
 			dev->stats.report_failed++;
 			ret = -ENOMEM;

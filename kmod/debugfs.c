@@ -345,6 +345,7 @@ int iopf_debugfs_init(void)
 	debugfs_create_file("stats", 0400, iopf_debugfs_root, NULL,
 			    &iopf_global_stats_fops);
 	iopf_debugfs_devices = debugfs_create_dir("devices", iopf_debugfs_root);
+	iopf_fail_debugfs_init(iopf_debugfs_root);
 	return 0;
 }
 

@@ -9,6 +9,8 @@
  *              arm_smmu_page_response() (the RESUME command)
  *   netlink.c  configuration, and the fault handler user space listens to
  *   debugfs.c  the event queue (record injection) and per-device views
+ *   fail.c     failure knobs for the report path
+ *   main.c     module parameters: quirks that reproduce the RFC's bugs
  */
 #ifndef _IOPF_TESTBED_H
 #define _IOPF_TESTBED_H
@@ -100,6 +102,18 @@ struct iopf_global_stats {
 	u64 devices;
 };
 
+/* main.c: quirks=, each reproducing a bug of the RFC as posted */
+#define IOPF_QUIRK_B1_LOCK_LEAK		BIT(0)	/* filtered fault keeps the lock */
+#define IOPF_QUIRK_B2_UPDATE_CHECK	BIT(1)	/* update's inverted NULL check */
+#define IOPF_QUIRK_B3_IPA_SHIFT		BIT(2)	/* IPA as a frame number */
+#define IOPF_QUIRK_ALL			GENMASK(2, 0)
+extern unsigned int iopf_quirks;
+
+static inline bool iopf_quirk(unsigned int quirk)
+{
+	return iopf_quirks & quirk;
+}
+
 /* core.c */
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack);
 int iopf_dev_destroy(u32 sid, struct netlink_ext_ack *extack);
@@ -135,6 +149,15 @@ void iopf_netlink_exit(void);
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
 void iopf_nl_notify_resume(struct iopf_resume *resume);
+
+/* fail.c */
+enum iopf_fail_point {
+	IOPF_FAIL_REPORT_ALLOC,		/* allocations on the report path */
+	IOPF_FAIL_NOTIFY_SEND,		/* the multicast finds a full queue */
+};
+
+bool iopf_should_fail(enum iopf_fail_point point);
+void iopf_fail_debugfs_init(struct dentry *root);
 
 /* debugfs.c */
 int iopf_debugfs_init(void);

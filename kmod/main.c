@@ -12,9 +12,22 @@
 
 #include "iopf_testbed.h"
 
+unsigned int iopf_quirks;
+module_param_named(quirks, iopf_quirks, uint, 0444);
+MODULE_PARM_DESC(quirks,
+		 "Reproduce the RFC as posted, to prove the tests catch it: 0x1 B1 filtered faults leak the device lock, 0x2 B2 update's inverted check (NULL dereference), 0x4 B3 stage-2 IPA shifted to a frame number");
+
 static int __init iopf_testbed_init(void)
 {
 	int ret;
+
+	if (iopf_quirks & ~IOPF_QUIRK_ALL) {
+		pr_err("quirks=%#x: unknown bits\n", iopf_quirks);
+		return -EINVAL;
+	}
+	if (iopf_quirks)
+		pr_warn("quirks=%#x: reproducing bugs of the RFC as posted\n",
+			iopf_quirks);
 
 	ret = iopf_debugfs_init();
 	if (ret)

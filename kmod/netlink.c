@@ -138,6 +138,10 @@ static bool iopf_nl_multicast(struct sk_buff *skb)
 		nlmsg_free(skb);
 		return false;
 	}
+	if (iopf_should_fail(IOPF_FAIL_NOTIFY_SEND)) {
+		nlmsg_free(skb);
+		return true;
+	}
 	ret = genlmsg_multicast(&iopf_nl_family, skb, 0, IOPF_NL_MCGRP_FAULTS,
 				GFP_KERNEL);
 	/*
@@ -162,6 +166,8 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 	struct sk_buff *skb;
 	void *hdr;
 
+	if (iopf_should_fail(IOPF_FAIL_REPORT_ALLOC))
+		return -ENOMEM;
 	skb = genlmsg_new(iopf_nl_fault_size(), GFP_KERNEL);
 	if (!skb)
 		return -ENOMEM;

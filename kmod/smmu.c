@@ -70,6 +70,12 @@ void iopf_smmu_handle_evt(const u64 *evt)
 		goto out_log;
 	}
 
+	/* The RFC as posted: FIELD_GET() shifts the IPA down to a frame */
+	if (iopf_quirk(IOPF_QUIRK_B3_IPA_SHIFT) &&
+	    (fault_evt.fault.flags & IOPF_PRQ_L2) &&
+	    fault_evt.fault.type == IOPF_FAULT_PAGE_REQ)
+		fault_evt.fault.addr = FIELD_GET(EVTQ_3_IPA, evt[3]);
+
 	dev = iopf_dev_get(fault_evt.fault.sid);
 	if (!dev) {
 		iopf_count_unknown_sid();
