@@ -57,7 +57,7 @@ static const struct nla_policy iopf_register_policy[IOPF_A_FLAGS + 1] = {
 
 static const struct nla_policy iopf_update_policy[IOPF_A_SET + 1] = {
 	[IOPF_A_SID] = { .type = NLA_U32 },
-	[IOPF_A_MASK] = NLA_POLICY_MASK(NLA_U32, IOPF_REPORT_ALL),
+	[IOPF_A_MASK] = { .type = NLA_U32 },	/* ~0 keeps everything */
 	[IOPF_A_SET] = NLA_POLICY_MASK(NLA_U32, IOPF_REPORT_ALL),
 };
 

@@ -10,15 +10,37 @@ pkgs=(
 	linux-headers-amd64 linux-headers-6.12-amd64
 )
 
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+updated=
+apt_install() {
+	[ $# -gt 0 ] || return 0
+	[ -n "$updated" ] || $SUDO apt-get update -qq
+	updated=1
+	$SUDO apt-get install -y -qq --no-install-recommends "$@"
+}
+
+missing=()
+for p in "${pkgs[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+apt_install "${missing[@]}"
+
+# The headers meta packages can lag the kernel images scripts/kernels.sh boots
+# (installed before a later apt-get update): install the exact headers of each
+# release it resolves, so the module is always built for the kernel it runs on.
+kernels=$(dirname "${BASH_SOURCE[0]}")/kernels.sh
+missing=()
+for s in $("$kernels" list); do
+	krel=$("$kernels" release "$s" 2>/dev/null) || {
+		# No apt lists yet (everything else was already installed): fetch them once.
+		[ -n "$updated" ] || $SUDO apt-get update -qq
+		updated=1
+		krel=$("$kernels" release "$s")
+	}
+	installed "linux-headers-$krel" || missing+=("linux-headers-$krel")
+done
+apt_install "${missing[@]}"

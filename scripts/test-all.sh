@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Everything, in order: dependencies, kernels, the module for each kernel
+# (W=1, warning-free), the host build and its unit tests, then the in-guest
+# suite (and tests/guest/e2e.sh when it exists) booted on each kernel.
+#
+#   scripts/test-all.sh [--kernels "6.1 6.12"] [--quick]
+#
+#   --kernels  restrict to these series (space or comma separated)
+#   --quick    for the edit-test loop: no apt (scripts/install-deps.sh is
+#              skipped; the tools are still checked) and a 120 s guest timeout
+#              instead of 600 s. Nothing is left out of the test itself.
+#
+# What "N passed, N failed" counts, every one a case:
+#   - each host step (install deps, tools, kernels, module per kernel, cmake
+#     configure, cmake build, initramfs per kernel): one case;
+#   - each ctest test (one failed case if ctest gives no summary);
+#   - each leaf KTAP result a guest prints (its "# Totals:" line), plus one
+#     failed case when a guest run fails without saying so in its totals
+#     (panic, hang, no marker, a verdict that disagrees). Skips count neither way.
+# Any failure makes the exit status non-zero; a step that can't run because
+# an earlier one failed counts as failed too, never as silently skipped.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+series=() quick=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernels) [ $# -ge 2 ] || { echo "--kernels needs a value" >&2; exit 2; }
+		read -r -a series <<<"${2//,/ }"; shift ;;
+	--quick) quick=1 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \?//'; exit 0 ;;
+	*) echo "test-all.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ ${#series[@]} -gt 0 ] || series=(6.1 6.12)
+guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 120 || echo 600)}
+
+LOGS=$ROOT/build/logs
+mkdir -p "$LOGS"
+passed=0 failed=0
+failures=()
+table=()
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+pass() { passed=$((passed + ${2:-1})); }
+fail() { failed=$((failed + ${2:-1})); failures+=("$1"); }
+
+# step NAME CMD...: one host step, one case. Output goes to build/logs/<name>.log;
+# its tail is shown when it fails.
+step() {
+	local name=$1 log=$LOGS/step-${1// /_}.log t0 rc=0
+	shift
+	t0=$(now)
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ $rc -eq 0 ]; then
+		printf '[PASS] %s (%ss)\n' "$name" "$(since "$t0")"
+		pass "$name"
+	else
+		printf '[FAIL] %s (exit %d, %ss), log: %s\n' "$name" $rc "$(since "$t0")" "$log"
+		tail -n 30 "$log" | sed 's/^/  | /'
+		fail "$name"
+	fi
+	return $rc
+}
+
+summary() {
+	echo
+	echo "== summary"
+	printf '%-24s %-10s %5s %5s %5s %8s\n' kernel run pass fail skip wall
+	local row cols
+	for row in "${table[@]}"; do
+		read -r -a cols <<<"$row"
+		printf '%-24s %-10s %5s %5s %5s %8s\n' "${cols[@]}"
+	done
+	if [ ${#failures[@]} -gt 0 ]; then
+		echo "failed:"
+		printf '  - %s\n' "${failures[@]}"
+	fi
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+echo "== host"
+if [ -z "$quick" ]; then
+	step "install deps" scripts/install-deps.sh || { summary; exit 1; }
+fi
+
+check_tools() {
+	local t missing=()
+	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd; do
+		command -v "$t" >/dev/null || missing+=("$t")
+	done
+	[ ${#missing[@]} -eq 0 ] || { echo "missing tools: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
+}
+step "tools" check_tools || { summary; exit 1; }
+step "kernels ${series[*]}" scripts/kernels.sh fetch "${series[@]}" || { summary; exit 1; }
+
+declare -A krel module
+for s in "${series[@]}"; do
+	krel[$s]=$(scripts/kernels.sh release "$s")
+	module[$s]=
+	step "module ${krel[$s]}" scripts/build-module.sh "$s" &&
+		module[$s]=$ROOT/build/kmod-${krel[$s]}/iopf_testbed.ko
+done
+
+# The host build: C++ userspace, the in-guest selftests and the unit tests.
+host_ok=
+if step "cmake configure" cmake -S . -B build/host &&
+	step "cmake build" cmake --build build/host -j2; then
+	host_ok=1
+	t0=$(now)
+	ctest_log=$LOGS/ctest.log
+	rc=0
+	ctest --test-dir build/host --output-on-failure --no-tests=error 2>&1 | tee "$ctest_log" || rc=$?
+	total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$ctest_log" | tail -n1)
+	nfail=$(sed -n 's/.* \([0-9]*\) tests failed out of.*/\1/p' "$ctest_log" | tail -n1)
+	if [ -n "$total" ]; then
+		pass ctest $((total - nfail))
+		[ "$nfail" -eq 0 ] || fail "ctest ($nfail failed)" "$nfail"
+		[ $rc -eq 0 ] || [ "$nfail" -gt 0 ] || fail "ctest (exit $rc)"
+	else
+		fail "ctest (no summary, exit $rc)"
+		total=0 nfail=1
+	fi
+	table+=("host ctest $((total - nfail)) $nfail - $(since "$t0")s")
+else
+	fail "ctest (not run: host build failed)"
+	table+=("host ctest - 1 - -")
+fi
+
+# A program the host build made, wherever CMake put it under build/host/DIR.
+host_program() {
+	find "build/host/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1
+}
+
+# The programs the guest runs. Only from a successful build: stale ones from
+# an earlier build would test old code. Without the selftests the guest suite
+# fails ("no iopf_*_test program"), but still loads and unloads the module.
+bins=()
+if [ -n "$host_ok" ]; then
+	selftest=$(host_program tests/selftests iopf_testbed_test)
+	if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no iopf_testbed_test was built: the guest suite will fail"; fi
+	for p in iopfctl iopfd; do
+		b=$(host_program userspace "$p")
+		[ -z "$b" ] || bins+=("$b")
+	done
+fi
+
+# One guest run: boot, print its KTAP, count its cases, add a table row.
+guest_run() {
+	local s=$1 initramfs=$2 script=$3 t0 rc=0 out totals p=0 f=0 k=0
+	out=$LOGS/ktap-${krel[$s]}-${script%.sh}.txt
+	t0=$(now)
+	echo "== ${krel[$s]}: $script"
+	scripts/run-qemu.sh "$s" "$initramfs" --run "$script" --timeout "$guest_timeout" \
+		--log "$LOGS/qemu-${krel[$s]}-${script%.sh}.log" | tee "$out" || rc=$?
+	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
+	[ -z "$totals" ] || read -r p f k <<<"$totals"
+	# A script without KTAP totals is one case.
+	[ -n "$totals" ] || [ $rc -ne 0 ] || p=1
+	pass "$script" "$p"
+	[ "$f" -eq 0 ] || fail "${krel[$s]} $script ($f failed)" "$f"
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		fail "${krel[$s]} $script (run failed, exit $rc)"
+		f=1
+	fi
+	table+=("${krel[$s]} $script $p $f $k $(since "$t0")s")
+}
+
+for s in "${series[@]}"; do
+	if [ -z "${module[$s]}" ]; then
+		fail "${krel[$s]} suite.sh (not run: no module)"
+		table+=("${krel[$s]} suite.sh - 1 - -")
+		continue
+	fi
+	initramfs=$ROOT/build/initramfs-${krel[$s]}.cpio.gz
+	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" -m "${module[$s]}" "${bins[@]}"; then
+		table+=("${krel[$s]} suite.sh - 1 - -")
+		fail "${krel[$s]} suite.sh (not run: no initramfs)"
+		continue
+	fi
+	guest_run "$s" "$initramfs" suite.sh
+	[ ! -f tests/guest/e2e.sh ] || guest_run "$s" "$initramfs" e2e.sh
+done
+
+summary
