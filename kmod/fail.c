@@ -130,8 +130,8 @@ static int iopf_fail_times_get(void *data, u64 *val)
 	*val = (u64)(s64)READ_ONCE(k->times);
 	return 0;
 }
-DEFINE_DEBUGFS_ATTRIBUTE(iopf_fail_times_fops, iopf_fail_times_get,
-			 iopf_fail_times_set, "%lld\n");
+DEFINE_DEBUGFS_ATTRIBUTE_SIGNED(iopf_fail_times_fops, iopf_fail_times_get,
+				iopf_fail_times_set, "%lld\n");
 
 void iopf_fail_debugfs_init(struct dentry *root)
 {

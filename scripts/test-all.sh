@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, in order: dependencies, kernels, the module for each kernel
 # (W=1, warning-free), the host build and its unit tests, then the in-guest
-# suite (and tests/guest/e2e.sh when it exists) booted on each kernel.
+# suite (and tests/guest/e2e.sh when it exists) booted on each kernel, and the
+# teeth run: the suite again per quirk of scripts/teeth.sh, each RFC bug caught.
 #
 #   scripts/test-all.sh [--kernels "6.1 6.12"] [--quick]
 #
@@ -185,6 +186,18 @@ for s in "${series[@]}"; do
 		continue
 	fi
 	guest_run "$s" "$initramfs" suite.sh
+	# Teeth: the suite must catch each of the RFC's bugs (one case per quirk)
+	t0=$(now)
+	teeth_out=$LOGS/teeth-${krel[$s]}.txt
+	rc=0
+	scripts/teeth.sh --baseline "$LOGS/ktap-${krel[$s]}-suite.txt" "$s" "$initramfs" |
+		tee "$teeth_out" || rc=$?
+	p=$(grep -c ': caught by' "$teeth_out" || true)
+	f=$(grep -c ': NOT CAUGHT' "$teeth_out" || true)
+	[ $rc -eq 0 ] || [ "$f" -gt 0 ] || f=1
+	pass teeth "$p"
+	[ "$f" -eq 0 ] || fail "${krel[$s]} teeth ($f quirks not caught)" "$f"
+	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
 	[ ! -f tests/guest/e2e.sh ] || guest_run "$s" "$initramfs" e2e.sh
 done
 

@@ -28,6 +28,10 @@ load_module() {
 		return 1
 	fi
 	local out
+	# iopf.quirks= on the kernel command line: a teeth run (scripts/teeth.sh)
+	local quirks
+	quirks=$(sed -n 's/.*iopf\.quirks=\([^ ]*\).*/\1/p' /proc/cmdline)
+	[ -z "$quirks" ] || set -- "$@" "quirks=$quirks"
 	if ! out=$(insmod "$IOPF_MODULE" "$@" 2>&1); then
 		echo "# ERROR: load_module: insmod $IOPF_MODULE $* failed: $out"
 		dmesg | tail -n 20 | sed 's/^/# dmesg: /'
