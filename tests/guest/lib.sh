@@ -154,7 +154,9 @@ ktap_subtest() {
 	{
 		"$@" 2>&1
 		echo $? >"$IOPF_STATE/rc"
-	} | tee "$IOPF_STATE/out" | sed 's/^/    /'
+	} | tee "$IOPF_STATE/out" | awk '{ print "    " $0; fflush() }'
+	# (awk flushes each line: when a test kills the guest, the console
+	# still shows which test was running; sed would hold it in a buffer)
 	rc=$(cat "$IOPF_STATE/rc")
 	# shellcheck disable=SC2046 # four numbers
 	set -- $(awk '

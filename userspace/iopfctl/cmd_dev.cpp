@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+// iopfctl dev add|del|list
+#include <fmt/core.h>
+
+#include "iopf/client.hpp"
+#include "iopf/names.hpp"
+#include "iopf/table.hpp"
+#include "output.hpp"
+
+namespace iopfctl {
+
+const char* const kDevUsage = R"(usage: iopfctl dev add SID...
+       iopfctl dev del SID...
+       iopfctl dev list [--json]
+  SID: StreamID, decimal or 0x hex. del flushes pending page requests.
+)";
+
+namespace {
+
+uint64_t stat(const iopf::Stats& s, int attr) {
+    for (const auto& [t, v] : s)
+        if (t == attr)
+            return v;
+    return 0;
+}
+
+iopf::Json dev_json(const iopf::DevInfo& d) {
+    iopf::Json j = iopf::Json::object();
+    j.set("sid", d.sid);
+    j.set("registered", d.registered);
+    j.set("flags", d.registered ? iopf::Json(iopf::format_report_flags(d.flags)) : iopf::Json());
+    iopf::Json st = iopf::Json::object();
+    for (const auto& [t, v] : d.stats)
+        st.set(iopf::stat_name(t), v);
+    j.set("stats", st);
+    return j;
+}
+
+int list(const Args& args, Io& io) {
+    po::options_description desc("dev list");
+    desc.add_options()("json", "one JSON object per device");
+    auto vm = parse_options(args, desc);
+    iopf::Client c;
+    auto devs = c.dev_list();
+    if (vm.count("json")) {
+        for (const auto& d : devs)
+            print_json_line(io.out, dev_json(d));
+        return 0;
+    }
+    iopf::Table t({"SID", "FLAGS", "INJECTED", "REPORTED", "FILTERED", "NO_HANDLER", "PENDING",
+                   "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
+    for (const auto& d : devs) {
+        const auto& s = d.stats;
+        uint64_t filtered = stat(s, IOPF_STAT_A_FILTERED_L1) + stat(s, IOPF_STAT_A_FILTERED_L2) +
+                            stat(s, IOPF_STAT_A_FILTERED_UNRECOV);
+        t.add({fmt::format("{:#x}", d.sid),
+               d.registered ? iopf::format_report_flags(d.flags) : "unregistered",
+               std::to_string(stat(s, IOPF_STAT_A_INJECTED)),
+               std::to_string(stat(s, IOPF_STAT_A_REPORTED)), std::to_string(filtered),
+               std::to_string(stat(s, IOPF_STAT_A_NO_HANDLER)),
+               std::to_string(stat(s, IOPF_STAT_A_PENDING)),
+               std::to_string(stat(s, IOPF_STAT_A_RESPONSES)),
+               std::to_string(stat(s, IOPF_STAT_A_AUTO_ABORTS)),
+               std::to_string(stat(s, IOPF_STAT_A_NOTIFY_LOST))});
+    }
+    io.out << (devs.empty() ? std::string("no devices\n") : t.render());
+    return 0;
+}
+
+} // namespace
+
+int cmd_dev(const Args& args, Io& io) {
+    if (args.empty())
+        throw UsageError("missing subcommand (add, del, list)");
+    const std::string& sub = args[0];
+    Args rest(args.begin() + 1, args.end());
+    if (sub == "list")
+        return list(rest, io);
+    if (sub != "add" && sub != "del")
+        throw UsageError(fmt::format("unknown subcommand '{}'", sub));
+    if (rest.empty())
+        throw UsageError("missing SID");
+    std::vector<uint32_t> sids;
+    for (const auto& a : rest) {
+        if (a.starts_with("-"))
+            throw UsageError(fmt::format("unknown option '{}'", a));
+        sids.push_back(static_cast<uint32_t>(num_arg(a, "SID", UINT32_MAX)));
+    }
+    iopf::Client c;
+    for (uint32_t sid : sids) {
+        if (sub == "add")
+            c.dev_new(sid);
+        else
+            c.dev_del(sid);
+        io.out << fmt::format("{} device {:#x}\n", sub == "add" ? "added" : "deleted", sid);
+    }
+    return 0;
+}
+
+} // namespace iopfctl

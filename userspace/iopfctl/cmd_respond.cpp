@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+// iopfctl respond: one PAGE_RESPONSE.
+#include <fmt/core.h>
+
+#include "iopf/client.hpp"
+#include "iopf/error.hpp"
+#include "iopf/names.hpp"
+#include "output.hpp"
+
+namespace iopfctl {
+
+const char* const kRespondUsage =
+    R"(usage: iopfctl respond --sid SID --grpid N [--pasid N] --code success|invalid|failure
+)";
+
+int cmd_respond(const Args& args, Io& io) {
+    po::options_description desc("respond");
+    desc.add_options()("sid", po::value<std::string>())("grpid", po::value<std::string>())(
+        "pasid", po::value<std::string>())("code", po::value<std::string>());
+    auto vm = parse_options(args, desc);
+    auto sid = static_cast<uint32_t>(num_req(vm, "sid", UINT32_MAX));
+    auto grpid = static_cast<uint32_t>(num_req(vm, "grpid", UINT32_MAX));
+    std::optional<uint32_t> pasid;
+    if (auto p = num_opt(vm, "pasid", (1U << 20) - 1))
+        pasid = static_cast<uint32_t>(*p);
+    if (!vm.count("code"))
+        throw UsageError("--code is required");
+    uint32_t code;
+    try {
+        code = iopf::parse_resp_code(vm["code"].as<std::string>());
+    } catch (const iopf::ParseError& e) {
+        throw UsageError(e.what());
+    }
+    iopf::Client().page_response(sid, grpid, pasid, code);
+    io.out << fmt::format("answered sid {:#x} grpid {}{}: {}\n", sid, grpid,
+                          pasid ? fmt::format(" pasid {:#x}", *pasid) : "",
+                          iopf::resp_code_name(code));
+    return 0;
+}
+
+} // namespace iopfctl

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "daemon.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/core.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "iopf/error.hpp"
+#include "iopf/fault_json.hpp"
+#include "iopf/names.hpp"
+
+namespace iopfd {
+
+namespace {
+
+template <typename... A> void log(fmt::format_string<A...> f, A&&... a) {
+    std::cerr << "iopfd: " << fmt::format(f, std::forward<A>(a)...) << '\n';
+}
+
+constexpr std::size_t kDefaultRcvbuf = 16u << 20;
+constexpr std::size_t kRecordedWindow = 1u << 20;
+
+} // namespace
+
+Daemon::Daemon(Options opts, iopf::Config cfg) : opts_(std::move(opts)), cfg_(std::move(cfg)) {
+    const std::string store = opts_.store.value_or(cfg_.store.value_or(iopf::kDefaultStore));
+    store_ = std::make_unique<iopf::StoreWriter>(store);
+    std::size_t rcvbuf = opts_.rcvbuf.value_or(cfg_.rcvbuf.value_or(kDefaultRcvbuf));
+    events_ = std::make_unique<iopf::EventSocket>(rcvbuf, true);
+    log("store {}, receive buffer {} bytes{}", store, events_->rcvbuf(),
+        events_->rcvbuf_forced() ? "" : " (SO_RCVBUFFORCE refused: capped by rmem_max)");
+}
+
+// ---- notifications -------------------------------------------------------
+
+void Daemon::on_fault(const iopf::Fault& f) {
+    if (recorded_.count(*f.seq)) // already taken from a PENDING_GET dump
+        return;
+    record_fault(f, false);
+}
+
+void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
+    recorded_.insert(*f.seq);
+    max_recorded_ = std::max(max_recorded_, *f.seq);
+    if (recorded_.size() > kRecordedWindow) {
+        for (auto it = recorded_.begin(); it != recorded_.end();)
+            it = *it + kRecordedWindow / 2 < max_recorded_ ? recorded_.erase(it) : std::next(it);
+    }
+
+    std::string action = "record";
+    const iopf::DeviceConfig* dev = cfg_.find(f.sid);
+    if (f.is_page_req()) {
+        if (!dev) {
+            action = "pending (unconfigured device)";
+        } else {
+            const iopf::Action& a = dev->action_for_level(f.fault->level);
+            action = a.to_string();
+            if (!a.pending) {
+                Response r{f.sid, f.fault->grpid,
+                           f.has_pasid() ? std::optional(f.fault->pasid) : std::nullopt, a.code,
+                           *f.seq};
+                timers_.emplace(Clock::now() + a.delay, r);
+            }
+        }
+    }
+    auto j = iopf::fault_to_json(f, {.report_flags = std::nullopt, .extra = true});
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "fault");
+    for (const auto& [k, v] : j.as_object())
+        line.set(k, v);
+    line.set("action", action);
+    line.set("resynced", resynced);
+    store_->append(line);
+    summary_.add_fault(f, resynced);
+    if (opts_.verbose)
+        log("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
+            iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
+            resynced ? " (resync)" : "");
+}
+
+void Daemon::on_resume(const iopf::Resume& r) {
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "resume");
+    const iopf::Json j = iopf::resume_to_json(r); // not a temporary: we iterate it
+    for (const auto& [k, v] : j.as_object())
+        line.set(k, v);
+    store_->append(line);
+    summary_.resumes++;
+    if (opts_.verbose)
+        log("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag, iopf::resume_resp_name(r.resp),
+            iopf::origin_name(r.origin));
+}
+
+void Daemon::on_overflow() {
+    summary_.overflows++;
+    need_resync_ = true;
+    log("event socket overflowed (ENOBUFS): notifications lost; will resync pending requests");
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "loss");
+    line.set("what", "overflow");
+    store_->append(line);
+}
+
+void Daemon::on_gap(uint64_t seq, uint64_t missing) {
+    summary_.gap_events++;
+    summary_.missing += missing;
+    need_resync_ = true;
+    log("{} fault notification(s) lost before seq {}; will resync pending requests", missing, seq);
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "loss");
+    line.set("what", "gap");
+    line.set("seq", seq);
+    line.set("missing", missing);
+    store_->append(line);
+}
+
+void Daemon::on_resume_gap(uint64_t seq, uint64_t missing) {
+    summary_.resume_missing += missing;
+    log("{} resume notification(s) lost before resume seq {}", missing, seq);
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "loss");
+    line.set("what", "resume_gap");
+    line.set("seq", seq);
+    line.set("missing", missing);
+    store_->append(line);
+}
+
+void Daemon::on_malformed(const std::string& why) {
+    summary_.malformed++;
+    log("malformed notification: {}", why);
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "loss");
+    line.set("what", "malformed");
+    line.set("error", why);
+    store_->append(line);
+}
+
+void Daemon::on_family(bool added, const std::string& name) {
+    if (name != IOPF_GENL_NAME)
+        return;
+    log("nlctrl: family {} {}", name, added ? "registered" : "unregistered");
+    family_event_ = true;
+}
+
+// ---- module presence -------------------------------------------------------
+
+void Daemon::bring_up() {
+    if (!events_->subscribe())
+        return;
+    try {
+        client_ = std::make_unique<iopf::Client>();
+    } catch (const iopf::Error& e) {
+        events_->mark_gone();
+        return;
+    }
+    up_ = true;
+    ups_++;
+    recorded_.clear();
+    max_recorded_ = 0;
+    // At start the module may have reported before us; after a reload
+    // SEQ starts over at 1.
+    if (first_up_)
+        events_->reset_seq();
+    else
+        events_->restart_seq();
+    first_up_ = false;
+    for (const auto& d : cfg_.devices)
+        setup_device(d);
+    iopf::Json extra = iopf::Json::object();
+    extra.set("family", client_->family());
+    extra.set("devices", static_cast<uint64_t>(cfg_.devices.size()));
+    daemon_line("module_up", extra);
+    log("module present (family {}): {} device(s) set up", client_->family(), cfg_.devices.size());
+    resync();
+    write_ready();
+}
+
+void Daemon::go_down(const char* why) {
+    if (!up_)
+        return;
+    up_ = false;
+    client_.reset();
+    events_->mark_gone();
+    if (!timers_.empty())
+        log("dropping {} scheduled response(s): the module went away", timers_.size());
+    timers_.clear();
+    recorded_.clear();
+    need_resync_ = false;
+    iopf::Json extra = iopf::Json::object();
+    extra.set("why", why);
+    daemon_line("module_down", extra);
+    log("module gone ({}); waiting for it to come back", why);
+}
+
+void Daemon::check_family() {
+    next_check_ = Clock::now() + std::chrono::milliseconds(opts_.poll_ms);
+    if (up_) {
+        // The family may have been re-registered between two checks.
+        iopf::nl::GenlSocket probe;
+        auto id = probe.try_resolve_family(IOPF_GENL_NAME);
+        if (!id) {
+            go_down("family unregistered");
+        } else if (*id != events_->family()) {
+            go_down("family re-registered");
+        }
+    }
+    if (!up_)
+        bring_up();
+}
+
+void Daemon::setup_device(const iopf::DeviceConfig& d) {
+    try {
+        try {
+            client_->dev_new(d.sid);
+        } catch (const iopf::Error& e) {
+            if (e.err() != EEXIST)
+                throw;
+        }
+        auto info = client_->dev_get(d.sid);
+        if (!info.registered)
+            client_->handler_register(d.sid, d.flags);
+        else if (info.flags != d.flags)
+            client_->handler_update(d.sid, 0, d.flags);
+        log("device {:#x}: flags {}, L1 {}, L2 {}", d.sid, iopf::format_report_flags(d.flags),
+            d.l1.to_string(), d.l2.to_string());
+    } catch (const std::exception& e) {
+        log("device {:#x}: setup failed: {}", d.sid, e.what());
+    }
+}
+
+// After a loss, the pending page requests are what can still be answered.
+void Daemon::resync() {
+    need_resync_ = false;
+    if (!up_)
+        return;
+    try {
+        auto pending = client_->pending();
+        std::size_t added = 0;
+        for (const auto& f : pending) {
+            if (recorded_.count(*f.seq))
+                continue;
+            record_fault(f, true);
+            added++;
+        }
+        if (added)
+            log("resync: {} pending page request(s) recovered", added);
+    } catch (const std::exception& e) {
+        handle_error(e, "resync");
+    }
+}
+
+// ---- responses -------------------------------------------------------------
+
+void Daemon::send_due() {
+    auto now = Clock::now();
+    while (up_ && !timers_.empty() && timers_.begin()->first <= now) {
+        Response r = timers_.begin()->second;
+        timers_.erase(timers_.begin());
+        respond(r);
+    }
+}
+
+void Daemon::respond(const Response& r) {
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "response");
+    line.set("seq", r.seq);
+    line.set("sid", r.sid);
+    line.set("grpid", r.grpid);
+    line.set("pasid", r.pasid ? iopf::Json(*r.pasid) : iopf::Json());
+    line.set("code", iopf::resp_code_name(r.code));
+    try {
+        client_->page_response(r.sid, r.grpid, r.pasid, r.code);
+        line.set("ok", true);
+        summary_.responses[iopf::resp_code_name(r.code)]++;
+        if (opts_.verbose)
+            log("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
+                iopf::resp_code_name(r.code));
+    } catch (const std::exception& e) {
+        line.set("ok", false);
+        line.set("error", e.what());
+        summary_.response_errors++;
+        handle_error(e, "page response");
+    }
+    store_->append(line);
+}
+
+void Daemon::handle_error(const std::exception& e, const char* what) {
+    log("{}: {}", what, e.what());
+    // The family may be gone: find out now rather than at the next tick.
+    if (auto* ie = dynamic_cast<const iopf::Error*>(&e); ie && ie->err() == ENOENT)
+        next_check_ = Clock::now();
+}
+
+// ---- configuration ---------------------------------------------------------
+
+void Daemon::reload() {
+    iopf::Config next;
+    try {
+        next = iopf::load_config(opts_.config);
+    } catch (const std::exception& e) {
+        log("SIGHUP: keeping the current configuration: {}", e.what());
+        return;
+    }
+    apply_reload(next);
+}
+
+void Daemon::apply_reload(const iopf::Config& next) {
+    iopf::Config old = std::move(cfg_);
+    cfg_ = next;
+    if (!opts_.store && cfg_.store && *cfg_.store != store_->path()) {
+        try {
+            auto s = std::make_unique<iopf::StoreWriter>(*cfg_.store);
+            store_->sync();
+            store_ = std::move(s);
+            log("store now {}", store_->path());
+        } catch (const std::exception& e) {
+            log("SIGHUP: keeping store {}: {}", store_->path(), e.what());
+        }
+    }
+    if (cfg_.rcvbuf != old.rcvbuf)
+        log("SIGHUP: rcvbuf changes take effect at restart");
+    if (up_) {
+        for (const auto& d : cfg_.devices) {
+            const iopf::DeviceConfig* o = old.find(d.sid);
+            if (!o || o->flags != d.flags)
+                setup_device(d);
+            else if (!(*o == d))
+                log("device {:#x}: L1 {}, L2 {}", d.sid, d.l1.to_string(), d.l2.to_string());
+        }
+        for (const auto& o : old.devices) {
+            if (cfg_.find(o.sid))
+                continue;
+            try {
+                client_->dev_del(o.sid);
+                log("device {:#x}: deleted (no longer configured)", o.sid);
+            } catch (const std::exception& e) {
+                handle_error(e, "deleting a device");
+            }
+        }
+    }
+    daemon_line("reload");
+    log("configuration reloaded: {} device(s)", cfg_.devices.size());
+}
+
+// ---- plumbing ----------------------------------------------------------------
+
+void Daemon::daemon_line(const char* event, iopf::Json extra) {
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "daemon");
+    line.set("event", event);
+    for (const auto& [k, v] : extra.as_object())
+        line.set(k, v);
+    store_->append(line);
+}
+
+void Daemon::write_ready() {
+    if (!opts_.ready_file)
+        return;
+    const std::string tmp = *opts_.ready_file + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << fmt::format("pid={} up={}\n", getpid(), ups_);
+    }
+    if (std::rename(tmp.c_str(), opts_.ready_file->c_str()) != 0)
+        log("writing {}: {}", *opts_.ready_file, std::strerror(errno));
+}
+
+int Daemon::poll_timeout_ms() const {
+    auto now = Clock::now();
+    auto until = next_check_;
+    if (!timers_.empty() && up_)
+        until = std::min(until, timers_.begin()->first);
+    if (until <= now)
+        return 0;
+    return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+}
+
+int Daemon::run() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1})
+        sigaddset(&set, s);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0)
+        throw iopf::Error(errno, "signalfd");
+
+    iopf::Json start = iopf::Json::object();
+    start.set("pid", static_cast<int64_t>(getpid()));
+    start.set("config", opts_.config);
+    daemon_line("start", start);
+    check_family();
+    if (!up_)
+        log("module not loaded yet; waiting for family " IOPF_GENL_NAME);
+    store_->flush();
+
+    bool stop = false;
+    while (!stop) {
+        pollfd pfd[2] = {{events_->fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
+        int n = poll(pfd, 2, poll_timeout_ms());
+        if (n < 0 && errno != EINTR) {
+            ::close(sfd);
+            throw iopf::Error(errno, "poll");
+        }
+        // POLLERR alone: the socket overflowed with its queue already empty.
+        if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
+            try {
+                events_->drain(*this);
+            } catch (const std::exception& e) {
+                log("receiving notifications: {}", e.what());
+            }
+        }
+        if (family_event_) {
+            family_event_ = false;
+            next_check_ = Clock::now();
+        }
+        if (Clock::now() >= next_check_)
+            check_family();
+        if (need_resync_)
+            resync();
+        send_due();
+        if (n > 0 && (pfd[1].revents & POLLIN)) {
+            signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                    reload();
+                } else if (si.ssi_signo == SIGUSR1) {
+                    std::cerr << summary_.to_text();
+                } else {
+                    log("signal {}: flushing and exiting",
+                        strsignal(static_cast<int>(si.ssi_signo)));
+                    stop = true;
+                }
+            }
+        }
+        try {
+            store_->flush();
+        } catch (const std::exception& e) {
+            log("{}", e.what());
+        }
+    }
+    ::close(sfd);
+    if (!timers_.empty())
+        log("{} scheduled response(s) not sent: left pending in the module", timers_.size());
+    daemon_line("stop");
+    store_->sync();
+    std::cerr << summary_.to_text();
+    return 0;
+}
+
+} // namespace iopfd

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+// iopfd, the VMM stand-in: sets devices up, collects every fault into the
+// store, answers page requests by policy, survives module reloads.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <unordered_set>
+
+#include "iopf/client.hpp"
+#include "iopf/config.hpp"
+#include "iopf/event_socket.hpp"
+#include "iopf/store.hpp"
+#include "iopf/summary.hpp"
+#include "options.hpp"
+
+namespace iopfd {
+
+using Clock = std::chrono::steady_clock;
+
+class Daemon : public iopf::EventSink {
+  public:
+    Daemon(Options opts, iopf::Config cfg);
+    // Runs until SIGTERM/SIGINT (which must be blocked by the caller, as
+    // must SIGHUP and SIGUSR1: they are read from a signalfd). Returns the
+    // exit status.
+    int run();
+
+    // EventSink
+    void on_fault(const iopf::Fault& f) override;
+    void on_resume(const iopf::Resume& r) override;
+    void on_overflow() override;
+    void on_gap(uint64_t seq, uint64_t missing) override;
+    void on_resume_gap(uint64_t seq, uint64_t missing) override;
+    void on_malformed(const std::string& why) override;
+    void on_family(bool added, const std::string& name) override;
+
+  private:
+    struct Response {
+        uint32_t sid;
+        uint32_t grpid;
+        std::optional<uint32_t> pasid;
+        uint32_t code;
+        uint64_t seq;
+    };
+
+    void record_fault(const iopf::Fault& f, bool resynced);
+    void bring_up();
+    void go_down(const char* why);
+    void check_family();
+    void setup_device(const iopf::DeviceConfig& d);
+    void resync();
+    void send_due();
+    void respond(const Response& r);
+    void reload();
+    void apply_reload(const iopf::Config& next);
+    void daemon_line(const char* event, iopf::Json extra = iopf::Json::object());
+    void write_ready();
+    int poll_timeout_ms() const;
+    void handle_error(const std::exception& e, const char* what);
+
+    Options opts_;
+    iopf::Config cfg_;
+    std::unique_ptr<iopf::StoreWriter> store_;
+    std::unique_ptr<iopf::EventSocket> events_;
+    std::unique_ptr<iopf::Client> client_; // null while the module is absent
+    iopf::Summary summary_;
+    std::multimap<Clock::time_point, Response> timers_;
+    std::unordered_set<uint64_t> recorded_; // seqs seen in this module instance
+    uint64_t max_recorded_ = 0;
+    bool need_resync_ = false;
+    bool family_event_ = false;
+    bool up_ = false;
+    bool first_up_ = true;
+    unsigned ups_ = 0;
+    Clock::time_point next_check_;
+};
+
+} // namespace iopfd

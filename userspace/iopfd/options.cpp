@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "options.hpp"
+
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <boost/program_options.hpp>
+
+#include "iopf/config.hpp"
+#include "iopf/error.hpp"
+
+namespace iopfd {
+
+namespace po = boost::program_options;
+
+std::optional<Options> parse_options(const std::vector<std::string>& args, std::ostream& out,
+                                     std::string* usage) {
+    po::options_description desc("usage: iopfd --config FILE [options]");
+    desc.add_options()("help,h", "show this help")("config,c", po::value<std::string>(),
+                                                   "configuration file (required)")(
+        "store,s", po::value<std::string>(),
+        "JSON-lines fault store (default: the config's, else /var/lib/iopfd/faults.jsonl)")(
+        "rcvbuf", po::value<std::string>(), "event socket receive buffer, e.g. 16M")(
+        "ready-file", po::value<std::string>(),
+        "write 'pid=N up=M' here each time devices are set up")(
+        "poll-ms", po::value<unsigned>()->default_value(1000),
+        "interval of the module presence check")("verbose,v", "log every fault and response");
+    std::ostringstream u;
+    u << desc;
+    if (usage)
+        *usage = u.str();
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args)
+                      .options(desc)
+                      .positional(po::positional_options_description{})
+                      .run(),
+                  vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw std::invalid_argument(e.what());
+    }
+    if (vm.count("help")) {
+        out << desc;
+        return std::nullopt;
+    }
+    if (!vm.count("config"))
+        throw std::invalid_argument("--config is required");
+    Options o;
+    o.config = vm["config"].as<std::string>();
+    if (vm.count("store"))
+        o.store = vm["store"].as<std::string>();
+    if (vm.count("rcvbuf")) {
+        try {
+            o.rcvbuf = iopf::parse_size(vm["rcvbuf"].as<std::string>());
+        } catch (const iopf::ParseError& e) {
+            throw std::invalid_argument(std::string("--rcvbuf: ") + e.what());
+        }
+    }
+    if (vm.count("ready-file"))
+        o.ready_file = vm["ready-file"].as<std::string>();
+    o.poll_ms = vm["poll-ms"].as<unsigned>();
+    if (o.poll_ms == 0)
+        throw std::invalid_argument("--poll-ms must be positive");
+    o.verbose = vm.count("verbose") > 0;
+    return o;
+}
+
+} // namespace iopfd

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+// Parsing of the family's messages: every attribute is checked against a
+// policy (type, exact length), required attributes must be present, values
+// must be in range. Malformed input throws iopf::ParseError.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "iopf/types.hpp"
+
+struct nlattr;
+struct nlmsghdr;
+
+namespace iopf::nl {
+
+Fault parse_fault_nest(const nlattr* nest);
+Resume parse_resume_nest(const nlattr* nest);
+Stats parse_stats_nest(const nlattr* nest);
+
+// A FAULT_NTF (or PENDING_GET reply): every IOPF_A_FAULT nest it carries.
+// A bad nest does not hide the good ones: its error is listed instead.
+struct FaultBatch {
+    std::vector<Fault> faults;
+    std::vector<std::string> errors;
+};
+FaultBatch parse_fault_msg(const nlmsghdr* nlh);
+
+// A RESUME_NTF: exactly one IOPF_A_RESUME nest.
+Resume parse_resume_msg(const nlmsghdr* nlh);
+
+// A DEV_GET reply.
+DevInfo parse_dev_msg(const nlmsghdr* nlh);
+
+// A STATS_GET reply.
+Stats parse_stats_msg(const nlmsghdr* nlh);
+
+// The generic netlink command of a message (throws on a short message).
+uint8_t genl_cmd(const nlmsghdr* nlh);
+
+} // namespace iopf::nl

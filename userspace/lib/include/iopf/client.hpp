@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+// The family's commands, one call each.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "iopf/genl.hpp"
+#include "iopf/types.hpp"
+
+namespace iopf {
+
+class Client {
+  public:
+    // Connects and resolves the family; Error(ENOENT) when the module is
+    // not loaded.
+    Client();
+
+    int family() const noexcept { return family_; }
+    // Re-resolve the family (after a module reload); false when absent.
+    bool refresh();
+
+    void dev_new(uint32_t sid);
+    void dev_del(uint32_t sid);
+    DevInfo dev_get(uint32_t sid);
+    std::vector<DevInfo> dev_list();
+    void handler_register(uint32_t sid, uint32_t flags);
+    void handler_update(uint32_t sid, uint32_t mask, uint32_t set);
+    void handler_unregister(uint32_t sid);
+    void page_response(uint32_t sid, uint32_t grpid, std::optional<uint32_t> pasid, uint32_t code);
+    // Pending page requests, of one device or all.
+    std::vector<Fault> pending(std::optional<uint32_t> sid = std::nullopt);
+    Stats stats();
+
+  private:
+    nl::GenlSocket sock_;
+    int family_ = -1;
+};
+
+} // namespace iopf

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+// The JSON shape of faults and resumes (iopfctl --json, the daemon's store).
+//
+// Fault keys, always, in this order: seq (null when unknown), sid, event_id,
+// event (SMMUv3 name), handled, type (page_req|unrecov), level (L1|L2),
+// flags (list of fault-flag names), pasid (null when absent), grpid (null for
+// unrecoverable faults), perm (list of read|write|exec|priv), addr ("0x..."),
+// reason (unrecoverable faults; null otherwise). type/level/flags/perm/addr
+// are null for events the driver does not report. With report flags given:
+// delivered (bool, null for unhandled events) and verdict.
+#pragma once
+
+#include <optional>
+
+#include "iopf/json.hpp"
+#include "iopf/types.hpp"
+
+namespace iopf {
+
+struct FaultJsonOptions {
+    std::optional<uint32_t> report_flags; // adds delivered/verdict
+    bool extra = false;                   // adds dev_seq, timestamp_ns, record
+};
+
+Json fault_to_json(const Fault& f, const FaultJsonOptions& opt = {});
+// Inverse of fault_to_json (extra keys honoured when present). Throws
+// ParseError on a missing key or a value of the wrong shape.
+Fault fault_from_json(const Json& j);
+
+Json resume_to_json(const Resume& r);
+Resume resume_from_json(const Json& j);
+
+} // namespace iopf

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "iopf/attrs.hpp"
+
+#include <array>
+#include <cstring>
+
+#include <endian.h>
+#include <string>
+
+#include <fmt/core.h>
+#include <linux/genetlink.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include "iopf/error.hpp"
+
+namespace iopf::nl {
+
+namespace {
+
+constexpr int kNest = -1;
+constexpr int kPad = -2; // alignment padding (nla_put_u64_64bit): ignored
+
+struct AttrSpec {
+    const char* name = "UNSPEC";
+    int len = 0; // exact payload length; kNest for nests; 0: not expected here
+};
+
+template <std::size_t N> using Spec = std::array<AttrSpec, N>;
+
+constexpr Spec<IOPF_A_MAX + 1> make_top_spec() {
+    Spec<IOPF_A_MAX + 1> s{};
+    s[IOPF_A_PAD] = {"PAD", kPad};
+    s[IOPF_A_SID] = {"SID", 4};
+    s[IOPF_A_FLAGS] = {"FLAGS", 4};
+    s[IOPF_A_MASK] = {"MASK", 4};
+    s[IOPF_A_SET] = {"SET", 4};
+    s[IOPF_A_GRPID] = {"GRPID", 4};
+    s[IOPF_A_PASID] = {"PASID", 4};
+    s[IOPF_A_CODE] = {"CODE", 4};
+    s[IOPF_A_REGISTERED] = {"REGISTERED", 1};
+    s[IOPF_A_STATS] = {"STATS", kNest};
+    s[IOPF_A_FAULT] = {"FAULT", kNest};
+    s[IOPF_A_RESUME] = {"RESUME", kNest};
+    return s;
+}
+
+constexpr Spec<IOPF_FAULT_A_MAX + 1> make_fault_spec() {
+    Spec<IOPF_FAULT_A_MAX + 1> s{};
+    s[IOPF_FAULT_A_PAD] = {"PAD", kPad};
+    s[IOPF_FAULT_A_SEQ] = {"SEQ", 8};
+    s[IOPF_FAULT_A_DEV_SEQ] = {"DEV_SEQ", 8};
+    s[IOPF_FAULT_A_TIMESTAMP_NS] = {"TIMESTAMP_NS", 8};
+    s[IOPF_FAULT_A_SID] = {"SID", 4};
+    s[IOPF_FAULT_A_EVENT_ID] = {"EVENT_ID", 4};
+    s[IOPF_FAULT_A_TYPE] = {"TYPE", 4};
+    s[IOPF_FAULT_A_LEVEL] = {"LEVEL", 4};
+    s[IOPF_FAULT_A_FLAGS] = {"FLAGS", 4};
+    s[IOPF_FAULT_A_PASID] = {"PASID", 4};
+    s[IOPF_FAULT_A_GRPID] = {"GRPID", 4};
+    s[IOPF_FAULT_A_PERM] = {"PERM", 4};
+    s[IOPF_FAULT_A_REASON] = {"REASON", 4};
+    s[IOPF_FAULT_A_ADDR] = {"ADDR", 8};
+    s[IOPF_FAULT_A_RECORD] = {"RECORD", IOPF_EVT_BYTES};
+    return s;
+}
+
+constexpr Spec<IOPF_RESUME_A_MAX + 1> make_resume_spec() {
+    Spec<IOPF_RESUME_A_MAX + 1> s{};
+    s[IOPF_RESUME_A_PAD] = {"PAD", kPad};
+    s[IOPF_RESUME_A_SEQ] = {"SEQ", 8};
+    s[IOPF_RESUME_A_SID] = {"SID", 4};
+    s[IOPF_RESUME_A_STAG] = {"STAG", 4};
+    s[IOPF_RESUME_A_RESP] = {"RESP", 4};
+    s[IOPF_RESUME_A_CODE] = {"CODE", 4};
+    s[IOPF_RESUME_A_ORIGIN] = {"ORIGIN", 4};
+    s[IOPF_RESUME_A_CMD] = {"CMD", 16};
+    return s;
+}
+
+constexpr auto kTopSpec = make_top_spec();
+constexpr auto kFaultSpec = make_fault_spec();
+constexpr auto kResumeSpec = make_resume_spec();
+
+// A libnl policy from a spec: exact lengths via minlen == maxlen.
+template <std::size_t N> struct Policy {
+    nla_policy p[N] = {};
+    explicit Policy(const Spec<N>& spec) {
+        for (std::size_t i = 0; i < N; i++) {
+            if (spec[i].len == kNest) {
+                p[i].type = NLA_NESTED;
+            } else if (spec[i].len > 0) {
+                p[i].type = NLA_UNSPEC;
+                p[i].minlen = static_cast<uint16_t>(spec[i].len);
+                p[i].maxlen = static_cast<uint16_t>(spec[i].len);
+            }
+        }
+    }
+};
+
+// Check every attribute in [head, head+len) against spec (naming the
+// culprit), then nla_parse() with the derived policy. Attributes above the
+// spec's range are ignored: a newer module may add some.
+template <std::size_t N>
+void parse_checked(nlattr* (&tb)[N], const Spec<N>& spec, nlattr* head, int len, const char* what) {
+    const Policy<N> policy(spec);
+    bool seen[N] = {};
+    nlattr* nla;
+    int rem;
+    nla_for_each_attr(nla, head, len, rem) {
+        int type = nla_type(nla);
+        if (type >= static_cast<int>(N))
+            continue;
+        const AttrSpec& s = spec[type];
+        if (s.len == kPad)
+            continue;
+        if (s.len == 0)
+            throw ParseError(fmt::format("{}: unexpected attribute {} ({})", what, s.name, type));
+        if (seen[type])
+            throw ParseError(fmt::format("{}: duplicate attribute {}", what, s.name));
+        seen[type] = true;
+        if (s.len != kNest && nla_len(nla) != s.len)
+            throw ParseError(fmt::format("{}: attribute {} has {} bytes, expected {}", what, s.name,
+                                         nla_len(nla), s.len));
+    }
+    if (rem > 0)
+        throw ParseError(fmt::format("{}: {} trailing bytes after the attributes", what, rem));
+    int rc = nla_parse(tb, N - 1, head, len, policy.p);
+    if (rc < 0)
+        throw ParseError(fmt::format("{}: {}", what, nl_geterror(rc)));
+}
+
+template <std::size_t N>
+void parse_nest(nlattr* (&tb)[N], const Spec<N>& spec, const nlattr* nest, const char* what) {
+    auto* n = const_cast<nlattr*>(nest);
+    parse_checked(tb, spec, static_cast<nlattr*>(nla_data(n)), nla_len(n), what);
+}
+
+template <std::size_t N>
+const nlattr* need(nlattr* const (&tb)[N], const Spec<N>& spec, int type, const char* what) {
+    if (!tb[type])
+        throw ParseError(fmt::format("{}: missing attribute {}", what, spec[type].name));
+    return tb[type];
+}
+
+uint32_t u32_of(const nlattr* a) {
+    return nla_get_u32(const_cast<nlattr*>(a));
+}
+uint64_t u64_of(const nlattr* a) {
+    return nla_get_u64(const_cast<nlattr*>(a));
+}
+
+genlmsghdr* genl_hdr(const nlmsghdr* nlh) {
+    auto* h = const_cast<nlmsghdr*>(nlh);
+    if (!genlmsg_valid_hdr(h, 0))
+        throw ParseError("message too short for a generic netlink header");
+    return static_cast<genlmsghdr*>(nlmsg_data(h));
+}
+
+void top_attrs(nlattr* (&tb)[IOPF_A_MAX + 1], const nlmsghdr* nlh, const char* what) {
+    genlmsghdr* gh = genl_hdr(nlh);
+    parse_checked(tb, kTopSpec, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), what);
+}
+
+} // namespace
+
+uint8_t genl_cmd(const nlmsghdr* nlh) {
+    return genl_hdr(nlh)->cmd;
+}
+
+Fault parse_fault_nest(const nlattr* nest) {
+    constexpr const char* what = "FAULT";
+    nlattr* tb[IOPF_FAULT_A_MAX + 1] = {};
+    parse_nest(tb, kFaultSpec, nest, what);
+    auto get32 = [&](int t) { return u32_of(need(tb, kFaultSpec, t, what)); };
+    auto get64 = [&](int t) { return u64_of(need(tb, kFaultSpec, t, what)); };
+
+    Fault f;
+    f.seq = get64(IOPF_FAULT_A_SEQ);
+    f.dev_seq = get64(IOPF_FAULT_A_DEV_SEQ);
+    f.timestamp_ns = get64(IOPF_FAULT_A_TIMESTAMP_NS);
+    f.sid = get32(IOPF_FAULT_A_SID);
+    f.event_id = get32(IOPF_FAULT_A_EVENT_ID);
+    f.handled = true;
+
+    iopf_fault c{};
+    c.sid = f.sid;
+    c.event_id = f.event_id;
+    c.type = get32(IOPF_FAULT_A_TYPE);
+    c.level = get32(IOPF_FAULT_A_LEVEL);
+    c.flags = get32(IOPF_FAULT_A_FLAGS);
+    c.perm = get32(IOPF_FAULT_A_PERM);
+    c.addr = get64(IOPF_FAULT_A_ADDR);
+    if (*f.seq == 0)
+        throw ParseError("FAULT: SEQ is 0 (sequence numbers start at 1)");
+    if (c.level != 1 && c.level != 2)
+        throw ParseError(fmt::format("FAULT: LEVEL {} is neither 1 nor 2", c.level));
+    if (c.perm & ~IOPF_PERM_ALL)
+        throw ParseError(fmt::format("FAULT: PERM 0x{:x} has unknown bits", c.perm));
+
+    if (c.type == IOPF_FAULT_PAGE_REQ) {
+        c.grpid = get32(IOPF_FAULT_A_GRPID);
+        if (tb[IOPF_FAULT_A_REASON])
+            throw ParseError("FAULT: REASON in a page request");
+    } else if (c.type == IOPF_FAULT_DMA_UNRECOV) {
+        c.reason = get32(IOPF_FAULT_A_REASON);
+        if (tb[IOPF_FAULT_A_GRPID])
+            throw ParseError("FAULT: GRPID in an unrecoverable fault");
+    } else {
+        throw ParseError(fmt::format("FAULT: unknown TYPE {}", c.type));
+    }
+    // PASID_VALID is bit 0 in both flag sets: PASID present exactly then.
+    bool pasid_valid = c.flags & IOPF_PRQ_PASID_VALID;
+    if (pasid_valid) {
+        c.pasid = get32(IOPF_FAULT_A_PASID);
+        if (c.pasid >= (1U << 20))
+            throw ParseError(fmt::format("FAULT: PASID 0x{:x} exceeds 20 bits", c.pasid));
+    } else if (tb[IOPF_FAULT_A_PASID]) {
+        throw ParseError("FAULT: PASID present without PASID_VALID");
+    }
+    f.fault = c;
+
+    if (const nlattr* r = tb[IOPF_FAULT_A_RECORD]) {
+        Record rec;
+        std::memcpy(rec.data(), nla_data(const_cast<nlattr*>(r)), IOPF_EVT_BYTES);
+        for (auto& w : rec)
+            w = le64toh(w); // the record is little-endian, as in the event queue
+        f.record = rec;
+    }
+    return f;
+}
+
+Resume parse_resume_nest(const nlattr* nest) {
+    constexpr const char* what = "RESUME";
+    nlattr* tb[IOPF_RESUME_A_MAX + 1] = {};
+    parse_nest(tb, kResumeSpec, nest, what);
+    auto get32 = [&](int t) { return u32_of(need(tb, kResumeSpec, t, what)); };
+
+    Resume r;
+    r.seq = u64_of(need(tb, kResumeSpec, IOPF_RESUME_A_SEQ, what));
+    r.sid = get32(IOPF_RESUME_A_SID);
+    r.stag = get32(IOPF_RESUME_A_STAG);
+    r.resp = get32(IOPF_RESUME_A_RESP);
+    r.code = get32(IOPF_RESUME_A_CODE);
+    r.origin = get32(IOPF_RESUME_A_ORIGIN);
+    const nlattr* cmd = need(tb, kResumeSpec, IOPF_RESUME_A_CMD, what);
+    std::memcpy(r.cmd.data(), nla_data(const_cast<nlattr*>(cmd)), sizeof(r.cmd));
+    for (auto& w : r.cmd)
+        w = le64toh(w);
+    if (r.resp > IOPF_RESUME_ABORT)
+        throw ParseError(fmt::format("RESUME: RESP {} out of range", r.resp));
+    if (r.origin < IOPF_ORIGIN_RESPONSE || r.origin > IOPF_ORIGIN_FLUSH)
+        throw ParseError(fmt::format("RESUME: ORIGIN {} out of range", r.origin));
+    return r;
+}
+
+Stats parse_stats_nest(const nlattr* nest) {
+    Stats s;
+    nlattr* a;
+    int rem;
+    auto* n = const_cast<nlattr*>(nest);
+    nla_for_each_nested(a, n, rem) {
+        int type = nla_type(a);
+        if (type == IOPF_STAT_A_PAD)
+            continue;
+        if (type == IOPF_STAT_A_UNSPEC)
+            throw ParseError("STATS: attribute type 0");
+        if (nla_len(a) != 8)
+            throw ParseError(
+                fmt::format("STATS: counter {} has {} bytes, expected 8", type, nla_len(a)));
+        for (const auto& [t, v] : s)
+            if (t == type)
+                throw ParseError(fmt::format("STATS: duplicate counter {}", type));
+        s.emplace_back(type, nla_get_u64(a));
+    }
+    if (rem > 0)
+        throw ParseError("STATS: trailing bytes");
+    return s;
+}
+
+FaultBatch parse_fault_msg(const nlmsghdr* nlh) {
+    FaultBatch b;
+    genlmsghdr* gh = genl_hdr(nlh);
+    nlattr* a;
+    int rem;
+    int nests = 0;
+    nla_for_each_attr(a, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
+        if (nla_type(a) != IOPF_A_FAULT)
+            continue; // other top-level attributes carry nothing we need
+        nests++;
+        try {
+            b.faults.push_back(parse_fault_nest(a));
+        } catch (const ParseError& e) {
+            b.errors.emplace_back(e.what());
+        }
+    }
+    if (rem > 0)
+        b.errors.emplace_back("FAULT message: trailing bytes after the attributes");
+    if (nests == 0)
+        b.errors.emplace_back("FAULT message without a FAULT nest");
+    return b;
+}
+
+Resume parse_resume_msg(const nlmsghdr* nlh) {
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, "RESUME message");
+    return parse_resume_nest(need(tb, kTopSpec, IOPF_A_RESUME, "RESUME message"));
+}
+
+DevInfo parse_dev_msg(const nlmsghdr* nlh) {
+    constexpr const char* what = "DEV_GET reply";
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, what);
+    DevInfo d;
+    d.sid = u32_of(need(tb, kTopSpec, IOPF_A_SID, what));
+    d.registered = nla_get_u8(const_cast<nlattr*>(need(tb, kTopSpec, IOPF_A_REGISTERED, what)));
+    d.flags = u32_of(need(tb, kTopSpec, IOPF_A_FLAGS, what));
+    d.stats = parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, what));
+    return d;
+}
+
+Stats parse_stats_msg(const nlmsghdr* nlh) {
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, "STATS_GET reply");
+    return parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, "STATS_GET reply"));
+}
+
+} // namespace iopf::nl

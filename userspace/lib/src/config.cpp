@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "iopf/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "iopf/error.hpp"
+#include "iopf/names.hpp"
+
+namespace iopf {
+
+std::string Action::to_string() const {
+    if (pending)
+        return "pending";
+    std::string s = resp_code_name(code);
+    if (delay.count())
+        s += fmt::format(",delay_ms={}", delay.count());
+    return s;
+}
+
+Action parse_action(std::string_view s) {
+    Action a;
+    std::string_view head = s.substr(0, s.find(','));
+    std::string_view rest = head.size() < s.size() ? s.substr(head.size() + 1) : std::string_view{};
+    if (head == "pending") {
+        if (!rest.empty())
+            throw ParseError(fmt::format("'{}': pending takes no options", s));
+        a.pending = true;
+        return a;
+    }
+    if (head.starts_with("code:"))
+        head.remove_prefix(5);
+    a.code = parse_resp_code(head);
+    while (!rest.empty()) {
+        std::string_view opt = rest.substr(0, rest.find(','));
+        rest = opt.size() < rest.size() ? rest.substr(opt.size() + 1) : std::string_view{};
+        if (!opt.starts_with("delay_ms="))
+            throw ParseError(fmt::format("'{}': unknown action option '{}'", s, opt));
+        a.delay = std::chrono::milliseconds(parse_uint(opt.substr(9), 3'600'000, "delay_ms"));
+    }
+    return a;
+}
+
+std::size_t parse_size(std::string_view s) {
+    uint64_t mult = 1;
+    if (!s.empty()) {
+        switch (s.back()) {
+        case 'K':
+        case 'k':
+            mult = 1ULL << 10;
+            break;
+        case 'M':
+        case 'm':
+            mult = 1ULL << 20;
+            break;
+        case 'G':
+        case 'g':
+            mult = 1ULL << 30;
+            break;
+        }
+        if (mult != 1)
+            s.remove_suffix(1);
+    }
+    uint64_t v = parse_uint(s, (1ULL << 31) / mult, "size");
+    return static_cast<std::size_t>(v * mult);
+}
+
+const DeviceConfig* Config::find(uint32_t sid) const {
+    for (const auto& d : devices)
+        if (d.sid == sid)
+            return &d;
+    return nullptr;
+}
+
+namespace {
+
+std::pair<std::string_view, std::string_view> key_value(std::string_view tok) {
+    auto eq = tok.find('=');
+    if (eq == std::string_view::npos || eq == 0)
+        throw ParseError(fmt::format("expected key=value, got '{}'", tok));
+    return {tok.substr(0, eq), tok.substr(eq + 1)};
+}
+
+struct PartialDevice {
+    DeviceConfig d;
+    bool has_flags = false;
+    std::optional<Action> l1, l2;
+};
+
+} // namespace
+
+Config parse_config(std::istream& in, const std::string& name) {
+    Config c;
+    c.default_l1 = Action{};
+    c.default_l2 = Action{};
+    std::vector<PartialDevice> devs;
+    std::string line;
+    for (std::size_t no = 1; std::getline(in, line); no++) {
+        try {
+            if (auto hash = line.find('#'); hash != std::string::npos)
+                line.erase(hash);
+            std::istringstream ss(line);
+            std::vector<std::string> tok;
+            for (std::string t; ss >> t;)
+                tok.push_back(t);
+            if (tok.empty())
+                continue;
+            const std::string& kw = tok[0];
+            if (kw == "store") {
+                if (tok.size() != 2)
+                    throw ParseError("store takes one path");
+                c.store = tok[1];
+            } else if (kw == "rcvbuf") {
+                if (tok.size() != 2)
+                    throw ParseError("rcvbuf takes one size");
+                c.rcvbuf = parse_size(tok[1]);
+            } else if (kw == "default") {
+                if (tok.size() < 2)
+                    throw ParseError("default needs l1=ACTION and/or l2=ACTION");
+                for (std::size_t i = 1; i < tok.size(); i++) {
+                    auto [k, v] = key_value(tok[i]);
+                    if (k == "l1")
+                        c.default_l1 = parse_action(v);
+                    else if (k == "l2")
+                        c.default_l2 = parse_action(v);
+                    else
+                        throw ParseError(fmt::format("default: unknown key '{}'", k));
+                }
+            } else if (kw == "device") {
+                if (tok.size() < 2)
+                    throw ParseError("device needs a StreamID");
+                PartialDevice p;
+                p.d.sid = static_cast<uint32_t>(parse_uint(tok[1], UINT32_MAX, "StreamID"));
+                for (const auto& o : devs)
+                    if (o.d.sid == p.d.sid)
+                        throw ParseError(fmt::format("device {:#x} configured twice", p.d.sid));
+                for (std::size_t i = 2; i < tok.size(); i++) {
+                    auto [k, v] = key_value(tok[i]);
+                    if (k == "flags") {
+                        p.d.flags = parse_report_flags(v);
+                        if (const char* why = iopf_flags_check(p.d.flags))
+                            throw ParseError(fmt::format("flags={}: {}", v, why));
+                        p.has_flags = true;
+                    } else if (k == "l1") {
+                        p.l1 = parse_action(v);
+                    } else if (k == "l2") {
+                        p.l2 = parse_action(v);
+                    } else {
+                        throw ParseError(fmt::format("device: unknown key '{}'", k));
+                    }
+                }
+                if (!p.has_flags)
+                    throw ParseError(fmt::format("device {:#x} has no flags=", p.d.sid));
+                devs.push_back(p);
+            } else {
+                throw ParseError(fmt::format("unknown keyword '{}'", kw));
+            }
+        } catch (const ParseError& e) {
+            throw ParseError(fmt::format("{}:{}: {}", name, no, e.what()));
+        }
+    }
+    // Defaults apply wherever they appear in the file.
+    for (auto& p : devs) {
+        p.d.l1 = p.l1.value_or(c.default_l1);
+        p.d.l2 = p.l2.value_or(c.default_l2);
+        c.devices.push_back(p.d);
+    }
+    return c;
+}
+
+Config load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw Error(errno ? errno : ENOENT, "opening config " + path);
+    return parse_config(in, path);
+}
+
+} // namespace iopf

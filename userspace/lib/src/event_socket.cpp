@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "iopf/event_socket.hpp"
+
+#include <cerrno>
+#include <string>
+
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <sys/socket.h>
+
+#include "iopf/attrs.hpp"
+#include "iopf/error.hpp"
+#include "iopf/genl.hpp"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+namespace iopf {
+
+namespace {
+
+// Ask for `bytes`; SO_RCVBUFFORCE (root) passes net.core.rmem_max,
+// SO_RCVBUF is capped by it. Returns whether the forced call worked.
+bool size_rcvbuf(int fd, std::size_t bytes) {
+    int v = static_cast<int>(bytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) == 0)
+        return true;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+    return false;
+}
+
+std::size_t get_rcvbuf(int fd) {
+    int v = 0;
+    socklen_t len = sizeof(v);
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
+        return 0;
+    return static_cast<std::size_t>(v);
+}
+
+void handle_ctrl(const nlmsghdr* nlh, EventSink& sink) {
+    uint8_t cmd = nl::genl_cmd(nlh);
+    if (cmd != CTRL_CMD_NEWFAMILY && cmd != CTRL_CMD_DELFAMILY)
+        return;
+    auto* gh = static_cast<genlmsghdr*>(nlmsg_data(const_cast<nlmsghdr*>(nlh)));
+    nlattr* tb[CTRL_ATTR_MAX + 1] = {};
+    if (nla_parse(tb, CTRL_ATTR_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), nullptr) < 0)
+        return;
+    if (!tb[CTRL_ATTR_FAMILY_NAME])
+        return;
+    sink.on_family(cmd == CTRL_CMD_NEWFAMILY, nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]));
+}
+
+} // namespace
+
+EventSocket::EventSocket(std::size_t rcvbuf, bool watch_ctrl)
+    : sk_(nl_socket_alloc()), cb_(nl_cb_alloc(NL_CB_DEFAULT)), watch_ctrl_(watch_ctrl) {
+    if (!sk_ || !cb_)
+        throw Error(ENOMEM, "allocating the event socket");
+    // Notifications are unsolicited: no sequence numbers to check.
+    nl_socket_disable_seq_check(sk_.get());
+    nl_socket_disable_auto_ack(sk_.get());
+    nl_socket_enable_msg_peek(sk_.get());
+    int rc = genl_connect(sk_.get());
+    if (rc < 0)
+        throw Error::from_nl(rc, "connecting the event socket");
+    int fd = nl_socket_get_fd(sk_.get());
+    // libnl sets its own buffer size at connect: size it afterwards.
+    if (rcvbuf)
+        forced_ = size_rcvbuf(fd, rcvbuf);
+    rcvbuf_ = get_rcvbuf(fd) / 2;
+    // Without this the kernel reports a full listener as "nobody listening"
+    // and counts nothing in NOTIFY_LOST.
+    int one = 1;
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR, &one, sizeof(one)) < 0)
+        throw Error(errno, "setting NETLINK_BROADCAST_ERROR");
+    rc = nl_socket_set_nonblocking(sk_.get());
+    if (rc < 0)
+        throw Error::from_nl(rc, "making the event socket non-blocking");
+    nl_cb_set(cb_.get(), NL_CB_VALID, NL_CB_CUSTOM, &EventSocket::on_valid, this);
+    nl_cb_set(
+        cb_.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; },
+        nullptr);
+    if (watch_ctrl_) {
+        rc = genl_ctrl_resolve_grp(ctl_.get(), "nlctrl", "notify");
+        if (rc < 0)
+            throw Error::from_nl(rc, "resolving nlctrl/notify");
+        rc = nl_socket_add_membership(sk_.get(), rc);
+        if (rc < 0)
+            throw Error::from_nl(rc, "joining nlctrl/notify");
+    }
+}
+
+int EventSocket::fd() const noexcept {
+    return nl_socket_get_fd(sk_.get());
+}
+
+void EventSocket::mark_gone() {
+    family_ = -1;
+    group_ = -1;
+}
+
+bool EventSocket::subscribe() {
+    // Resolution runs on a separate blocking socket: replies on this one
+    // would mix with notifications.
+    auto fam = ctl_.try_resolve_family(IOPF_GENL_NAME);
+    if (!fam) {
+        mark_gone();
+        return false;
+    }
+    int grp = genl_ctrl_resolve_grp(ctl_.get(), IOPF_GENL_NAME, IOPF_GENL_MCGRP_FAULTS);
+    if (grp < 0) {
+        mark_gone();
+        if (grp == -NLE_OBJ_NOTFOUND)
+            return false;
+        throw Error::from_nl(grp, "resolving " IOPF_GENL_NAME "/" IOPF_GENL_MCGRP_FAULTS);
+    }
+    // Joining again is harmless; after a reload the old membership is gone.
+    int rc = nl_socket_add_membership(sk_.get(), grp);
+    if (rc < 0)
+        throw Error::from_nl(rc, "joining " IOPF_GENL_NAME "/" IOPF_GENL_MCGRP_FAULTS);
+    family_ = *fam;
+    group_ = grp;
+    return true;
+}
+
+int EventSocket::on_valid(nl_msg* msg, void* arg) {
+    auto* self = static_cast<EventSocket*>(arg);
+    EventSink& sink = *self->sink_;
+    const nlmsghdr* nlh = nlmsg_hdr(msg);
+    try {
+        if (self->watch_ctrl_ && nlh->nlmsg_type == GENL_ID_CTRL) {
+            handle_ctrl(nlh, sink);
+            return NL_OK;
+        }
+        if (self->family_ < 0 || nlh->nlmsg_type != self->family_)
+            return NL_OK;
+        uint8_t cmd = nl::genl_cmd(nlh);
+        if (cmd == IOPF_CMD_FAULT_NTF) {
+            auto batch = nl::parse_fault_msg(nlh);
+            for (const auto& e : batch.errors) {
+                self->loss_.malformed++;
+                sink.on_malformed(e);
+            }
+            for (const auto& f : batch.faults) {
+                if (uint64_t missing = self->seq_.feed(*f.seq)) {
+                    self->loss_.gap_events++;
+                    self->loss_.missing += missing;
+                    sink.on_gap(*f.seq, missing);
+                }
+                sink.on_fault(f);
+            }
+        } else if (cmd == IOPF_CMD_RESUME_NTF) {
+            Resume r = nl::parse_resume_msg(nlh);
+            if (uint64_t missing = self->resume_seq_.feed(r.seq)) {
+                self->loss_.resume_missing += missing;
+                sink.on_resume_gap(r.seq, missing);
+            }
+            sink.on_resume(r);
+        }
+    } catch (const ParseError& e) {
+        self->loss_.malformed++;
+        sink.on_malformed(e.what());
+    } catch (...) {
+        // Exceptions must not unwind through libnl's C frames.
+        self->pending_exc_ = std::current_exception();
+        return NL_STOP;
+    }
+    return NL_OK;
+}
+
+std::size_t EventSocket::drain(EventSink& sink) {
+    sink_ = &sink;
+    std::size_t n = 0;
+    for (;;) {
+        int rc = nl_recvmsgs_report(sk_.get(), cb_.get());
+        if (pending_exc_) {
+            auto e = pending_exc_;
+            pending_exc_ = nullptr;
+            std::rethrow_exception(e);
+        }
+        if (rc == -NLE_AGAIN)
+            break;
+        if (rc == -NLE_NOMEM) {
+            // ENOBUFS: the socket overflowed and dropped notifications.
+            loss_.overflows++;
+            sink.on_overflow();
+            continue;
+        }
+        if (rc < 0)
+            throw Error::from_nl(rc, "receiving notifications");
+        n += static_cast<std::size_t>(rc);
+    }
+    return n;
+}
+
+} // namespace iopf

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "iopf/store.hpp"
+
+#include <cerrno>
+#include <fstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "iopf/error.hpp"
+
+namespace iopf {
+
+StoreWriter::StoreWriter(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+        throw Error(errno, "opening store " + path);
+}
+
+StoreWriter::~StoreWriter() {
+    try {
+        flush();
+    } catch (...) {
+    }
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+void StoreWriter::append(const Json& line) {
+    buf_ += line.dump();
+    buf_ += '\n';
+}
+
+void StoreWriter::flush() {
+    std::size_t off = 0;
+    while (off < buf_.size()) {
+        ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            buf_.erase(0, off);
+            throw Error(errno, "writing store " + path_);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    buf_.clear();
+}
+
+void StoreWriter::sync() {
+    flush();
+    if (::fsync(fd_) < 0 && errno != EINVAL)
+        throw Error(errno, "syncing store " + path_);
+}
+
+StoreReadResult read_store(const std::string& path, const std::function<void(const Json&)>& fn) {
+    std::ifstream in(path);
+    if (!in)
+        throw Error(errno ? errno : ENOENT, "opening store " + path);
+    StoreReadResult r;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty())
+            continue;
+        r.lines++;
+        Json j;
+        try {
+            j = Json::parse(line);
+        } catch (const ParseError&) {
+            r.bad_lines++;
+            continue;
+        }
+        fn(j);
+    }
+    return r;
+}
+
+} // namespace iopf

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "iopf/summary.hpp"
+
+#include <fmt/core.h>
+
+#include "iopf/error.hpp"
+#include "iopf/fault_json.hpp"
+#include "iopf/names.hpp"
+
+namespace iopf {
+
+void Summary::add_fault(const Fault& f, bool was_resynced) {
+    faults++;
+    if (was_resynced)
+        resynced++;
+    auto& d = devices[f.sid];
+    d.faults++;
+    events[iopf_evt_name(f.event_id)]++;
+    if (!f.fault)
+        return;
+    (f.fault->type == IOPF_FAULT_PAGE_REQ ? d.page_req : d.unrecov)++;
+    (f.fault->level == 2 ? d.l2 : d.l1)++;
+}
+
+void Summary::add_store_line(const Json& line) {
+    const Json* kind = line.find("kind");
+    if (!kind || !kind->is_string()) {
+        malformed++;
+        return;
+    }
+    const std::string& k = kind->as_string();
+    try {
+        if (k == "fault") {
+            const Json* r = line.find("resynced");
+            add_fault(fault_from_json(line), r && r->is_bool() && r->as_bool());
+        } else if (k == "resume") {
+            resumes++;
+        } else if (k == "response") {
+            if (line.at("ok").as_bool())
+                responses[line.at("code").as_string()]++;
+            else
+                response_errors++;
+        } else if (k == "loss") {
+            const std::string& what = line.at("what").as_string();
+            if (what == "overflow") {
+                overflows++;
+            } else if (what == "gap") {
+                gap_events++;
+                missing += line.at("missing").as_u64();
+            } else if (what == "resume_gap") {
+                resume_missing += line.at("missing").as_u64();
+            } else {
+                malformed++;
+            }
+        }
+    } catch (const ParseError&) {
+        malformed++;
+    }
+}
+
+Json Summary::to_json() const {
+    Json j = Json::object();
+    j.set("faults", faults);
+    j.set("resynced", resynced);
+    Json devs = Json::array();
+    for (const auto& [sid, d] : devices) {
+        Json o = Json::object();
+        o.set("sid", sid);
+        o.set("faults", d.faults);
+        o.set("page_req", d.page_req);
+        o.set("unrecov", d.unrecov);
+        o.set("l1", d.l1);
+        o.set("l2", d.l2);
+        devs.push(o);
+    }
+    j.set("devices", devs);
+    Json ev = Json::object();
+    for (const auto& [n, c] : events)
+        ev.set(n, c);
+    j.set("events", ev);
+    Json rs = Json::object();
+    for (const auto& [n, c] : responses)
+        rs.set(n, c);
+    j.set("responses", rs);
+    j.set("response_errors", response_errors);
+    j.set("resumes", resumes);
+    Json loss = Json::object();
+    loss.set("overflows", overflows);
+    loss.set("gap_events", gap_events);
+    loss.set("missing", missing);
+    loss.set("resume_missing", resume_missing);
+    loss.set("malformed", malformed);
+    j.set("loss", loss);
+    return j;
+}
+
+std::string Summary::to_text() const {
+    std::string s = fmt::format("faults: {} ({} recovered by resync)\n", faults, resynced);
+    for (const auto& [sid, d] : devices)
+        s += fmt::format("  sid {:#x}: {} faults: {} page_req, {} unrecov; {} L1, {} L2\n", sid,
+                         d.faults, d.page_req, d.unrecov, d.l1, d.l2);
+    if (!events.empty()) {
+        s += "events:";
+        for (const auto& [n, c] : events)
+            s += fmt::format(" {}={}", n, c);
+        s += '\n';
+    }
+    s += "responses:";
+    for (const auto& [n, c] : responses)
+        s += fmt::format(" {}={}", n, c);
+    s += fmt::format(" errors={}\n", response_errors);
+    s += fmt::format("resumes seen: {}\n", resumes);
+    s += fmt::format("loss: {} overflows (ENOBUFS), {} seq gaps covering {} faults, {} resumes "
+                     "missing, {} malformed\n",
+                     overflows, gap_events, missing, resume_missing, malformed);
+    return s;
+}
+
+} // namespace iopf
