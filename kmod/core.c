@@ -56,7 +56,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 		kfree(dev);
 	}
 	if (ret == -EBUSY) {
-		NL_SET_ERR_MSG_MOD(extack, "a device with this StreamID exists");
+		NL_SET_ERR_MSG(extack, "a device with this StreamID exists");
 		return -EEXIST;
 	}
 	return ret;
@@ -154,7 +154,7 @@ int iopf_dev_destroy(u32 sid, struct netlink_ext_ack *extack)
 	mutex_unlock(&iopf_devs_lock);
 
 	if (!dev) {
-		NL_SET_ERR_MSG_MOD(extack, "no device with this StreamID");
+		NL_SET_ERR_MSG(extack, "no device with this StreamID");
 		return -ENODEV;
 	}
 	iopf_dev_teardown(dev);
@@ -200,7 +200,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 	if (dev->removed) {
 		ret = -ENODEV;
 	} else if (dev->fault_param) {
-		NL_SET_ERR_MSG_MOD(extack, "a fault handler is already registered");
+		NL_SET_ERR_MSG(extack, "a fault handler is already registered");
 		ret = -EBUSY;
 	} else {
 		dev->fault_param = fparam;
@@ -228,7 +228,7 @@ int iopf_update_fault_handler(struct iopf_dev *dev, u32 mask, u32 set,
 			goto out_unlock;
 		}
 	} else if (!dev->fault_param) {
-		NL_SET_ERR_MSG_MOD(extack, "no fault handler registered");
+		NL_SET_ERR_MSG(extack, "no fault handler registered");
 		ret = -ENODEV;
 		goto out_unlock;
 	}
@@ -256,11 +256,11 @@ int iopf_unregister_fault_handler(struct iopf_dev *dev,
 
 	mutex_lock(&dev->lock);
 	if (!dev->fault_param) {
-		NL_SET_ERR_MSG_MOD(extack, "no fault handler registered");
+		NL_SET_ERR_MSG(extack, "no fault handler registered");
 		ret = -ENODEV;
 	} else if (!list_empty(&dev->fault_param->faults)) {
 		/* We cannot unregister the handler while faults are pending */
-		NL_SET_ERR_MSG_MOD(extack, "page requests are pending");
+		NL_SET_ERR_MSG(extack, "page requests are pending");
 		ret = -EBUSY;
 	} else {
 		fparam = dev->fault_param;
@@ -385,12 +385,12 @@ int iopf_page_response(struct iopf_dev *dev,
 	mutex_lock(&dev->lock);
 	fparam = dev->fault_param;
 	if (!fparam) {
-		NL_SET_ERR_MSG_MOD(extack, "no fault handler registered");
+		NL_SET_ERR_MSG(extack, "no fault handler registered");
 		ret = -ENODEV;
 		goto done_unlock;
 	}
 	if (list_empty(&fparam->faults)) {
-		NL_SET_ERR_MSG_MOD(extack, "no page request is pending");
+		NL_SET_ERR_MSG(extack, "no page request is pending");
 		goto done_count;
 	}
 
@@ -406,7 +406,7 @@ int iopf_page_response(struct iopf_dev *dev,
 		ret = iopf_smmu_page_response(dev, evt, msg->code,
 					      IOPF_ORIGIN_RESPONSE);
 		if (ret) {
-			NL_SET_ERR_MSG_MOD(extack, "unknown response code");
+			NL_SET_ERR_MSG(extack, "unknown response code");
 			goto done_count;
 		}
 		list_del(&evt->list);
@@ -415,7 +415,7 @@ int iopf_page_response(struct iopf_dev *dev,
 		dev->stats.responses++;
 		goto done_unlock;
 	}
-	NL_SET_ERR_MSG_MOD(extack, "no pending page request matches");
+	NL_SET_ERR_MSG(extack, "no pending page request matches");
 
 done_count:
 	dev->stats.response_errors++;
