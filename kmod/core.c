@@ -75,6 +75,18 @@ void iopf_dev_put(struct iopf_dev *dev)
 	kref_put(&dev->ref, iopf_dev_release);
 }
 
+/* Consistent copies of the counters and, when @flags, the handler's flags */
+void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
+		       u32 *flags)
+{
+	mutex_lock(&dev->lock);
+	*stats = dev->stats;
+	if (flags)
+		*flags = dev->fault_param ? dev->fault_param->flags : 0;
+	mutex_unlock(&dev->lock);
+	stats->notify_lost = atomic64_read(&dev->notify_lost);
+}
+
 /* Takes a reference; the caller drops it with iopf_dev_put() */
 struct iopf_dev *iopf_dev_get(u32 sid)
 {

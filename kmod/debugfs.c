@@ -13,7 +13,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -22,6 +21,8 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+
+#include <iopf_testbed/record_text.h>
 
 #include "iopf_testbed.h"
 
@@ -67,35 +68,8 @@ static void iopf_inject_records(const u64 (*recs)[IOPF_EVT_DWORDS],
 		iopf_smmu_handle_evt(recs[i]);
 		cond_resched();
 	}
-}
-
-/* One line of text: exactly four hex words, "0x" optional */
-static int iopf_parse_line(char *line, u64 *rec, unsigned int lineno)
-{
-	unsigned int nwords = 0;
-	char *word;
-
-	while ((word = strsep(&line, " \t\r")) != NULL) {
-		if (!*word)
-			continue;
-		if (nwords == IOPF_EVT_DWORDS) {
-			pr_warn_ratelimited("inject: line %u: more than %d words\n",
-					    lineno, IOPF_EVT_DWORDS);
-			return -EINVAL;
-		}
-		if (kstrtou64(word, 16, &rec[nwords])) {
-			pr_warn_ratelimited("inject: line %u: word %u is not a 64-bit hex number\n",
-					    lineno, nwords + 1);
-			return -EINVAL;
-		}
-		nwords++;
-	}
-	if (nwords && nwords != IOPF_EVT_DWORDS) {
-		pr_warn_ratelimited("inject: line %u: %u words, expected %d\n",
-				    lineno, nwords, IOPF_EVT_DWORDS);
-		return -EINVAL;
-	}
-	return nwords ? 1 : 0;
+	/* The write is done: its last notification goes out now */
+	iopf_nl_flush();
 }
 
 static ssize_t iopf_inject_write(struct file *file, const char __user *ubuf,
@@ -120,9 +94,14 @@ static ssize_t iopf_inject_write(struct file *file, const char __user *ubuf,
 
 	cursor = buf;
 	while ((line = strsep(&cursor, "\n")) != NULL) {
-		ret = iopf_parse_line(line, recs[n], ++lineno);
-		if (ret < 0)
+		const char *why;
+
+		lineno++;
+		ret = iopf_parse_record_line(line, strlen(line), recs[n], &why);
+		if (ret < 0) {
+			pr_warn_ratelimited("inject: line %u: %s\n", lineno, why);
 			goto out_free;
+		}
 		n += ret;
 	}
 	if (!n) {
@@ -232,10 +211,7 @@ static int iopf_dev_stats_show(struct seq_file *m, void *v)
 	struct iopf_dev *dev = m->private;
 	struct iopf_dev_stats s;
 
-	mutex_lock(&dev->lock);
-	s = dev->stats;
-	mutex_unlock(&dev->lock);
-
+	iopf_dev_snapshot(dev, &s, NULL);
 	seq_printf(m, "injected %llu\n", s.injected);
 	seq_printf(m, "reported %llu\n", s.reported);
 	seq_printf(m, "filtered_l1 %llu\n", s.filtered_l1);

@@ -15,6 +15,7 @@
 #ifndef _IOPF_TESTBED_H
 #define _IOPF_TESTBED_H
 
+#include <linux/atomic.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -89,7 +90,9 @@ struct iopf_dev {
 	struct mutex lock;
 	bool removed;
 	struct iopf_fault_param *fault_param;	/* NULL: no handler */
-	struct iopf_dev_stats stats;
+	struct iopf_dev_stats stats;	/* but notify_lost: below */
+	/* Counted when a batch is sent, under the notify lock, not ours */
+	atomic64_t notify_lost;
 	u64 dev_seq;
 	struct iopf_resume last_resume;		/* seq 0: none yet */
 	struct dentry *debugfs;
@@ -121,6 +124,8 @@ void iopf_dev_destroy_all(void);
 struct iopf_dev *iopf_dev_get(u32 sid);
 struct iopf_dev *iopf_dev_find_next(unsigned long *index);
 void iopf_dev_put(struct iopf_dev *dev);
+void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
+		       u32 *flags);
 u32 iopf_devs_generation(void);
 int iopf_register_fault_handler(struct iopf_dev *dev,
 				iopf_fault_handler_t handler, u32 flags,
@@ -149,6 +154,7 @@ void iopf_netlink_exit(void);
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
 void iopf_nl_notify_resume(struct iopf_resume *resume);
+void iopf_nl_flush(void);
 
 /* fail.c */
 enum iopf_fail_point {

@@ -43,12 +43,13 @@ static int __init iopf_testbed_init(void)
 static void __exit iopf_testbed_exit(void)
 {
 	/*
-	 * Configuration first, then injection: once both are gone nothing
-	 * can reach a device, and removing the devices answers what is
-	 * still pending (the listeners are gone with the family).
+	 * Injection first (waits for writers, whose last batch is then sent),
+	 * then configuration: once both are gone nothing can reach a device,
+	 * and removing the devices answers what is still pending (the
+	 * listeners are gone with the family).
 	 */
-	iopf_netlink_exit();
 	iopf_debugfs_exit();
+	iopf_netlink_exit();
 	iopf_dev_destroy_all();
 }
 

@@ -25,6 +25,27 @@ static u64 iopf_nl_fault_seq;
 static u64 iopf_nl_resume_seq;
 static bool iopf_nl_registered;
 
+/*
+ * A listener drains messages, not faults: packing the faults of a burst
+ * into one message multiplies what it can take (see the environment notes).
+ * Consecutive faults of one device share a message until it holds
+ * fault_batch of them, the device changes, a RESUME is sent, or the
+ * injecting write ends.
+ */
+static unsigned int iopf_nl_batch_max = 16;
+module_param_named(fault_batch, iopf_nl_batch_max, uint, 0644);
+MODULE_PARM_DESC(fault_batch,
+		 "Faults packed into one notification at most (1-64, default 16)");
+#define IOPF_NL_BATCH_LIMIT	64
+
+static struct {
+	struct sk_buff *skb;
+	void *hdr;
+	struct iopf_dev *dev;	/* referenced while the batch is open */
+	unsigned int n;
+	unsigned int cap;	/* faults the message was sized for */
+} iopf_nl_batch;
+
 enum iopf_nl_mcgrp { IOPF_NL_MCGRP_FAULTS };
 
 static const struct genl_multicast_group iopf_nl_mcgrps[] = {
@@ -151,44 +172,90 @@ static bool iopf_nl_multicast(struct sk_buff *skb)
 	return ret == -ENOBUFS;
 }
 
+/* Sends the open batch, if any; called with iopf_nl_notify_lock held */
+static void iopf_nl_flush_locked(void)
+{
+	lockdep_assert_held(&iopf_nl_notify_lock);
+	if (!iopf_nl_batch.skb)
+		return;
+	genlmsg_end(iopf_nl_batch.skb, iopf_nl_batch.hdr);
+	if (iopf_nl_multicast(iopf_nl_batch.skb))
+		atomic64_add(iopf_nl_batch.n, &iopf_nl_batch.dev->notify_lost);
+	iopf_dev_put(iopf_nl_batch.dev);
+	iopf_nl_batch.skb = NULL;
+	iopf_nl_batch.dev = NULL;
+	iopf_nl_batch.n = 0;
+}
+
+void iopf_nl_flush(void)
+{
+	mutex_lock(&iopf_nl_notify_lock);
+	iopf_nl_flush_locked();
+	mutex_unlock(&iopf_nl_notify_lock);
+}
+
+static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max)
+{
+	struct sk_buff *skb;
+
+	skb = genlmsg_new(max * iopf_nl_fault_size(), GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	iopf_nl_batch.hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0,
+					IOPF_CMD_FAULT_NTF);
+	if (WARN_ON_ONCE(!iopf_nl_batch.hdr)) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	kref_get(&dev->ref);
+	iopf_nl_batch.skb = skb;
+	iopf_nl_batch.dev = dev;
+	iopf_nl_batch.cap = max;
+	return 0;
+}
+
 /**
  * iopf_nl_fault_handler() - the fault handler registered for every device
  * @dev: the device, locked by the core
  * @evt: the fault; gets its sequence numbers here
  * @data: unused
  *
- * Return: 0 when the fault was numbered and sent (or nobody listens),
- * -ENOMEM when no notification could be built: the report then fails.
+ * Return: 0 when the fault was numbered and queued for sending (or nobody
+ * listens), -ENOMEM when no notification could be built: the report fails.
  */
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data)
 {
-	struct sk_buff *skb;
-	void *hdr;
+	unsigned int max = clamp_val(READ_ONCE(iopf_nl_batch_max), 1,
+				     IOPF_NL_BATCH_LIMIT);
+	int ret = 0;
 
+	/* Per fault, as if each had its own message: knob counts stay exact */
 	if (iopf_should_fail(IOPF_FAIL_REPORT_ALLOC))
-		return -ENOMEM;
-	skb = genlmsg_new(iopf_nl_fault_size(), GFP_KERNEL);
-	if (!skb)
 		return -ENOMEM;
 
 	mutex_lock(&iopf_nl_notify_lock);
+	if (iopf_nl_batch.skb && iopf_nl_batch.dev != dev)
+		iopf_nl_flush_locked();
+	if (!iopf_nl_batch.skb) {
+		ret = iopf_nl_batch_open(dev, max);
+		if (ret)
+			goto out_unlock;
+	}
+
 	evt->seq = iopf_nl_fault_seq + 1;
 	evt->dev_seq = dev->dev_seq + 1;
-	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_FAULT_NTF);
-	if (!hdr || iopf_nl_put_fault(skb, evt)) {
-		mutex_unlock(&iopf_nl_notify_lock);
-		nlmsg_free(skb);
-		WARN_ON_ONCE(1);	/* iopf_nl_fault_size() is wrong */
-		return -EMSGSIZE;
-	}
-	genlmsg_end(skb, hdr);
+	/* Sized for max faults: a failure is a bug in iopf_nl_fault_size() */
+	ret = iopf_nl_put_fault(iopf_nl_batch.skb, evt);
+	if (WARN_ON_ONCE(ret))
+		goto out_unlock;
 	iopf_nl_fault_seq++;
 	dev->dev_seq++;
-	if (iopf_nl_multicast(skb))
-		dev->stats.notify_lost++;
+	if (++iopf_nl_batch.n >= iopf_nl_batch.cap)
+		iopf_nl_flush_locked();
+out_unlock:
 	mutex_unlock(&iopf_nl_notify_lock);
-	return 0;
+	return ret;
 }
 
 static int iopf_nl_put_resume(struct sk_buff *skb,
@@ -225,6 +292,8 @@ void iopf_nl_notify_resume(struct iopf_resume *resume)
 
 	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	mutex_lock(&iopf_nl_notify_lock);
+	/* Listeners see a fault before the RESUME that answers it */
+	iopf_nl_flush_locked();
 	resume->seq = ++iopf_nl_resume_seq;
 	if (!skb)
 		goto out_unlock;
@@ -274,15 +343,11 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 			    struct netlink_callback *cb)
 {
 	struct iopf_dev_stats stats;
-	bool registered;
 	u32 hflags;
 	void *hdr;
 
-	mutex_lock(&dev->lock);
-	stats = dev->stats;
-	registered = dev->fault_param;
-	hflags = registered ? dev->fault_param->flags : 0;
-	mutex_unlock(&dev->lock);
+	/* Registered handlers always have valid, hence non-zero, flags */
+	iopf_dev_snapshot(dev, &stats, &hflags);
 
 	hdr = genlmsg_put(skb, portid, seq, &iopf_nl_family, flags,
 			  IOPF_CMD_DEV_GET);
@@ -291,7 +356,7 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 	if (cb)
 		genl_dump_check_consistent(cb, hdr);
 	if (nla_put_u32(skb, IOPF_A_SID, dev->sid) ||
-	    nla_put_u8(skb, IOPF_A_REGISTERED, registered) ||
+	    nla_put_u8(skb, IOPF_A_REGISTERED, !!hflags) ||
 	    nla_put_u32(skb, IOPF_A_FLAGS, hflags) ||
 	    iopf_nl_put_dev_stats(skb, &stats)) {
 		genlmsg_cancel(skb, hdr);
@@ -666,6 +731,7 @@ int iopf_netlink_init(void)
 void iopf_netlink_exit(void)
 {
 	mutex_lock(&iopf_nl_notify_lock);
+	iopf_nl_flush_locked();
 	iopf_nl_registered = false;
 	mutex_unlock(&iopf_nl_notify_lock);
 	genl_unregister_family(&iopf_nl_family);
