@@ -457,4 +457,5 @@ void iopf_global_stats(struct iopf_global_stats *stats)
 	stats->unhandled_event = atomic64_read(&iopf_unhandled);
 	stats->unknown_sid = atomic64_read(&iopf_unknown_sid);
 	stats->devices = atomic64_read(&iopf_ndevs);
+	iopf_nl_seqs(&stats->fault_seq, &stats->resume_seq);
 }

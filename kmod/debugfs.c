@@ -171,6 +171,8 @@ static int iopf_global_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "unhandled_event %llu\n", s.unhandled_event);
 	seq_printf(m, "unknown_sid %llu\n", s.unknown_sid);
 	seq_printf(m, "devices %llu\n", s.devices);
+	seq_printf(m, "fault_seq %llu\n", s.fault_seq);
+	seq_printf(m, "resume_seq %llu\n", s.resume_seq);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_global_stats);

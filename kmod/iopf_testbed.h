@@ -103,6 +103,8 @@ struct iopf_global_stats {
 	u64 unhandled_event;
 	u64 unknown_sid;
 	u64 devices;
+	u64 fault_seq;
+	u64 resume_seq;
 };
 
 /* main.c: quirks=, each reproducing a bug of the RFC as posted */
@@ -155,6 +157,7 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
 void iopf_nl_notify_resume(struct iopf_resume *resume);
 void iopf_nl_flush(void);
+void iopf_nl_seqs(u64 *fault_seq, u64 *resume_seq);
 
 /* fail.c */
 enum iopf_fail_point {

@@ -329,13 +329,12 @@ static void iopf_test_parse_roundtrip(struct kunit *test)
 	const struct iopf_fault_case *c = test->param_value;
 	const char *why = NULL;
 	u64 rec[IOPF_EVT_DWORDS] = {};
-	char *line;
+	char line[4 * 19];	/* four "0x" + 16 digits + a blank or the NUL */
+	int len;
 
-	line = kunit_kasprintf(test, GFP_KERNEL, "0x%llx %llx 0X%llX %llX",
-			       c->evt[0], c->evt[1], c->evt[2], c->evt[3]);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, line);
-	KUNIT_ASSERT_EQ(test, iopf_parse_record_line(line, strlen(line), rec, &why),
-			1);
+	len = scnprintf(line, sizeof(line), "0x%llx %llx 0X%llX %llX",
+			c->evt[0], c->evt[1], c->evt[2], c->evt[3]);
+	KUNIT_ASSERT_EQ(test, iopf_parse_record_line(line, len, rec, &why), 1);
 	KUNIT_EXPECT_MEMEQ(test, rec, c->evt, sizeof(rec));
 }
 

@@ -187,6 +187,15 @@ static void iopf_nl_flush_locked(void)
 	iopf_nl_batch.n = 0;
 }
 
+/* The last sequence numbers handed out: a listener's loss is the rest */
+void iopf_nl_seqs(u64 *fault_seq, u64 *resume_seq)
+{
+	mutex_lock(&iopf_nl_notify_lock);
+	*fault_seq = iopf_nl_fault_seq;
+	*resume_seq = iopf_nl_resume_seq;
+	mutex_unlock(&iopf_nl_notify_lock);
+}
+
 void iopf_nl_flush(void)
 {
 	mutex_lock(&iopf_nl_notify_lock);
@@ -629,7 +638,9 @@ static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNHANDLED_EVENT,
 			     s.unhandled_event) ||
 	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNKNOWN_SID, s.unknown_sid) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_DEVICES, s.devices))
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_DEVICES, s.devices) ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_FAULT_SEQ, s.fault_seq) ||
+	    iopf_nl_put_stat(msg, IOPF_STAT_A_RESUME_SEQ, s.resume_seq))
 		goto nospace;
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);

@@ -170,6 +170,8 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_UNHANDLED_EVENT,	/* global: event IDs not reported */
 	IOPF_STAT_A_UNKNOWN_SID,	/* global: no device with that SID */
 	IOPF_STAT_A_DEVICES,		/* global: devices that exist */
+	IOPF_STAT_A_FAULT_SEQ,		/* global: SEQ of the last fault */
+	IOPF_STAT_A_RESUME_SEQ,		/* global: SEQ of the last RESUME */
 
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1
