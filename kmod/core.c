@@ -436,6 +436,41 @@ done_unlock:
 	return ret;
 }
 
+#define DEV_STAT(field, attr) \
+	IOPF_STAT_FIELD(struct iopf_dev_stats, field, attr)
+
+const struct iopf_stat_field iopf_dev_stat_fields[] = {
+	DEV_STAT(injected, INJECTED),
+	DEV_STAT(reported, REPORTED),
+	DEV_STAT(filtered_l1, FILTERED_L1),
+	DEV_STAT(filtered_l2, FILTERED_L2),
+	DEV_STAT(filtered_unrecov, FILTERED_UNRECOV),
+	DEV_STAT(no_handler, NO_HANDLER),
+	DEV_STAT(report_failed, REPORT_FAILED),
+	DEV_STAT(notify_lost, NOTIFY_LOST),
+	DEV_STAT(pending, PENDING),
+	DEV_STAT(responses, RESPONSES),
+	DEV_STAT(response_errors, RESPONSE_ERRORS),
+	DEV_STAT(auto_aborts, AUTO_ABORTS),
+};
+
+const unsigned int iopf_dev_stat_nfields = ARRAY_SIZE(iopf_dev_stat_fields);
+
+#define GLOBAL_STAT(field, attr) \
+	IOPF_STAT_FIELD(struct iopf_global_stats, field, attr)
+
+const struct iopf_stat_field iopf_global_stat_fields[] = {
+	GLOBAL_STAT(records, RECORDS),
+	GLOBAL_STAT(unhandled_event, UNHANDLED_EVENT),
+	GLOBAL_STAT(unknown_sid, UNKNOWN_SID),
+	GLOBAL_STAT(devices, DEVICES),
+	GLOBAL_STAT(fault_seq, FAULT_SEQ),
+	GLOBAL_STAT(resume_seq, RESUME_SEQ),
+};
+
+const unsigned int iopf_global_stat_nfields =
+	ARRAY_SIZE(iopf_global_stat_fields);
+
 void iopf_count_record(void)
 {
 	atomic64_inc(&iopf_records);

@@ -162,17 +162,24 @@ static const struct file_operations iopf_inject_raw_fops = {
 	.llseek = noop_llseek,
 };
 
+static void iopf_stats_print(struct seq_file *m, const void *stats,
+			     const struct iopf_stat_field *fields,
+			     unsigned int nfields)
+{
+	unsigned int i;
+
+	for (i = 0; i < nfields; i++)
+		seq_printf(m, "%s %llu\n", fields[i].name,
+			   iopf_stat_value(stats, &fields[i]));
+}
+
 static int iopf_global_stats_show(struct seq_file *m, void *v)
 {
 	struct iopf_global_stats s;
 
 	iopf_global_stats(&s);
-	seq_printf(m, "records %llu\n", s.records);
-	seq_printf(m, "unhandled_event %llu\n", s.unhandled_event);
-	seq_printf(m, "unknown_sid %llu\n", s.unknown_sid);
-	seq_printf(m, "devices %llu\n", s.devices);
-	seq_printf(m, "fault_seq %llu\n", s.fault_seq);
-	seq_printf(m, "resume_seq %llu\n", s.resume_seq);
+	iopf_stats_print(m, &s, iopf_global_stat_fields,
+			 iopf_global_stat_nfields);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_global_stats);
@@ -214,18 +221,7 @@ static int iopf_dev_stats_show(struct seq_file *m, void *v)
 	struct iopf_dev_stats s;
 
 	iopf_dev_snapshot(dev, &s, NULL);
-	seq_printf(m, "injected %llu\n", s.injected);
-	seq_printf(m, "reported %llu\n", s.reported);
-	seq_printf(m, "filtered_l1 %llu\n", s.filtered_l1);
-	seq_printf(m, "filtered_l2 %llu\n", s.filtered_l2);
-	seq_printf(m, "filtered_unrecov %llu\n", s.filtered_unrecov);
-	seq_printf(m, "no_handler %llu\n", s.no_handler);
-	seq_printf(m, "report_failed %llu\n", s.report_failed);
-	seq_printf(m, "notify_lost %llu\n", s.notify_lost);
-	seq_printf(m, "pending %llu\n", s.pending);
-	seq_printf(m, "responses %llu\n", s.responses);
-	seq_printf(m, "response_errors %llu\n", s.response_errors);
-	seq_printf(m, "auto_aborts %llu\n", s.auto_aborts);
+	iopf_stats_print(m, &s, iopf_dev_stat_fields, iopf_dev_stat_nfields);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_dev_stats);

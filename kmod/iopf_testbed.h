@@ -98,6 +98,27 @@ struct iopf_dev {
 	struct dentry *debugfs;
 };
 
+/* A counter's names: one table drives both debugfs and netlink */
+struct iopf_stat_field {
+	const char *name;	/* debugfs */
+	int attr;		/* IOPF_STAT_A_* */
+	size_t offset;		/* of its u64 in the stats struct */
+};
+
+#define IOPF_STAT_FIELD(type, field, attr_name) \
+	{ #field, IOPF_STAT_A_##attr_name, offsetof(type, field) }
+
+extern const struct iopf_stat_field iopf_dev_stat_fields[];
+extern const unsigned int iopf_dev_stat_nfields;
+extern const struct iopf_stat_field iopf_global_stat_fields[];
+extern const unsigned int iopf_global_stat_nfields;
+
+static inline u64 iopf_stat_value(const void *stats,
+				  const struct iopf_stat_field *f)
+{
+	return *(const u64 *)((const char *)stats + f->offset);
+}
+
 struct iopf_global_stats {
 	u64 records;
 	u64 unhandled_event;

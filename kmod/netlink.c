@@ -317,32 +317,24 @@ out_unlock:
 	mutex_unlock(&iopf_nl_notify_lock);
 }
 
-static int iopf_nl_put_stat(struct sk_buff *skb, int attr, u64 val)
-{
-	return iopf_nl_put_u64(skb, attr, val, IOPF_STAT_A_PAD);
-}
-
-static int iopf_nl_put_dev_stats(struct sk_buff *skb,
-				 const struct iopf_dev_stats *s)
+/* A STATS nest of every counter a table names */
+static int iopf_nl_put_stats(struct sk_buff *skb, const void *stats,
+			     const struct iopf_stat_field *fields,
+			     unsigned int nfields)
 {
 	struct nlattr *nest = nla_nest_start(skb, IOPF_A_STATS);
+	unsigned int i;
 
-	if (!nest ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_INJECTED, s->injected) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_REPORTED, s->reported) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_L1, s->filtered_l1) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_L2, s->filtered_l2) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_FILTERED_UNRECOV,
-			     s->filtered_unrecov) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_NO_HANDLER, s->no_handler) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_REPORT_FAILED, s->report_failed) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_NOTIFY_LOST, s->notify_lost) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_PENDING, s->pending) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_RESPONSES, s->responses) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_RESPONSE_ERRORS,
-			     s->response_errors) ||
-	    iopf_nl_put_stat(skb, IOPF_STAT_A_AUTO_ABORTS, s->auto_aborts))
+	if (!nest)
 		return -EMSGSIZE;
+	for (i = 0; i < nfields; i++) {
+		if (iopf_nl_put_u64(skb, fields[i].attr,
+				    iopf_stat_value(stats, &fields[i]),
+				    IOPF_STAT_A_PAD)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+	}
 	nla_nest_end(skb, nest);
 	return 0;
 }
@@ -367,7 +359,8 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 	if (nla_put_u32(skb, IOPF_A_SID, dev->sid) ||
 	    nla_put_u8(skb, IOPF_A_REGISTERED, !!hflags) ||
 	    nla_put_u32(skb, IOPF_A_FLAGS, hflags) ||
-	    iopf_nl_put_dev_stats(skb, &stats)) {
+	    iopf_nl_put_stats(skb, &stats, iopf_dev_stat_fields,
+			      iopf_dev_stat_nfields)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -621,7 +614,6 @@ static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct iopf_global_stats s;
 	struct sk_buff *msg;
-	struct nlattr *nest;
 	void *hdr;
 
 	iopf_global_stats(&s);
@@ -632,17 +624,9 @@ static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
 				IOPF_CMD_STATS_GET);
 	if (!hdr)
 		goto nospace;
-	nest = nla_nest_start(msg, IOPF_A_STATS);
-	if (!nest ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_RECORDS, s.records) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNHANDLED_EVENT,
-			     s.unhandled_event) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_UNKNOWN_SID, s.unknown_sid) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_DEVICES, s.devices) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_FAULT_SEQ, s.fault_seq) ||
-	    iopf_nl_put_stat(msg, IOPF_STAT_A_RESUME_SEQ, s.resume_seq))
+	if (iopf_nl_put_stats(msg, &s, iopf_global_stat_fields,
+			      iopf_global_stat_nfields))
 		goto nospace;
-	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 
