@@ -84,6 +84,14 @@ static ssize_t iopf_inject_write(struct file *file, const char __user *ubuf,
 	buf = iopf_inject_copy(ubuf, len, ppos, "inject");
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
+	/* Lines are split as C strings: a NUL would hide what follows it */
+	cursor = memchr(buf, '\0', len);
+	if (cursor) {
+		pr_warn_ratelimited("inject: a NUL byte at offset %td\n",
+				    cursor - buf);
+		kvfree(buf);
+		return -EINVAL;
+	}
 
 	/* A record takes at least 8 bytes ("0 0 0 0\n") */
 	recs = kvmalloc_array(len / 8 + 1, sizeof(*recs), GFP_KERNEL);

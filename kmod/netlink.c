@@ -521,8 +521,9 @@ static int iopf_nl_response_doit(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * cb->args[0]: StreamID being dumped; [1]: entries of it already sent;
- * [2]: 1 + the StreamID to restrict the dump to, or 0.
+ * cb->args[0]: StreamID being dumped; [1]: SEQ of its last entry sent (the
+ * list is in SEQ order, so answers in between cannot make the dump skip
+ * one); [2]: 1 + the StreamID to restrict the dump to, or 0.
  */
 static int iopf_nl_pending_start(struct netlink_callback *cb)
 {
@@ -545,8 +546,8 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 				    struct netlink_callback *cb,
 				    struct iopf_dev *dev)
 {
+	u64 last = cb->args[1];
 	struct iopf_event *evt;
-	long skip = cb->args[1];
 	int ret = 0;
 
 	mutex_lock(&dev->lock);
@@ -555,7 +556,7 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 	list_for_each_entry(evt, &dev->fault_param->faults, list) {
 		void *hdr;
 
-		if (skip-- > 0)
+		if (evt->seq <= last)
 			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &iopf_nl_family,
@@ -570,7 +571,7 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 			break;
 		}
 		genlmsg_end(skb, hdr);
-		cb->args[1]++;
+		cb->args[1] = evt->seq;
 	}
 out_unlock:
 	mutex_unlock(&dev->lock);

@@ -144,8 +144,10 @@ host_program() {
 # fails ("no iopf_*_test program"), but still loads and unloads the module.
 bins=()
 if [ -n "$host_ok" ]; then
-	selftest=$(host_program tests/selftests iopf_testbed_test)
-	if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no iopf_testbed_test was built: the guest suite will fail"; fi
+	for t in iopf_testbed_test iopf_errors_test iopf_stress_test; do
+		selftest=$(host_program tests/selftests "$t")
+		if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no $t was built: the guest suite will fail"; fi
+	done
 	for p in iopfctl iopfd; do
 		b=$(host_program userspace "$p")
 		[ -z "$b" ] || bins+=("$b")

@@ -461,7 +461,7 @@ static void queue_ntf(struct iopf_nl *nl, const struct nlmsghdr *h)
 	const struct genlmsghdr *g = NLMSG_DATA(h);
 	const void *attrs = (const uint8_t *)g + GENL_HDRLEN;
 	size_t len = h->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
-	static struct iopf_nl_event ev;
+	struct iopf_nl_event ev;	/* not static: sockets live in threads */
 	const struct nlattr *a;
 	struct attr_it it;
 	int nests = 0;
@@ -572,6 +572,68 @@ int iopf_nl_transact(struct iopf_nl *nl, struct iopf_nl_msg *m,
 			}
 		}
 	}
+}
+
+int iopf_nl_dump_start(struct iopf_nl *nl, struct iopf_nl_msg *m)
+{
+	struct nlmsghdr *req = (struct nlmsghdr *)m->buf;
+
+	req->nlmsg_len = (uint32_t)m->len;
+	req->nlmsg_seq = ++nl->seq;
+	req->nlmsg_pid = 0;
+	ext_clear(nl);
+	if (send(nl->fd, m->buf, m->len, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int iopf_nl_dump_step(struct iopf_nl *nl, iopf_nl_cb cb, void *arg,
+		      uint16_t *flags)
+{
+	ssize_t n = nl_recv(nl, IOPF_NL_REPLY_TIMEOUT_MS);
+	struct nlmsghdr *h;
+	size_t rem;
+
+	if (n == 0)
+		return -ETIMEDOUT;
+	if (n < 0)
+		return (int)n;
+	rem = (size_t)n;
+	for (h = (struct nlmsghdr *)nl->rcvbuf; NLMSG_OK(h, rem);
+	     h = NLMSG_NEXT(h, rem)) {
+		if (h->nlmsg_seq == 0 && h->nlmsg_pid == 0 &&
+		    h->nlmsg_type == nl->family) {
+			queue_ntf(nl, h);
+			continue;
+		}
+		if (h->nlmsg_seq != nl->seq)
+			continue;
+		if (flags)
+			*flags |= h->nlmsg_flags;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			if (h->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+				return -EPROTO;
+			return e->error ? e->error : -EPROTO;
+		}
+		if (h->nlmsg_type == NLMSG_DONE) {
+			int err = 0;
+
+			if (h->nlmsg_len >= NLMSG_HDRLEN + sizeof(int))
+				memcpy(&err, NLMSG_DATA(h), sizeof(int));
+			return err;
+		}
+		if (h->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+			continue;
+		if (cb) {
+			const struct genlmsghdr *g = NLMSG_DATA(h);
+
+			cb(nl, g->cmd, (const uint8_t *)g + GENL_HDRLEN,
+			   h->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN, arg);
+		}
+	}
+	return 1;
 }
 
 /* ---- family resolution ---- */

@@ -132,6 +132,19 @@ typedef int (*iopf_nl_cb)(const struct iopf_nl *nl, uint8_t cmd,
 int iopf_nl_transact(struct iopf_nl *nl, struct iopf_nl_msg *m,
 		     iopf_nl_cb cb, void *arg);
 
+/*
+ * A dump read one datagram at a time, so that a test can change state
+ * between the kernel's dumpit calls (the next part of a dump is built when
+ * the previous one has been read). iopf_nl_dump_start() sends m (a request
+ * with NLM_F_DUMP); iopf_nl_dump_step() reads one datagram, calls cb for
+ * each message in it and ORs every message's nlmsg_flags (NLM_F_DUMP_INTR,
+ * on DONE too) into *flags. Returns 1 while the dump goes on, 0 after
+ * NLMSG_DONE, or -errno.
+ */
+int iopf_nl_dump_start(struct iopf_nl *nl, struct iopf_nl_msg *m);
+int iopf_nl_dump_step(struct iopf_nl *nl, iopf_nl_cb cb, void *arg,
+		      uint16_t *flags);
+
 /* Start a request to the iopf_testbed family ("do" when !dump) */
 void iopf_msg_family(struct iopf_nl_msg *m, const struct iopf_nl *nl,
 		     uint8_t cmd, bool dump);

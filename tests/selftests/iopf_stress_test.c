@@ -1,0 +1,1014 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iopf_stress_test: concurrency stress for iopf_testbed, bounded in time
+ * (IOPF_STRESS_SECONDS, default 10) and run in the guest by suite.sh.
+ *
+ * stress.mixed: at once
+ *   - 3 injector threads writing batches of records (text and binary) at
+ *     stable devices, churned devices, "wild" devices, StreamIDs without a
+ *     device and unhandled event IDs;
+ *   - a listener thread reading FAULT_NTF/RESUME_NTF, checking SEQ, and
+ *     handing each page request to a responder thread (PAGE_RESPONSE);
+ *   - an updater thread changing handler flags (HANDLER_UPDATE) and
+ *     unregistering/registering a handler;
+ *   - a churn thread deleting and re-creating devices;
+ *   - a dumper thread running DEV_GET and PENDING_GET dumps, STATS_GET and
+ *     reading debugfs files.
+ * Accounting: every record written is counted by the injectors. A churned
+ * device is retired first (injectors stop aiming at it, under a lock only
+ * held around each write), its counters read, then deleted: its injected
+ * count must equal what was aimed at it. Wild devices are created and
+ * deleted with no coordination at all (an injection races the removal):
+ * their share is bounded from both sides. Afterwards, per device
+ *   injected = reported + filtered_l1 + filtered_l2 + filtered_unrecov +
+ *              no_handler + report_failed
+ * (also in every DEV_GET and every dumped message during the run), and
+ * globally records = unhandled_event + unknown_sid + the injected of every
+ * device that existed. suite.sh's dmesg_clean then looks for BUG, WARNING,
+ * Oops, "blocked for more than" and lockdep splats.
+ *
+ * stress.unload_reload: the module unloaded with listeners subscribed and
+ * page requests pending (and refused while a dump or a debugfs file holds
+ * it), then loaded again with the same quirks=.
+ *
+ * Environment: IOPF_KO overrides the module path (default
+ * /lib/modules/iopf_testbed.ko), IOPF_STRESS_SECONDS the duration.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+
+#include "iopf_dbgfs.h"
+#include "iopf_nl.h"
+
+static void __attribute__((constructor)) stress_unbuffered(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+}
+
+#define DEFAULT_KO	"/lib/modules/iopf_testbed.ko"
+
+#define NSTABLE		4	/* always there; flags change under load */
+#define NCHURN		4	/* retired, read, deleted, created again */
+#define NWILD		2	/* created and deleted with no coordination */
+#define NGHOST		2	/* never a device */
+#define NINJ		3
+#define BATCH		16
+#define INJ_PAUSE_US	3000	/* between an injector's writes */
+#define RQ_LEN		4096	/* page requests waiting for the responder */
+
+#define SIDX(d, X)	((d)->stats.v[IOPF_STAT_A_##X])
+
+static const uint32_t valid_flags[] = {
+	0x1, 0x11, 0x6, 0xa, 0xe, 0x16, 0x1a, 0x1e,
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* xorshift, one state per thread */
+static uint32_t rnd(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+static bool balanced(const struct iopf_nl_dev *d)
+{
+	return SIDX(d, INJECTED) == SIDX(d, REPORTED) + SIDX(d, FILTERED_L1) +
+				    SIDX(d, FILTERED_L2) + SIDX(d, FILTERED_UNRECOV) +
+				    SIDX(d, NO_HANDLER) + SIDX(d, REPORT_FAILED);
+}
+
+struct stress {
+	uint32_t stable[NSTABLE], churn[NCHURN], wild[NWILD], ghost[NGHOST];
+	uint64_t deadline;
+	atomic_int stop;
+	atomic_int lis_stop;	/* the listener runs until the rest is done */
+
+	/* injectors hold it for reading around each write; churn retires */
+	pthread_rwlock_t churn_lock;
+	atomic_int churn_live[NCHURN];
+	atomic_int wild_exists[NWILD];
+
+	/* what was aimed where */
+	atomic_ullong aim_stable[NSTABLE];
+	atomic_ullong aim_churn[NCHURN];	/* at the current instance */
+	atomic_ullong aim_wild, aim_ghost, aim_unhandled, records, writes;
+	atomic_ullong writes_text, writes_raw;
+
+	/* what the deleted devices held */
+	atomic_ullong churn_deleted_injected;	/* exact */
+	atomic_ullong wild_deleted_seen;	/* lower bound */
+
+	/* page requests for the responder */
+	pthread_mutex_t rq_lock;
+	pthread_cond_t rq_cond;
+	uint32_t rq_sid[RQ_LEN], rq_grpid[RQ_LEN];
+	unsigned int rq_head, rq_tail;
+
+	/* operation counts */
+	atomic_ullong updates, reregs, creates, deletes, responses_ok,
+		responses_stale, dev_dumps, pending_dumps, stats_gets,
+		dbgfs_reads, faults_seen, resumes_seen, rq_dropped;
+
+	/* failures found by the threads (first message kept) */
+	atomic_int errors;
+	char first_error[256];
+	pthread_mutex_t err_lock;
+};
+
+static void fail(struct stress *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct stress *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->err_lock);
+	if (!atomic_fetch_add(&s->errors, 1)) {
+		va_start(ap, fmt);
+		vsnprintf(s->first_error, sizeof(s->first_error), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&s->err_lock);
+	atomic_store(&s->stop, 1);
+}
+
+
+static bool running(struct stress *s)
+{
+	if (atomic_load(&s->stop))
+		return false;
+	if (now_ns() >= s->deadline) {
+		atomic_store(&s->stop, 1);
+		return false;
+	}
+	return true;
+}
+
+static void open_or_die(struct stress *s, struct iopf_nl **nl)
+{
+	*nl = iopf_nl_open();
+	if (!*nl)
+		fail(s, "cannot open a netlink socket: %s", strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+/* Injectors                                                            */
+/* ------------------------------------------------------------------ */
+
+enum tgt { T_STABLE, T_CHURN, T_WILD, T_GHOST, T_UNHANDLED };
+
+static void make_record(uint32_t *r, uint32_t sid, uint64_t evt[4])
+{
+	uint32_t kind = rnd(r) % 8, grpid = rnd(r) & 0xffff;
+
+	evt[0] = (uint64_t)sid << 32;
+	evt[2] = (uint64_t)(rnd(r) & 0xfffff) << 12;
+	evt[3] = 0;
+	switch (kind) {
+	case 0: case 1: case 2:		/* stage-1 stall */
+		evt[0] |= 0x10;
+		evt[1] = 0x0000000880000000ull | grpid;
+		break;
+	case 3: case 4:			/* stage-2 stall, with the IPA */
+		evt[0] |= 0x10 + (rnd(r) % 4);
+		evt[1] = 0x0000008880000000ull | grpid;
+		evt[3] = 0x80000000ull | evt[2];
+		break;
+	case 5:				/* stage-1 unrecoverable */
+		evt[0] |= 0x12;
+		evt[1] = 0x0000000800000000ull;
+		break;
+	default:			/* stage-2 unrecoverable */
+		evt[0] |= 0x13;
+		evt[1] = 0x0000008800000000ull;
+		evt[3] = 0x40000000ull;
+		break;
+	}
+}
+
+struct inj_arg {
+	struct stress *s;
+	int id;
+};
+
+static void *injector(void *p)
+{
+	struct inj_arg *a = p;
+	struct stress *s = a->s;
+	uint32_t r = 0x9e3779b9u * (uint32_t)(a->id + 1);
+	static __thread uint64_t evt[BATCH][4];
+	uint64_t n_stable[NSTABLE], n_churn[NCHURN], n_wild, n_ghost, n_unh;
+	int i, k, ret;
+
+	while (running(s)) {
+		memset(n_stable, 0, sizeof(n_stable));
+		memset(n_churn, 0, sizeof(n_churn));
+		n_wild = n_ghost = n_unh = 0;
+		pthread_rwlock_rdlock(&s->churn_lock);
+		for (i = 0; i < BATCH; i++) {
+			uint32_t pick = rnd(&r) % 100;
+
+			if (pick < 50) {
+				k = (int)(rnd(&r) % NSTABLE);
+				make_record(&r, s->stable[k], evt[i]);
+				n_stable[k]++;
+			} else if (pick < 75) {
+				k = (int)(rnd(&r) % NCHURN);
+				if (!atomic_load(&s->churn_live[k])) {
+					k = (int)(rnd(&r) % NSTABLE);
+					make_record(&r, s->stable[k], evt[i]);
+					n_stable[k]++;
+					continue;
+				}
+				make_record(&r, s->churn[k], evt[i]);
+				n_churn[k]++;
+			} else if (pick < 90) {
+				make_record(&r, s->wild[rnd(&r) % NWILD], evt[i]);
+				n_wild++;
+			} else if (pick < 95) {
+				make_record(&r, s->ghost[rnd(&r) % NGHOST], evt[i]);
+				n_ghost++;
+			} else {
+				/* an event ID the driver does not report */
+				evt[i][0] = (uint64_t)s->stable[0] << 32 |
+					    (0x01 + rnd(&r) % 9);
+				evt[i][1] = evt[i][2] = evt[i][3] = 0;
+				n_unh++;
+			}
+		}
+		if (a->id == 0) {
+			ret = iopf_inject_raw((const uint64_t (*)[4])evt, BATCH);
+			atomic_fetch_add(&s->writes_raw, 1);
+		} else {
+			ret = iopf_inject_many((const uint64_t (*)[4])evt, BATCH);
+			atomic_fetch_add(&s->writes_text, 1);
+		}
+		if (ret) {
+			pthread_rwlock_unlock(&s->churn_lock);
+			fail(s, "injector %d: write: %s", a->id, strerror(-ret));
+			break;
+		}
+		for (k = 0; k < NSTABLE; k++)
+			atomic_fetch_add(&s->aim_stable[k], n_stable[k]);
+		for (k = 0; k < NCHURN; k++)
+			atomic_fetch_add(&s->aim_churn[k], n_churn[k]);
+		atomic_fetch_add(&s->aim_wild, n_wild);
+		atomic_fetch_add(&s->aim_ghost, n_ghost);
+		atomic_fetch_add(&s->aim_unhandled, n_unh);
+		atomic_fetch_add(&s->records, BATCH);
+		atomic_fetch_add(&s->writes, 1);
+		pthread_rwlock_unlock(&s->churn_lock);
+		/* leave the two vCPUs to the other threads too */
+		usleep(INJ_PAUSE_US);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Listener and responder                                               */
+/* ------------------------------------------------------------------ */
+
+static void *listener(void *p)
+{
+	struct stress *s = p;
+	struct iopf_nl *nl;
+	struct iopf_nl_event ev;
+	uint64_t last_seq = 0, last_rseq = 0;
+	bool overflowed = false;
+	int sz = 16 << 20, r;
+
+	open_or_die(s, &nl);
+	if (!nl)
+		return NULL;
+	if (iopf_nl_subscribe(nl)) {
+		fail(s, "listener: cannot join faults");
+		iopf_nl_close(nl);
+		return NULL;
+	}
+	setsockopt(nl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	/* runs until told: the last notifications arrive after the deadline */
+	while (!atomic_load(&s->lis_stop)) {
+		r = iopf_nl_recv_event(nl, 50, &ev);
+		if (r == 0)
+			continue;
+		if (r == -ENOBUFS) {
+			overflowed = true;
+			continue;
+		}
+		if (r < 0) {
+			fail(s, "listener: %s", strerror(-r));
+			break;
+		}
+		if (ev.cmd == IOPF_CMD_RESUME_NTF) {
+			if (last_rseq && ev.resume.seq != last_rseq + 1 && !overflowed)
+				fail(s, "RESUME SEQ %llu after %llu without an overflow",
+				     (unsigned long long)ev.resume.seq,
+				     (unsigned long long)last_rseq);
+			last_rseq = ev.resume.seq;
+			atomic_fetch_add(&s->resumes_seen, 1);
+			continue;
+		}
+		if (last_seq && ev.fault.seq != last_seq + 1 && !overflowed)
+			fail(s, "FAULT SEQ %llu after %llu without an overflow",
+			     (unsigned long long)ev.fault.seq,
+			     (unsigned long long)last_seq);
+		last_seq = ev.fault.seq;
+		atomic_fetch_add(&s->faults_seen, 1);
+		if (ev.fault.type != IOPF_FAULT_PAGE_REQ)
+			continue;
+		pthread_mutex_lock(&s->rq_lock);
+		if ((s->rq_tail + 1) % RQ_LEN == s->rq_head) {
+			atomic_fetch_add(&s->rq_dropped, 1);	/* stays pending */
+		} else {
+			s->rq_sid[s->rq_tail] = ev.fault.sid;
+			s->rq_grpid[s->rq_tail] = ev.fault.grpid;
+			s->rq_tail = (s->rq_tail + 1) % RQ_LEN;
+			pthread_cond_signal(&s->rq_cond);
+		}
+		pthread_mutex_unlock(&s->rq_lock);
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+static void *responder(void *p)
+{
+	struct stress *s = p;
+	uint32_t r = 0x1234567u;
+	struct iopf_nl *nl;
+
+	open_or_die(s, &nl);
+	if (!nl)
+		return NULL;
+	while (!atomic_load(&s->stop)) {
+		struct timespec ts;
+		uint32_t sid, grpid;
+		int ret;
+
+		pthread_mutex_lock(&s->rq_lock);
+		if (s->rq_head == s->rq_tail) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 20 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->rq_cond, &s->rq_lock, &ts);
+			pthread_mutex_unlock(&s->rq_lock);
+			continue;
+		}
+		sid = s->rq_sid[s->rq_head];
+		grpid = s->rq_grpid[s->rq_head];
+		s->rq_head = (s->rq_head + 1) % RQ_LEN;
+		pthread_mutex_unlock(&s->rq_lock);
+
+		ret = iopf_page_response(nl, sid, grpid, rnd(&r) % 3, NULL);
+		if (!ret)
+			atomic_fetch_add(&s->responses_ok, 1);
+		else if (ret == -ENODEV || ret == -EINVAL)
+			/* removed, unregistered, flushed, or answered by grpid */
+			atomic_fetch_add(&s->responses_stale, 1);
+		else
+			fail(s, "PAGE_RESPONSE 0x%x/%u: %s (%s)", sid, grpid,
+			     strerror(-ret), nl->ext_msg);
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Updater, churn, dumper                                               */
+/* ------------------------------------------------------------------ */
+
+static void *updater(void *p)
+{
+	struct stress *s = p;
+	uint32_t r = 0xabcdef1u;
+	struct iopf_nl *nl;
+
+	open_or_die(s, &nl);
+	if (!nl)
+		return NULL;
+	while (running(s)) {
+		uint32_t pick = rnd(&r) % 10;
+		uint32_t f = valid_flags[rnd(&r) % ARRAY_SIZE(valid_flags)];
+		int ret;
+
+		if (pick < 6) {
+			/* replace the flags of a stable device (0..2) */
+			ret = iopf_handler_update(nl, s->stable[rnd(&r) % 3], 0, f);
+			if (ret)
+				fail(s, "HANDLER_UPDATE: %s (%s)", strerror(-ret), nl->ext_msg);
+			atomic_fetch_add(&s->updates, 1);
+		} else if (pick < 8) {
+			/* a churned device: gone or unregistered at times */
+			ret = iopf_handler_update(nl, s->churn[rnd(&r) % NCHURN], 0, f);
+			if (ret && ret != -ENODEV)
+				fail(s, "HANDLER_UPDATE (churn): %s (%s)",
+				     strerror(-ret), nl->ext_msg);
+			atomic_fetch_add(&s->updates, 1);
+		} else {
+			/* stable[3]: off and on again; busy while requests wait */
+			ret = iopf_handler_unregister(nl, s->stable[3]);
+			if (ret && ret != -EBUSY && ret != -ENODEV)
+				fail(s, "HANDLER_UNREGISTER: %s", strerror(-ret));
+			ret = iopf_handler_register(nl, s->stable[3], f);
+			if (ret && ret != -EBUSY)
+				fail(s, "HANDLER_REGISTER: %s (%s)", strerror(-ret),
+				     nl->ext_msg);
+			atomic_fetch_add(&s->reregs, 1);
+		}
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+static int dev_get_checked(struct stress *s, struct iopf_nl *nl, uint32_t sid,
+			   struct iopf_nl_dev *d)
+{
+	int ret = iopf_dev_get(nl, sid, d);
+
+	if (ret)
+		return ret;
+	if (!balanced(d))
+		fail(s, "device 0x%x: counters out of balance", sid);
+	return 0;
+}
+
+static void churn_one(struct stress *s, struct iopf_nl *nl, int k, uint32_t *r)
+{
+	uint32_t sid = s->churn[k];
+	struct iopf_nl_dev d;
+	uint64_t aimed;
+	int ret;
+
+	/* retire: once the lock is ours no write aims at it any more */
+	pthread_rwlock_wrlock(&s->churn_lock);
+	atomic_store(&s->churn_live[k], 0);
+	aimed = atomic_exchange(&s->aim_churn[k], 0);
+	pthread_rwlock_unlock(&s->churn_lock);
+
+	ret = dev_get_checked(s, nl, sid, &d);
+	if (ret) {
+		fail(s, "DEV_GET of churned 0x%x: %s", sid, strerror(-ret));
+		return;
+	}
+	if (SIDX(&d, INJECTED) != aimed)
+		fail(s, "churned 0x%x: injected %llu, %llu aimed at it", sid,
+		     (unsigned long long)SIDX(&d, INJECTED),
+		     (unsigned long long)aimed);
+	atomic_fetch_add(&s->churn_deleted_injected, SIDX(&d, INJECTED));
+	ret = iopf_dev_del(nl, sid);
+	if (ret)
+		fail(s, "DEV_DEL 0x%x: %s", sid, strerror(-ret));
+	atomic_fetch_add(&s->deletes, 1);
+	ret = iopf_dev_new(nl, sid);
+	if (ret)
+		fail(s, "DEV_NEW 0x%x: %s", sid, strerror(-ret));
+	atomic_fetch_add(&s->creates, 1);
+	if (rnd(r) % 4) {
+		ret = iopf_handler_register(nl, sid, valid_flags[rnd(r) % 8]);
+		if (ret)
+			fail(s, "HANDLER_REGISTER 0x%x: %s", sid, strerror(-ret));
+	}
+	atomic_store(&s->churn_live[k], 1);
+}
+
+static void wild_one(struct stress *s, struct iopf_nl *nl, int k)
+{
+	uint32_t sid = s->wild[k];
+	struct iopf_nl_dev d;
+	int ret;
+
+	if (atomic_load(&s->wild_exists[k])) {
+		/* injections race this: what lands after the read is unseen */
+		if (dev_get_checked(s, nl, sid, &d) == 0)
+			atomic_fetch_add(&s->wild_deleted_seen, SIDX(&d, INJECTED));
+		ret = iopf_dev_del(nl, sid);
+		if (ret)
+			fail(s, "DEV_DEL wild 0x%x: %s", sid, strerror(-ret));
+		atomic_store(&s->wild_exists[k], 0);
+		atomic_fetch_add(&s->deletes, 1);
+	} else {
+		ret = iopf_dev_new(nl, sid);
+		if (!ret)
+			ret = iopf_handler_register(nl, sid, IOPF_REPORT_FLAT |
+							     IOPF_REPORT_UNRECOV);
+		if (ret)
+			fail(s, "DEV_NEW/REGISTER wild 0x%x: %s", sid, strerror(-ret));
+		atomic_store(&s->wild_exists[k], 1);
+		atomic_fetch_add(&s->creates, 1);
+	}
+}
+
+static void *churner(void *p)
+{
+	struct stress *s = p;
+	uint32_t r = 0x7777777u;
+	struct iopf_nl *nl;
+
+	open_or_die(s, &nl);
+	if (!nl)
+		return NULL;
+	while (running(s)) {
+		if (rnd(&r) % 3)
+			churn_one(s, nl, (int)(rnd(&r) % NCHURN), &r);
+		else
+			wild_one(s, nl, (int)(rnd(&r) % NWILD));
+		usleep(2000);
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+static bool ours(const struct stress *s, uint32_t sid)
+{
+	return (sid & ~0x3fu) == (s->stable[0] & ~0x3fu);
+}
+
+static void *dumper(void *p)
+{
+	struct stress *s = p;
+	static struct iopf_nl_dev devs[1024];
+	static struct iopf_nl_fault pend[4096];
+	static char buf[8192];
+	uint32_t r = 0x31415926u;
+	struct iopf_nl *nl;
+
+	open_or_die(s, &nl);
+	if (!nl)
+		return NULL;
+	while (running(s)) {
+		uint32_t pick = rnd(&r) % 4, seen[64];
+		int n, i, j, nseen = 0;
+
+		if (pick == 0) {
+			n = iopf_dev_dump(nl, devs, 1024);
+			if (n < 0) {
+				fail(s, "DEV_GET dump: %s", strerror(-n));
+				break;
+			}
+			for (i = 0; i < n && i < 1024; i++) {
+				if (!ours(s, devs[i].sid))
+					continue;
+				if (!balanced(&devs[i]))
+					fail(s, "dumped 0x%x out of balance", devs[i].sid);
+				for (j = 0; j < nseen; j++)
+					if (seen[j] == devs[i].sid)
+						fail(s, "0x%x twice in a dump", devs[i].sid);
+				if (nseen < 64)
+					seen[nseen++] = devs[i].sid;
+			}
+			atomic_fetch_add(&s->dev_dumps, 1);
+		} else if (pick == 1) {
+			n = iopf_pending_dump(nl, NULL, pend, 4096);
+			if (n < 0) {
+				fail(s, "PENDING_GET dump: %s", strerror(-n));
+				break;
+			}
+			for (i = 1; i < n && i < 4096; i++)
+				if (pend[i].sid == pend[i - 1].sid &&
+				    pend[i].seq <= pend[i - 1].seq)
+					fail(s, "PENDING_GET: seq %llu after %llu",
+					     (unsigned long long)pend[i].seq,
+					     (unsigned long long)pend[i - 1].seq);
+			atomic_fetch_add(&s->pending_dumps, 1);
+		} else if (pick == 2) {
+			struct iopf_nl_stats st;
+
+			n = iopf_stats_get(nl, &st);
+			if (n)
+				fail(s, "STATS_GET: %s", strerror(-n));
+			atomic_fetch_add(&s->stats_gets, 1);
+		} else {
+			static const char *const files[] = {
+				"stats", "pending", "flags", "last_resume"
+			};
+			uint32_t sid = (rnd(&r) & 1) ? s->churn[rnd(&r) % NCHURN] :
+						       s->wild[rnd(&r) % NWILD];
+			ssize_t len = iopf_dbgfs_read_dev(sid, files[rnd(&r) % 4],
+							  buf, sizeof(buf));
+
+			/* a device being removed: gone, or its files dead */
+			if (len < 0 && len != -ENOENT && len != -EIO)
+				fail(s, "debugfs of 0x%x: %s", sid, strerror((int)-len));
+			len = iopf_dbgfs_read_dev(s->stable[rnd(&r) % NSTABLE], "stats",
+						  buf, sizeof(buf));
+			if (len <= 0)
+				fail(s, "debugfs stats of a stable device: %zd", len);
+			atomic_fetch_add(&s->dbgfs_reads, 2);
+		}
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* stress.mixed                                                         */
+/* ------------------------------------------------------------------ */
+
+FIXTURE(stress) {
+	struct iopf_nl *nl;
+	struct stress *s;
+	uint32_t base;
+};
+
+FIXTURE_SETUP(stress)
+{
+	self->nl = NULL;
+	self->s = NULL;
+	if (geteuid() != 0)
+		SKIP(return, "must run as root");
+	ASSERT_EQ(0, iopf_dbgfs_mount());
+	ASSERT_TRUE(iopf_dbgfs_present()) TH_LOG("is iopf_testbed loaded?");
+	self->nl = iopf_nl_open();
+	ASSERT_NE(NULL, self->nl);
+	self->base = 0x03000000u | ((uint32_t)(getpid() & 0xffff) << 6);
+}
+
+static void delete_range(struct iopf_nl *nl, uint32_t base)
+{
+	uint32_t i;
+
+	for (i = 0; i < 64; i++)
+		iopf_dev_del(nl, base + i);
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	if (self->nl) {
+		delete_range(self->nl, self->base);
+		iopf_nl_close(self->nl);
+	}
+	free(self->s);
+}
+
+static unsigned int stress_seconds(void)
+{
+	const char *e = getenv("IOPF_STRESS_SECONDS");
+	unsigned int v = e ? (unsigned int)strtoul(e, NULL, 0) : 0;
+
+	return v ? v : 10;
+}
+
+TEST_F_TIMEOUT(stress, mixed, 180)
+{
+	struct iopf_nl *nl = self->nl;
+	struct stress *s = calloc(1, sizeof(*s));
+	struct inj_arg ia[NINJ];
+	pthread_t inj[NINJ], lis, resp, upd, chu, dmp;
+	struct iopf_nl_stats g0, g1;
+	struct iopf_nl_dev d;
+	uint64_t t0, t1, sum_stable = 0, sum_churn_live = 0, sum_wild_live = 0;
+	uint64_t d_records, d_unhandled, d_unknown, wild_landed;
+	int i;
+
+	ASSERT_NE(NULL, s);
+	self->s = s;
+	{
+		pthread_rwlockattr_t ra;
+
+		/* glibc prefers readers: three injectors would starve the churn */
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&s->churn_lock, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
+	pthread_mutex_init(&s->rq_lock, NULL);
+	pthread_cond_init(&s->rq_cond, NULL);
+	pthread_mutex_init(&s->err_lock, NULL);
+	for (i = 0; i < NSTABLE; i++) {
+		s->stable[i] = self->base + (uint32_t)i;
+		ASSERT_EQ(0, iopf_dev_new(nl, s->stable[i]));
+		ASSERT_EQ(0, iopf_handler_register(nl, s->stable[i], valid_flags[i]));
+	}
+	for (i = 0; i < NCHURN; i++) {
+		s->churn[i] = self->base + 8 + (uint32_t)i;
+		ASSERT_EQ(0, iopf_dev_new(nl, s->churn[i]));
+		ASSERT_EQ(0, iopf_handler_register(nl, s->churn[i], IOPF_REPORT_FLAT));
+		atomic_store(&s->churn_live[i], 1);
+	}
+	for (i = 0; i < NWILD; i++)
+		s->wild[i] = self->base + 16 + (uint32_t)i;
+	for (i = 0; i < NGHOST; i++)
+		s->ghost[i] = self->base + 24 + (uint32_t)i;
+
+	ASSERT_EQ(0, iopf_stats_get(nl, &g0));
+	t0 = now_ns();
+	s->deadline = t0 + (uint64_t)stress_seconds() * 1000000000ull;
+	ASSERT_EQ(0, pthread_create(&lis, NULL, listener, s));
+	usleep(100000);	/* subscribed before the first record */
+	ASSERT_EQ(0, pthread_create(&resp, NULL, responder, s));
+	ASSERT_EQ(0, pthread_create(&upd, NULL, updater, s));
+	ASSERT_EQ(0, pthread_create(&chu, NULL, churner, s));
+	ASSERT_EQ(0, pthread_create(&dmp, NULL, dumper, s));
+	for (i = 0; i < NINJ; i++) {
+		ia[i].s = s;
+		ia[i].id = i;
+		ASSERT_EQ(0, pthread_create(&inj[i], NULL, injector, &ia[i]));
+	}
+	for (i = 0; i < NINJ; i++)
+		pthread_join(inj[i], NULL);
+	pthread_join(upd, NULL);
+	pthread_join(chu, NULL);
+	pthread_join(dmp, NULL);
+	atomic_store(&s->stop, 1);
+	pthread_join(resp, NULL);
+	usleep(200000);	/* the last notifications */
+	atomic_store(&s->lis_stop, 1);
+	pthread_join(lis, NULL);
+	t1 = now_ns();
+
+	printf("# stress: %.1f s: %llu records in %llu writes (%llu text, %llu binary; "
+	       "%llu stable, %llu churned, %llu wild, %llu without a device, %llu unhandled)\n",
+	       (double)(t1 - t0) / 1e9,
+	       (unsigned long long)s->records, (unsigned long long)s->writes,
+	       (unsigned long long)s->writes_text, (unsigned long long)s->writes_raw,
+	       (unsigned long long)(s->aim_stable[0] + s->aim_stable[1] +
+				    s->aim_stable[2] + s->aim_stable[3]),
+	       (unsigned long long)(s->churn_deleted_injected + s->aim_churn[0] +
+				    s->aim_churn[1] + s->aim_churn[2] + s->aim_churn[3]),
+	       (unsigned long long)s->aim_wild, (unsigned long long)s->aim_ghost,
+	       (unsigned long long)s->aim_unhandled);
+	printf("# stress: %llu flag updates, %llu unregister/register, %llu creates, "
+	       "%llu deletes, %llu responses (%llu ok, %llu stale), %llu DEV_GET dumps, "
+	       "%llu PENDING_GET dumps, %llu STATS_GET, %llu debugfs reads, "
+	       "%llu faults and %llu resumes notified\n",
+	       (unsigned long long)s->updates, (unsigned long long)s->reregs,
+	       (unsigned long long)s->creates, (unsigned long long)s->deletes,
+	       (unsigned long long)(s->responses_ok + s->responses_stale),
+	       (unsigned long long)s->responses_ok, (unsigned long long)s->responses_stale,
+	       (unsigned long long)s->dev_dumps, (unsigned long long)s->pending_dumps,
+	       (unsigned long long)s->stats_gets, (unsigned long long)s->dbgfs_reads,
+	       (unsigned long long)s->faults_seen, (unsigned long long)s->resumes_seen);
+
+	ASSERT_EQ(0, s->errors) TH_LOG("%d failures, the first: %s", s->errors,
+				       s->first_error);
+	ASSERT_LT(0u, s->records);
+	ASSERT_LT(0u, s->deletes);
+
+	/* quiescent now: the balances, exactly */
+	ASSERT_EQ(0, iopf_stats_get(nl, &g1));
+	for (i = 0; i < NSTABLE; i++) {
+		ASSERT_EQ(0, dev_get_checked(s, nl, s->stable[i], &d));
+		ASSERT_EQ(s->aim_stable[i], SIDX(&d, INJECTED)) TH_LOG("stable %d", i);
+		sum_stable += SIDX(&d, INJECTED);
+	}
+	for (i = 0; i < NCHURN; i++) {
+		ASSERT_EQ(0, dev_get_checked(s, nl, s->churn[i], &d));
+		ASSERT_EQ(s->aim_churn[i], SIDX(&d, INJECTED)) TH_LOG("churn %d", i);
+		sum_churn_live += SIDX(&d, INJECTED);
+	}
+	for (i = 0; i < NWILD; i++)
+		if (dev_get_checked(s, nl, s->wild[i], &d) == 0)
+			sum_wild_live += SIDX(&d, INJECTED);
+	ASSERT_EQ(0, s->errors) TH_LOG("%s", s->first_error);
+
+	d_records = g1.v[IOPF_STAT_A_RECORDS] - g0.v[IOPF_STAT_A_RECORDS];
+	d_unhandled = g1.v[IOPF_STAT_A_UNHANDLED_EVENT] - g0.v[IOPF_STAT_A_UNHANDLED_EVENT];
+	d_unknown = g1.v[IOPF_STAT_A_UNKNOWN_SID] - g0.v[IOPF_STAT_A_UNKNOWN_SID];
+	ASSERT_EQ(s->records, d_records);
+	ASSERT_EQ(s->aim_unhandled, d_unhandled);
+	/* records = unhandled + unknown_sid + injected of every device */
+	ASSERT_LE(s->aim_ghost, d_unknown);
+	ASSERT_LE(d_unhandled + d_unknown + sum_stable + sum_churn_live +
+		  s->churn_deleted_injected, d_records);
+	wild_landed = d_records - d_unhandled - d_unknown - sum_stable -
+		      sum_churn_live - s->churn_deleted_injected;
+	/* what wild devices took: between what was seen of them and all aimed */
+	ASSERT_LE(s->wild_deleted_seen + sum_wild_live, wild_landed);
+	ASSERT_LE(wild_landed, s->aim_wild);
+	printf("# stress: balance: %llu records = %llu unhandled + %llu unknown_sid + "
+	       "%llu on stable + %llu on churned (%llu on deleted instances) + %llu on wild "
+	       "devices (at least %llu seen)\n",
+	       (unsigned long long)d_records, (unsigned long long)d_unhandled,
+	       (unsigned long long)d_unknown, (unsigned long long)sum_stable,
+	       (unsigned long long)(sum_churn_live + s->churn_deleted_injected),
+	       (unsigned long long)s->churn_deleted_injected,
+	       (unsigned long long)wild_landed,
+	       (unsigned long long)(s->wild_deleted_seen + sum_wild_live));
+}
+
+/* ------------------------------------------------------------------ */
+/* stress.unload_reload                                                 */
+/* ------------------------------------------------------------------ */
+
+static const char *ko_path(void)
+{
+	const char *p = getenv("IOPF_KO");
+
+	return p && *p ? p : DEFAULT_KO;
+}
+
+static int unload(void)
+{
+	/* what rmmod does: O_NONBLOCK, a busy module is refused at once */
+	if (syscall(SYS_delete_module, "iopf_testbed", O_NONBLOCK | O_EXCL))
+		return -errno;
+	return 0;
+}
+
+static int load(const char *params)
+{
+	int fd = open(ko_path(), O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, params, 0))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static bool loaded(void)
+{
+	struct stat st;
+
+	return stat("/sys/module/iopf_testbed", &st) == 0;
+}
+
+FIXTURE(reload) {
+	struct iopf_nl *nl;
+	char params[64];
+	uint32_t base;
+};
+
+FIXTURE_SETUP(reload)
+{
+	char q[32] = "0";
+	FILE *f;
+
+	self->nl = NULL;
+	if (geteuid() != 0)
+		SKIP(return, "must run as root");
+	if (access(ko_path(), R_OK))
+		SKIP(return, "%s not found (set IOPF_KO)", ko_path());
+	ASSERT_EQ(0, iopf_dbgfs_mount());
+	/* load it again as it was: a teeth run's quirks= stay */
+	f = fopen("/sys/module/iopf_testbed/parameters/quirks", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(q, sizeof(q), f));
+	fclose(f);
+	q[strcspn(q, "\n")] = '\0';
+	snprintf(self->params, sizeof(self->params), "quirks=%s", q);
+	self->nl = iopf_nl_open();
+	ASSERT_NE(NULL, self->nl);
+	self->base = 0x04000000u | ((uint32_t)(getpid() & 0xffff) << 9);
+}
+
+FIXTURE_TEARDOWN(reload)
+{
+	/* never leave the guest without the module */
+	if (!loaded())
+		load(self->params);
+	if (self->nl) {
+		struct iopf_nl *nl = iopf_nl_open();
+		uint32_t i;
+
+		for (i = 0; nl && i < 512; i++)
+			iopf_dev_del(nl, self->base + i);
+		iopf_nl_close(nl);
+		iopf_nl_close(self->nl);
+	}
+}
+
+#define RL_DEVS		300
+#define RL_PENDING	8	/* devices with page requests waiting */
+
+TEST_F_TIMEOUT(reload, unload_with_listeners_and_pending, 180)
+{
+	struct iopf_nl *nl = self->nl, *lis, *small, *dump, *probe;
+	static uint64_t evt[RL_PENDING * 50][4];
+	struct iopf_nl_event ev;
+	struct iopf_nl_stats st;
+	struct iopf_nl_msg m;
+	struct iopf_nl_dev d;
+	uint16_t flags = 0;
+	int i, k, n = 0, fd, ret, tries;
+
+	for (i = 0; i < RL_DEVS; i++)
+		ASSERT_EQ(0, iopf_dev_new(nl, self->base + (uint32_t)i));
+	for (i = 0; i < RL_PENDING; i++) {
+		ASSERT_EQ(0, iopf_handler_register(nl, self->base + (uint32_t)i,
+						   IOPF_REPORT_FLAT));
+		for (k = 0; k < 50; k++) {
+			evt[n][0] = (uint64_t)(self->base + (uint32_t)i) << 32 | 0x10;
+			evt[n][1] = 0x0000000880000000ull | (uint32_t)k;
+			evt[n][2] = 0x1000u * (uint32_t)k;
+			evt[n][3] = 0;
+			n++;
+		}
+	}
+	lis = iopf_nl_open();
+	small = iopf_nl_open();
+	ASSERT_NE(NULL, lis);
+	ASSERT_NE(NULL, small);
+	ASSERT_EQ(0, iopf_nl_subscribe(lis));
+	ASSERT_EQ(0, iopf_nl_subscribe(small));
+	ASSERT_EQ(0, iopf_nl_set_rcvbuf(small, 1));	/* overflows at once */
+	i = 8 << 20;
+	setsockopt(lis->fd, SOL_SOCKET, SO_RCVBUFFORCE, &i, sizeof(i));
+	ASSERT_EQ(0, iopf_inject_many((const uint64_t (*)[4])evt, (size_t)n));
+	ASSERT_EQ(RL_PENDING * 50, iopf_pending_dump(nl, NULL, NULL, 0));
+	ASSERT_EQ(1, iopf_nl_recv_event(lis, 3000, &ev));
+	ASSERT_EQ(IOPF_CMD_FAULT_NTF, ev.cmd);
+
+	/*
+	 * An open debugfs file holds the module (the debugfs proxy takes a
+	 * reference to its fops' owner while open): unloading is refused,
+	 * as rmmod does it (O_NONBLOCK: -EAGAIN at once). Both kernels.
+	 */
+	fd = open(IOPF_DBGFS_DIR "/inject", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-EAGAIN, unload()) TH_LOG("unloaded with a debugfs file open");
+	ASSERT_TRUE(loaded());
+	close(fd);
+
+	/* so does a dump half read (netlink_dump_start's module reference) */
+	dump = iopf_nl_open();
+	ASSERT_NE(NULL, dump);
+	iopf_msg_family(&m, dump, IOPF_CMD_DEV_GET, true);
+	ASSERT_EQ(0, iopf_nl_dump_start(dump, &m));
+	ASSERT_EQ(1, iopf_nl_dump_step(dump, NULL, NULL, &flags));
+	ASSERT_EQ(-EAGAIN, unload()) TH_LOG("unloaded under a running dump");
+	ASSERT_TRUE(loaded());
+	/* the reference goes with the socket (maybe a moment later) */
+	iopf_nl_close(dump);
+	for (tries = 0; (ret = unload()) == -EAGAIN && tries < 50; tries++)
+		usleep(100000);
+	ASSERT_EQ(0, ret) TH_LOG("rmmod: %s", strerror(-ret));
+	ASSERT_FALSE(loaded());
+	ASSERT_FALSE(iopf_dbgfs_present());
+
+	/*
+	 * The family went first: the requests the unload flushed were
+	 * answered, but no listener hears of it; the sockets stay usable.
+	 */
+	iopf_nl_drain(lis);
+	ASSERT_EQ(0, iopf_nl_recv_event(lis, 200, &ev));
+	iopf_nl_drain(small);
+	probe = iopf_nl_open();
+	ASSERT_EQ(NULL, probe);
+	ASSERT_EQ(ENOENT, errno);
+	ASSERT_NE(0, iopf_dev_get(nl, self->base, &d));
+
+	ret = load(self->params);
+	ASSERT_EQ(0, ret) TH_LOG("finit_module %s %s: %s", ko_path(), self->params,
+				 strerror(-ret));
+	ASSERT_TRUE(iopf_dbgfs_present());
+
+	/* fresh: nothing survived, the old listeners are members of nothing */
+	iopf_nl_close(nl);
+	self->nl = nl = iopf_nl_open();
+	ASSERT_NE(NULL, nl);
+	ASSERT_EQ(0, iopf_stats_get(nl, &st));
+	ASSERT_EQ(0u, st.v[IOPF_STAT_A_RECORDS]);
+	ASSERT_EQ(0u, st.v[IOPF_STAT_A_DEVICES]);
+	ASSERT_EQ(0, iopf_pending_dump(nl, NULL, NULL, 0));
+	ASSERT_EQ(0, iopf_dev_new(nl, self->base));
+	ASSERT_EQ(0, iopf_handler_register(nl, self->base, IOPF_REPORT_FLAT));
+	evt[0][0] = (uint64_t)self->base << 32 | 0x10;
+	evt[0][1] = 0x0000000880000007ull;
+	evt[0][2] = 0x7000;
+	evt[0][3] = 0;
+	ASSERT_EQ(0, iopf_inject((const uint64_t *)evt[0]));
+	ASSERT_EQ(0, iopf_nl_recv_event(lis, 200, &ev)) TH_LOG("old listener still hears");
+	probe = iopf_nl_open();
+	ASSERT_NE(NULL, probe);
+	ASSERT_EQ(1, iopf_pending_dump(probe, &self->base, NULL, 0));
+	ASSERT_EQ(0, iopf_page_response(probe, self->base, 7, IOPF_RESP_SUCCESS, NULL));
+	iopf_nl_close(probe);
+	iopf_nl_close(lis);
+	iopf_nl_close(small);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+// The error paths of iopfctl and iopfd (issue 4): malformed numbers,
+// conflicting options, unreadable files, bad configuration lines. Each case
+// checks the exit status and the one-line message. Nothing here needs the
+// module: a case that would reach it is a bug, or says so.
+//
+// Cases tagged [!shouldfail] assert the behaviour we want where the tools
+// do something else today (reported to the lead with the reproduction);
+// Catch2 counts them as passing while they fail, and fails them the day
+// they pass: then drop the tag.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.hpp"
+#include "iopf/config.hpp"
+#include "iopf/error.hpp"
+#include "options.hpp"
+
+using iopfctl::Args;
+
+namespace {
+
+struct Run {
+    int rc;
+    std::string out, err;
+};
+
+Run ctl(Args args) {
+    std::ostringstream out, err;
+    iopfctl::Io io{out, err};
+    int rc = iopfctl::run(args, io);
+    return {rc, out.str(), err.str()};
+}
+
+std::string first_line(const std::string& s) {
+    return s.substr(0, s.find('\n'));
+}
+
+// A usage error: exit 2, "iopfctl CMD: MESSAGE" alone on the first line of
+// stderr, then the command's usage; nothing on stdout.
+void usage_error(Args args, const std::string& line) {
+    auto r = ctl(args);
+    INFO("iopfctl " << [&] {
+        std::string s;
+        for (const auto& a : args)
+            s += a + " ";
+        return s;
+    }());
+    INFO(r.err);
+    CHECK(r.rc == 2);
+    CHECK(first_line(r.err) == line);
+    CHECK(r.err.find("\nusage: iopfctl " + args[0]) != std::string::npos);
+    CHECK(r.out.empty());
+}
+
+// A failure: exit 1, exactly one line "iopfctl CMD: MESSAGE" on stderr.
+void failure(Args args, const std::string& line) {
+    auto r = ctl(args);
+    INFO(r.err);
+    CHECK(r.rc == 1);
+    CHECK(r.err == line + "\n");
+    CHECK(r.out.empty());
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/iopf_errors_XXXXXX";
+        REQUIRE(mkdtemp(tmpl));
+        path = tmpl;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::string file(const std::string& name, const std::string& content) const {
+        auto p = path / name;
+        std::ofstream(p) << content;
+        return p.string();
+    }
+};
+
+iopf::Config parse(const std::string& s) {
+    std::istringstream in(s);
+    return iopf::parse_config(in, "t.conf");
+}
+
+void config_error(const std::string& text, const std::string& what) {
+    INFO(text);
+    try {
+        parse(text);
+        FAIL("accepted");
+    } catch (const iopf::ParseError& e) {
+        CHECK(std::string(e.what()) == what);
+    }
+}
+
+void iopfd_usage_error(const std::vector<std::string>& args, const std::string& what) {
+    std::ostringstream out;
+    try {
+        iopfd::parse_options(args, out);
+        FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+        CHECK(std::string(e.what()) == what);
+    }
+}
+
+// A program of the host build, next to this test binary's tree; empty if
+// the build put it elsewhere.
+std::string program(const char* dir, const char* name) {
+    std::error_code ec;
+    auto self = std::filesystem::canonical("/proc/self/exe", ec);
+    if (ec)
+        return {};
+    for (auto p = self.parent_path(); p.has_relative_path(); p = p.parent_path()) {
+        auto cand = p / "userspace" / dir / name;
+        if (std::filesystem::exists(cand))
+            return cand.string();
+    }
+    return {};
+}
+
+// Runs a program (10 s at most), stdout and stderr apart
+Run spawn(const std::string& prog, const std::vector<std::string>& args) {
+    TempDir t;
+    std::string cmd = "timeout 10 " + prog;
+    for (const auto& a : args)
+        cmd += " '" + a + "'";
+    cmd += " >" + (t.path / "out").string() + " 2>" + (t.path / "err").string() + " </dev/null";
+    int st = std::system(cmd.c_str());
+    auto slurp = [](const std::filesystem::path& p) {
+        std::ifstream in(p);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    };
+    return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(t.path / "out"), slurp(t.path / "err")};
+}
+
+} // namespace
+
+// ---- malformed numbers --------------------------------------------------
+
+TEST_CASE("errors: malformed StreamIDs", "[errors][cli]") {
+    // decimal or 0x hex, whole string, no sign, no blanks, 32 bits
+    usage_error({"dev", "add", "0x"}, "iopfctl dev: SID: '0x' is not a number");
+    usage_error({"dev", "add", " 12"}, "iopfctl dev: SID: ' 12' is not a number");
+    usage_error({"dev", "add", "12 "}, "iopfctl dev: SID: '12 ' is not a number");
+    usage_error({"dev", "add", "+5"}, "iopfctl dev: SID: '+5' is not a number");
+    usage_error({"dev", "add", "1e3"}, "iopfctl dev: SID: '1e3' is not a number");
+    usage_error({"dev", "add", "0x1_0"}, "iopfctl dev: SID: '0x1_0' is not a number");
+    usage_error({"dev", "add", "0b101"}, "iopfctl dev: SID: '0b101' is not a number");
+    usage_error({"dev", "del", ""}, "iopfctl dev: SID: '' is not a number");
+    usage_error({"dev", "add", "4294967296"},
+                "iopfctl dev: SID: 4294967296 is out of range (max 0xffffffff)");
+    usage_error({"dev", "add", "0x100000000"},
+                "iopfctl dev: SID: 0x100000000 is out of range (max 0xffffffff)");
+    usage_error({"dev", "add", "99999999999999999999999"},
+                "iopfctl dev: SID: 99999999999999999999999 is out of range (max 0xffffffff)");
+    // a negative number reads as an option
+    usage_error({"dev", "add", "-1"}, "iopfctl dev: unknown option '-1'");
+    // one bad SID among good ones: nothing is attempted
+    usage_error({"dev", "add", "1", "2", "x"}, "iopfctl dev: SID: 'x' is not a number");
+    usage_error({"flags", "get", "0xfffffffff"},
+                "iopfctl flags: --sid: 0xfffffffff is out of range (max 0xffffffff)");
+    usage_error({"faults", "--sid", "0x"}, "iopfctl faults: --sid: '0x' is not a number");
+}
+
+TEST_CASE("errors: malformed numbers of inject, respond, flags", "[errors][cli]") {
+    usage_error({"respond", "--sid", "1", "--grpid", "0xg", "--code", "success"},
+                "iopfctl respond: --grpid: '0xg' is not a number");
+    usage_error({"respond", "--sid", "1", "--grpid", "1", "--pasid", "0x100000", "--code",
+                 "success"},
+                "iopfctl respond: --pasid: 0x100000 is out of range (max 0xfffff)");
+    usage_error({"inject", "--sid", "1", "--stag", "0x10000", "--dry-run"},
+                "iopfctl inject: stag 0x10000 does not fit (max 0xffff)");
+    usage_error({"inject", "--sid", "1", "--ssid", "0x100000", "--dry-run"},
+                "iopfctl inject: ssid 0x100000 does not fit (max 0xfffff)");
+    usage_error({"inject", "--sid", "1", "--ipa", "0x1001", "--dry-run"},
+                "iopfctl inject: ipa 0x1001 must be 4 KiB aligned and below 2^52 (word 3 bits "
+                "51:12)");
+    usage_error({"inject", "--sid", "1", "--ipa", "0x10000000000000", "--dry-run"},
+                "iopfctl inject: ipa 0x10000000000000 must be 4 KiB aligned and below 2^52 "
+                "(word 3 bits 51:12)");
+    usage_error({"inject", "--sid", "1", "--event", "0x100", "--dry-run"},
+                "iopfctl inject: --event: event ID: 0x100 is out of range (max 0xff)");
+    usage_error({"inject", "--sid", "1", "--count", "0", "--dry-run"},
+                "iopfctl inject: --count must be at least 1");
+    usage_error({"inject", "--sid", "1", "--count", "1000001", "--dry-run"},
+                "iopfctl inject: --count: 1000001 is out of range (max 0xf4240)");
+    usage_error({"inject", "--sid", "1", "--addr", "0x1g", "--dry-run"},
+                "iopfctl inject: --addr: '0x1g' is not a number");
+    usage_error({"flags", "update", "1", "--mask", "0x1g"},
+                "iopfctl flags: --mask: '0x1g' is not a number");
+    usage_error({"flags", "update", "1", "--set", "0x100000000"},
+                "iopfctl flags: --set: 0x100000000 is out of range (max 0xffffffff)");
+}
+
+TEST_CASE("errors: malformed words, sizes, times, lists", "[errors][cli]") {
+    usage_error({"decode", "1", "2", "3", "0x10000000000000000"},
+                "iopfctl decode: '0x10000000000000000' does not fit 64 bits");
+    usage_error({"decode", "1", "2", "3", "zz"}, "iopfctl decode: 'zz' is not a hex word");
+    usage_error({"decode", "1", "2", "3", "0x"}, "iopfctl decode: '0x' is not a hex word");
+    usage_error({"inject", "--raw", "1", "2", "3", "0x-4", "--dry-run"},
+                "iopfctl inject: --raw: '0x-4' is not a hex word");
+    // a negative word reads as an option
+    usage_error({"inject", "--raw", "1", "2", "3", "-4", "--dry-run"},
+                "iopfctl inject: unrecognised option '-4'");
+    usage_error({"decode", "1", "2", "3", "4", "--flags", "flat,,l1"},
+                "iopfctl decode: --flags: empty word in flag list");
+    usage_error({"watch", "--count", "abc"}, "iopfctl watch: --count: 'abc' is not a number");
+    usage_error({"watch", "--timeout", "abc"},
+                "iopfctl watch: the argument ('abc') for option '--timeout' is invalid");
+    usage_error({"watch", "--rcvbuf", "12Q"},
+                "iopfctl watch: --rcvbuf: size: '12Q' is not a number");
+    // the limit is 2 GiB; the message counts in the suffix's unit
+    usage_error({"watch", "--rcvbuf", "4G"},
+                "iopfctl watch: --rcvbuf: size: 4 is out of range (max 0x2)");
+    usage_error({"faults", "--level", "L3"},
+                "iopfctl faults: unknown level 'L3'");
+}
+
+// ---- conflicting and missing options ------------------------------------
+
+TEST_CASE("errors: conflicting options", "[errors][cli]") {
+    usage_error({"inject", "--sid", "1", "--read", "--write", "--dry-run"},
+                "iopfctl inject: --read and --write are exclusive");
+    usage_error({"inject", "--sid", "1", "--raw", "1", "2", "3", "4"},
+                "iopfctl inject: give exactly one of: fields (--sid ...), --raw, --file");
+    usage_error({"inject", "--raw", "1", "2", "3", "4", "--file", "x"},
+                "iopfctl inject: give exactly one of: fields (--sid ...), --raw, --file");
+    usage_error({"inject", "--count", "2", "--file", "x"},
+                "iopfctl inject: give exactly one of: fields (--sid ...), --raw, --file");
+    usage_error({"flags", "update", "1", "--nested", "--mask", "1"},
+                "iopfctl flags: give either flag switches or --mask/--set, not both");
+    usage_error({"flags", "set", "1"}, "iopfctl flags: no flags given");
+    usage_error({"flags", "update", "1"}, "iopfctl flags: no flags given");
+    usage_error({"respond", "--sid", "1", "--grpid", "2"}, "iopfctl respond: --code is required");
+    usage_error({"respond", "--grpid", "2", "--code", "success"},
+                "iopfctl respond: --sid is required");
+    usage_error({"dev", "add", "1", "--json"}, "iopfctl dev: unknown option '--json'");
+    usage_error({"dev", "list", "extra"},
+                "iopfctl dev: too many positional options have been specified on the command "
+                "line");
+    usage_error({"flags", "frob", "1"}, "iopfctl flags: unknown subcommand 'frob'");
+}
+
+// Flag sets the module refuses are refused before any netlink traffic,
+// as decode already knows (it warns); today the CLI goes to the kernel,
+// which without the module ends in "is the module loaded?".
+TEST_CASE("errors: flags set with a set the module refuses", "[errors][cli][!shouldfail]") {
+    usage_error({"flags", "set", "1", "--flat", "--nested"},
+                "iopfctl flags: FLAT and NESTED are mutually exclusive");
+    usage_error({"flags", "set", "1", "--flat", "--l1"},
+                "iopfctl flags: L1/L2_CONCERNED apply to NESTED only");
+    usage_error({"flags", "set", "1", "--nested"},
+                "iopfctl flags: NESTED needs L1_CONCERNED and/or L2_CONCERNED");
+}
+
+TEST_CASE("errors: iopfd command line", "[errors][iopfd]") {
+    iopfd_usage_error({}, "--config is required");
+    iopfd_usage_error({"-c", "x", "extra"},
+                      "too many positional options have been specified on the command line");
+    iopfd_usage_error({"-c", "x", "--bogus"}, "unrecognised option '--bogus'");
+    iopfd_usage_error({"-c"}, "the required argument for option '--config' is missing");
+    iopfd_usage_error({"-c", "x", "--poll-ms", "0"}, "--poll-ms must be positive");
+    iopfd_usage_error({"-c", "x", "--poll-ms", "abc"},
+                      "the argument ('abc') for option '--poll-ms' is invalid");
+    iopfd_usage_error({"-c", "x", "--rcvbuf", "lots"}, "--rcvbuf: size: 'lots' is not a number");
+    iopfd_usage_error({"-c", "x", "-c", "y"},
+                      "option '--config' cannot be specified more than once");
+}
+
+// boost reads "-1" as an unsigned 4294967295: a 49-day poll interval
+TEST_CASE("errors: iopfd --poll-ms -1", "[errors][iopfd][!shouldfail]") {
+    iopfd_usage_error({"-c", "x", "--poll-ms", "-1"},
+                      "the argument ('-1') for option '--poll-ms' is invalid");
+}
+
+// ---- unreadable files ----------------------------------------------------
+
+TEST_CASE("errors: files that cannot be read", "[errors][cli]") {
+    failure({"inject", "--file", "/nonexistent/records", "--dry-run"},
+            "iopfctl inject: opening /nonexistent/records: No such file or directory");
+    failure({"inject", "--file", "/etc/passwd/x", "--dry-run"},
+            "iopfctl inject: opening /etc/passwd/x: Not a directory");
+    failure({"replay", "/nonexistent/log", "--dry-run"},
+            "iopfctl replay: opening /nonexistent/log: No such file or directory");
+    failure({"faults", "--store", "/nonexistent/s.jsonl"},
+            "iopfctl faults: opening store /nonexistent/s.jsonl: No such file or directory");
+    failure({"stats", "--store", "/nonexistent/s.jsonl"},
+            "iopfctl stats: opening store /nonexistent/s.jsonl: No such file or directory");
+    CHECK_THROWS_AS(iopf::load_config("/etc/passwd/x"), iopf::Error);
+    try {
+        iopf::load_config("/nonexistent/iopfd.conf");
+    } catch (const iopf::Error& e) {
+        CHECK(e.err() == ENOENT);
+        CHECK(std::string(e.what()) ==
+              "opening config /nonexistent/iopfd.conf: No such file or directory");
+    }
+}
+
+TEST_CASE("errors: bad lines in a record file", "[errors][cli]") {
+    TempDir t;
+    // the module's parser (record_text.h), with FILE:LINE in front
+    failure({"inject", "--file", t.file("a", "1 2 3 4\n1 2 3 zz\n"), "--dry-run"},
+            "iopfctl inject: " + (t.path / "a").string() + ":2: a word is not a hex number");
+    failure({"inject", "--file", t.file("b", "1 2 3 00000000000000001\n"), "--dry-run"},
+            "iopfctl inject: " + (t.path / "b").string() +
+                ":1: a word is longer than 16 hex digits");
+    failure({"inject", "--file", t.file("c", "\n\n1 2 3 4 5\n"), "--dry-run"},
+            "iopfctl inject: " + (t.path / "c").string() + ":3: more than four words");
+    failure({"inject", "--file", t.file("d", "1\t2\n"), "--dry-run"},
+            "iopfctl inject: " + (t.path / "d").string() + ":1: fewer than four words");
+    // comments and blank lines are the file format's, not the module's
+    auto r = ctl({"inject", "--file", t.file("e", "# c\n\n1 2 3 4 # c\n"), "--dry-run"});
+    CHECK(r.rc == 0);
+    CHECK(r.out == "0x0000000000000001 0x0000000000000002 0x0000000000000003 0x0000000000000004\n");
+}
+
+// A directory or an empty file holds no record: today "injected 0
+// records" and exit 0 (the zero-length write then fails in the module)
+TEST_CASE("errors: inject --file with no records", "[errors][cli][!shouldfail]") {
+    TempDir t;
+    std::string dbg = t.path.string();
+    t.file("inject", "");
+    auto r = ctl({"inject", "--file", t.file("empty", ""), "--debugfs", dbg});
+    CHECK(r.rc == 1);
+    CHECK(r.out.empty());
+    r = ctl({"inject", "--file", t.file("blank", "\n# nothing\n"), "--debugfs", dbg});
+    CHECK(r.rc == 1);
+    r = ctl({"inject", "--file", "/tmp", "--debugfs", dbg});
+    CHECK(r.rc == 1);
+    CHECK(r.err == "iopfctl inject: opening /tmp: Is a directory\n");
+}
+
+// A directory reads as an empty store or config instead of failing
+TEST_CASE("errors: a directory as store or config", "[errors][cli][!shouldfail]") {
+    failure({"faults", "--store", "/tmp"}, "iopfctl faults: opening store /tmp: Is a directory");
+    CHECK_THROWS_AS(iopf::load_config("/tmp"), iopf::Error);
+}
+
+// ---- bad configuration lines (beyond test_config.cpp) --------------------
+
+TEST_CASE("errors: bad configuration lines", "[errors][config]") {
+    config_error("device 1 flags=\n", "t.conf:1: flags=: one of FLAT or NESTED is required");
+    config_error("device 1 flags=flat,nested,l1\n",
+                 "t.conf:1: flags=flat,nested,l1: FLAT and NESTED are mutually exclusive");
+    config_error("device 1 flags=flat,bogus\n",
+                 "t.conf:1: unknown flag 'bogus' (expected flat, nested, l1, l2, unrecov)");
+    config_error("device 1 flags=flat l1=\n",
+                 "t.conf:1: unknown response code '' (expected success, invalid, failure)");
+    config_error("device 1 flags=flat l1=success,,delay_ms=1\n",
+                 "t.conf:1: 'success,,delay_ms=1': unknown action option ''");
+    config_error("device 1 flags=flat l1=success,delay_ms=3600001\n",
+                 "t.conf:1: delay_ms: 3600001 is out of range (max 0x36ee80)");
+    config_error("device 1 flags=flat l1=success,delay_ms=-1\n",
+                 "t.conf:1: delay_ms: '-1' is not a number");
+    config_error("default l1=pending,delay_ms=1\n",
+                 "t.conf:1: 'pending,delay_ms=1': pending takes no options");
+    config_error("device 1 flags=flat =x\n", "t.conf:1: expected key=value, got '=x'");
+    config_error("device -1 flags=flat\n", "t.conf:1: StreamID: '-1' is not a number");
+    config_error("DEVICE 1 flags=flat\n", "t.conf:1: unknown keyword 'DEVICE'");
+    config_error("store a b\n", "t.conf:1: store takes one path");
+    config_error("rcvbuf\n", "t.conf:1: rcvbuf takes one size");
+    config_error("rcvbuf -1\n", "t.conf:1: size: '-1' is not a number");
+    config_error("rcvbuf 3G\n", "t.conf:1: size: 3 is out of range (max 0x2)");
+    // the line number counts blank and comment lines
+    config_error("# c\n\n   \ndevice 1 flags=flat\nbogus\n", "t.conf:5: unknown keyword 'bogus'");
+    // what is accepted: CRLF line ends, flag names in any case, comments
+    auto c = parse("device 1 flags=FLAT,Unrecov\r\ndevice 2 flags=nested,l2 # x\r\n");
+    REQUIRE(c.devices.size() == 2);
+    CHECK(c.devices[0].flags == 0x11u);
+    CHECK(c.devices[1].flags == 0xau);
+    // a key given twice: the last one counts (no error)
+    c = parse("device 3 flags=flat flags=nested,l1\n");
+    CHECK(c.devices[0].flags == 0x6u);
+}
+
+// ---- the programs: exit status and the one line ---------------------------
+
+TEST_CASE("errors: iopfd and iopfctl exit with one line", "[errors][iopfd][cli]") {
+    std::string iopfd = program("iopfd", "iopfd"), iopfctl = program("iopfctl", "iopfctl");
+    if (iopfd.empty() || iopfctl.empty()) {
+        WARN("iopfd/iopfctl not found next to the test binary: skipped");
+        return;
+    }
+    TempDir t;
+    auto r = spawn(iopfd, {"-c", "/nonexistent/iopfd.conf"});
+    CHECK(r.rc == 1);
+    CHECK(r.err == "iopfd: opening config /nonexistent/iopfd.conf: No such file or directory\n");
+    r = spawn(iopfd, {"-c", t.file("bad.conf", "device 1 flags=flat\nbogus\n")});
+    CHECK(r.rc == 1);
+    CHECK(r.err == "iopfd: " + (t.path / "bad.conf").string() + ":2: unknown keyword 'bogus'\n");
+    r = spawn(iopfd, {});
+    CHECK(r.rc == 2);
+    CHECK(first_line(r.err) == "iopfd: --config is required");
+    r = spawn(iopfd, {"-c", "x", "--poll-ms", "0"});
+    CHECK(r.rc == 2);
+    CHECK(first_line(r.err) == "iopfd: --poll-ms must be positive");
+    r = spawn(iopfd, {"-c", t.file("ok.conf", "device 1 flags=flat\n"), "--store", "/nonexistent/s"});
+    CHECK(r.rc == 1);
+    CHECK(r.err == "iopfd: opening store /nonexistent/s: No such file or directory\n");
+    r = spawn(iopfctl, {"frobnicate"});
+    CHECK(r.rc == 2);
+    CHECK(first_line(r.err) == "iopfctl: unknown command 'frobnicate'");
+    r = spawn(iopfctl, {"dev", "add", "0x"});
+    CHECK(r.rc == 2);
+    CHECK(first_line(r.err) == "iopfctl dev: SID: '0x' is not a number");
+    r = spawn(iopfctl, {});
+    CHECK(r.rc == 2);
+    CHECK(r.out.empty());
+}
