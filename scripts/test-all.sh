@@ -148,7 +148,7 @@ if [ -n "$host_ok" ]; then
 		selftest=$(host_program tests/selftests "$t")
 		if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no $t was built: the guest suite will fail"; fi
 	done
-	for p in iopfctl iopfd; do
+	for p in iopfctl iopfd iopf_difftest; do
 		b=$(host_program userspace "$p")
 		[ -z "$b" ] || bins+=("$b")
 	done
@@ -200,7 +200,9 @@ for s in "${series[@]}"; do
 	pass teeth "$p"
 	[ "$f" -eq 0 ] || fail "${krel[$s]} teeth ($f quirks not caught)" "$f"
 	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
-	[ ! -f tests/guest/e2e.sh ] || guest_run "$s" "$initramfs" e2e.sh
+	for script in e2e.sh diff.sh; do
+		[ ! -f "tests/guest/$script" ] || guest_run "$s" "$initramfs" "$script"
+	done
 done
 
 summary

@@ -44,7 +44,7 @@ TEST_CASE("cli: the table lists every group and dispatches", "[cli]") {
     for (const auto& c : iopfctl::commands())
         names.emplace_back(c.name);
     CHECK(names == std::vector<std::string>{"dev", "flags", "inject", "replay", "respond", "watch",
-                                            "faults", "stats", "decode"});
+                                            "faults", "stats", "decode", "script"});
     auto r = run({"--help"});
     CHECK(r.rc == 0);
     CHECK(r.out.find("decode") != std::string::npos);
@@ -88,7 +88,7 @@ TEST_CASE("cli: inject --raw and --file", "[cli]") {
     std::string bad = temp_file("1 2 3\n");
     r = run({"inject", "--file", bad, "--dry-run"});
     CHECK(r.rc == 1);
-    CHECK(r.err.find(":1: 3 words, expected four") != std::string::npos);
+    CHECK(r.err.find(":1: fewer than four words") != std::string::npos);
     std::remove(f.c_str());
     std::remove(bad.c_str());
 }

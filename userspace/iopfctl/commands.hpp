@@ -47,6 +47,8 @@ int cmd_watch(const Args& args, Io& io);
 int cmd_faults(const Args& args, Io& io);
 int cmd_stats(const Args& args, Io& io);
 int cmd_decode(const Args& args, Io& io);
+// cmd_script.cpp: built with the difftest model it replays against
+int cmd_script(const Args& args, Io& io);
 
 extern const char* const kDevUsage;
 extern const char* const kFlagsUsage;
@@ -57,5 +59,6 @@ extern const char* const kWatchUsage;
 extern const char* const kFaultsUsage;
 extern const char* const kStatsUsage;
 extern const char* const kDecodeUsage;
+extern const char* const kScriptUsage;
 
 } // namespace iopfctl

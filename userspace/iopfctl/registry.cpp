@@ -21,6 +21,7 @@ const std::vector<Command>& commands() {
         {"stats", "summarise the daemon's store (and the module's counters)", kStatsUsage,
          cmd_stats},
         {"decode", "decode an event record offline", kDecodeUsage, cmd_decode},
+        {"script", "replay an op stream, checked against the model", kScriptUsage, cmd_script},
     };
     return table;
 }
