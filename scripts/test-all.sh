@@ -134,6 +134,20 @@ else
 	table+=("host ctest - 1 - -")
 fi
 
+# Fuzzing: a short bounded run of every libFuzzer harness (tests/fuzz), one
+# case each; tests/fuzz/README.md has the longer run.
+t0=$(now)
+fuzz_out=$LOGS/fuzz.txt
+rc=0
+tests/fuzz/run.sh --seconds "${IOPF_FUZZ_SECONDS:-15}" >"$fuzz_out" 2>&1 || rc=$?
+grep -E '^(not )?ok ' "$fuzz_out" || true
+p=$(grep -c '^ok ' "$fuzz_out" || true)
+f=$(grep -c '^not ok ' "$fuzz_out" || true)
+[ $rc -eq 0 ] || [ "$f" -gt 0 ] || { f=1; tail -n 20 "$fuzz_out" | sed 's/^/  | /'; }
+pass fuzz "$p"
+[ "$f" -eq 0 ] || fail "fuzz ($f failed)" "$f"
+table+=("host fuzz $p $f - $(since "$t0")s")
+
 # A program the host build made, wherever CMake put it under build/host/DIR.
 host_program() {
 	find "build/host/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1

@@ -107,3 +107,32 @@ TEST_CASE("replay: empty input yields nothing", "[replay]") {
     CHECK(r.records.empty());
     CHECK(r.warnings.empty());
 }
+
+TEST_CASE("replay: header and word shapes", "[replay]") {
+    const std::string words = "\t0x0000001000000005\n\t0x0000000000000000\n"
+                              "\t0x0000000000000000\n\t0x0000000000000000\n";
+    CHECK(parse("event 0x5 received:\n" + words).records.size() == 1);   // one digit
+    CHECK(parse("x event 0x05 received: \t\n" + words).records.size() == 1);
+    CHECK(parse("xevent 0x05 received:\n" + words).records.empty());   // \b
+    CHECK(parse("event 0x005 received:\n" + words).records.empty());   // three digits
+    CHECK(parse("event 0x05 received: x\n" + words).records.empty());  // not at the end
+    auto r = parse("event 0x05 received:\n"
+                   "a0x0000001000000005\n"); // word glued to the prefix
+    CHECK(r.records.empty());
+    CHECK(r.warnings.size() == 1);
+    CHECK(parse("event 0x05 received:\n"
+                "[1.0]0x0000001000000005\n:0x0000000000000000\n"
+                "0x0000000000000000\n 0x0000000000000000 \r\n")
+              .records.size() == 1);
+}
+
+// std::regex recursed per blank: tests/fuzz/fuzz_replay found a stack overflow
+TEST_CASE("replay: very long lines", "[replay]") {
+    std::string blanks(1 << 20, ' ');
+    auto r = parse("event 0x10 received:" + blanks + "\n\t0x0000001000000010" + blanks + "x\n");
+    CHECK(r.records.empty());
+    CHECK(r.warnings.size() == 1);
+    r = parse("event 0x10 received:" + blanks + "\n" + "\t0x0000001000000010" + blanks + "\n" +
+              "\t0x0000000000000000\n\t0x0000000000000000\n\t0x0000000000000000\n");
+    CHECK(r.records.size() == 1);
+}

@@ -2,7 +2,8 @@
 #include "iopf/record.hpp"
 
 #include <istream>
-#include <sstream>
+
+#include <iopf_testbed/record_text.h>
 
 #include <fmt/core.h>
 
@@ -54,17 +55,15 @@ std::string format_record(const Record& r) {
 }
 
 Record parse_record_line(std::string_view line) {
-    std::istringstream in{std::string(line)};
-    std::string w;
+    // The module's own parser (record_text.h): what iopfctl accepts is
+    // exactly what debugfs "inject" accepts.
     Record r{};
-    std::size_t n = 0;
-    while (in >> w) {
-        if (n == r.size())
-            throw ParseError("more than four words");
-        r[n++] = parse_hex_word(w);
-    }
-    if (n != r.size())
-        throw ParseError(fmt::format("{} word{}, expected four", n, n == 1 ? "" : "s"));
+    const char* why = "bad record line";
+    int rc = iopf_parse_record_line(line.data(), line.size(), r.data(), &why);
+    if (rc < 0)
+        throw ParseError(why);
+    if (rc == 0)
+        throw ParseError("no words, expected four");
     return r;
 }
 
@@ -72,16 +71,17 @@ std::vector<Record> parse_record_stream(std::istream& in, const std::string& nam
     std::vector<Record> out;
     std::string line;
     for (std::size_t no = 1; std::getline(in, line); no++) {
+        // Comments are iopfctl's only addition to the module's format.
         auto hash = line.find('#');
         if (hash != std::string::npos)
             line.erase(hash);
-        if (line.find_first_not_of(" \t\r") == std::string::npos)
-            continue;
-        try {
-            out.push_back(parse_record_line(line));
-        } catch (const ParseError& e) {
-            throw ParseError(fmt::format("{}:{}: {}", name, no, e.what()));
-        }
+        Record r{};
+        const char* why = "bad record line";
+        int rc = iopf_parse_record_line(line.data(), line.size(), r.data(), &why);
+        if (rc < 0)
+            throw ParseError(fmt::format("{}:{}: {}", name, no, why));
+        if (rc > 0)
+            out.push_back(r);
     }
     return out;
 }

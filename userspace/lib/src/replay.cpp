@@ -3,7 +3,7 @@
 
 #include <istream>
 #include <optional>
-#include <regex>
+#include <string_view>
 
 #include <fmt/core.h>
 
@@ -13,23 +13,71 @@ namespace iopf {
 
 namespace {
 
-// `event 0x10 received:` anywhere in the line (after any prefix).
-const std::regex kHeader(R"(\bevent (0x[0-9a-fA-F]{1,2}) received:\s*$)");
-// A line ending in one 0x%016llx word (after any prefix and a tab).
-const std::regex kWord(R"((?:^|[\s:\]])0x([0-9a-fA-F]{16})\s*$)");
+// The two line shapes, matched by hand: std::regex (libstdc++) recurses once
+// per character of a repetition, and a line with tens of thousands of blanks
+// overflowed the stack (found by tests/fuzz/fuzz_replay). Same grammar as the
+// ECMAScript patterns they replace, in the "C" locale:
+//   header: \bevent (0x[0-9a-fA-F]{1,2}) received:\s*$
+//   word:   (?:^|[\s:\]])0x([0-9a-fA-F]{16})\s*$
 
-std::optional<uint32_t> header_id(const std::string& line) {
-    std::smatch m;
-    if (!std::regex_search(line, m, kHeader))
-        return std::nullopt;
-    return static_cast<uint32_t>(parse_hex_word(m[1].str()));
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-std::optional<uint64_t> word_of(const std::string& line) {
-    std::smatch m;
-    if (!std::regex_search(line, m, kWord))
+bool is_hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool is_word(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+// The line without its trailing white space
+std::string_view trim_end(std::string_view s) {
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+// `event 0x10 received:` at the end of the line (after any prefix).
+std::optional<uint32_t> header_id(std::string_view line) {
+    constexpr std::string_view kEvent = "event 0x";
+    constexpr std::string_view kReceived = " received:";
+    std::string_view s = trim_end(line);
+    if (!s.ends_with(kReceived))
         return std::nullopt;
-    return parse_hex_word(m[1].str());
+    s.remove_suffix(kReceived.size());
+    std::size_t digits = 0;
+    while (digits < 2 && digits < s.size() && is_hex(s[s.size() - 1 - digits]))
+        digits++;
+    if (digits == 0)
+        return std::nullopt;
+    std::string_view id = s.substr(s.size() - digits);
+    s.remove_suffix(digits);
+    if (!s.ends_with(kEvent))
+        return std::nullopt;
+    s.remove_suffix(kEvent.size());
+    if (!s.empty() && is_word(s.back())) // \b before "event"
+        return std::nullopt;
+    return static_cast<uint32_t>(parse_hex_word(id));
+}
+
+// A line ending in one 0x%016llx word (after any prefix and a tab).
+std::optional<uint64_t> word_of(std::string_view line) {
+    std::string_view s = trim_end(line);
+    if (s.size() < 18)
+        return std::nullopt;
+    std::string_view hex = s.substr(s.size() - 16);
+    for (char c : hex)
+        if (!is_hex(c))
+            return std::nullopt;
+    s.remove_suffix(16);
+    if (!s.ends_with("0x"))
+        return std::nullopt;
+    s.remove_suffix(2);
+    if (!s.empty() && !is_space(s.back()) && s.back() != ':' && s.back() != ']')
+        return std::nullopt;
+    return parse_hex_word(hex);
 }
 
 } // namespace

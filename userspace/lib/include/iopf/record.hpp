@@ -33,9 +33,13 @@ Record build_record(const RecordFields& f);
 
 // "0x... 0x... 0x... 0x..." (16 hex digits each)
 std::string format_record(const Record& r);
-// Four hex words separated by blanks; throws ParseError otherwise.
+// One line of the debugfs inject format, parsed by the module's own
+// iopf_parse_record_line() (record_text.h): four words of 1-16 hex digits,
+// "0x" optional, separated by spaces, tabs or CRs. Throws ParseError with the
+// parser's reason otherwise (a blank line too).
 Record parse_record_line(std::string_view line);
-// One record per line; blank lines and '#' comments skipped. Errors name the line.
+// One record per line, as above; blank lines and '#' comments (iopfctl's only
+// addition to the module's format) skipped. Errors are "NAME:LINE: reason".
 std::vector<Record> parse_record_stream(std::istream& in, const std::string& name);
 
 } // namespace iopf

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+// libFuzzer harness for the user-space netlink parsers (userspace/lib
+// attrs.cpp): arbitrary bytes as the attribute stream of a generic netlink
+// message, or of one nest, or as a whole netlink message.
+//
+// Input byte 0 picks the target (mod 8), the rest is the payload:
+//   0 FAULT_NTF message      parse_fault_msg()     (attributes after genlmsghdr)
+//   1 RESUME_NTF message     parse_resume_msg()
+//   2 DEV_GET reply          parse_dev_msg()
+//   3 STATS_GET reply        parse_stats_msg()
+//   4 one FAULT nest         parse_fault_nest()    (the payload is the nest's data)
+//   5 one RESUME nest        parse_resume_nest()
+//   6 one STATS nest         parse_stats_nest()
+//   7 a whole message        all of the above, when nlmsg_ok() holds (libnl
+//                            delivers nothing else)
+// A parser may accept or throw iopf::ParseError; anything else (a crash,
+// ASan/UBSan report, leak, another exception) is a finding. What is
+// accepted must satisfy the documented checks and survive a round trip
+// through libnl's own encoder.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <endian.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include "iopf/attrs.hpp"
+#include "iopf/error.hpp"
+#include "iopf/nl_handles.hpp"
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);    \
+            std::abort();                                                                          \
+        }                                                                                          \
+    } while (0)
+
+using namespace iopf;
+
+namespace {
+
+constexpr uint16_t kFamily = 0x1c;
+
+// An exactly sized, suitably aligned heap buffer: ASan flags any read past it.
+struct Buf {
+    uint8_t* p;
+    std::size_t n;
+    explicit Buf(std::size_t size) : p(static_cast<uint8_t*>(std::malloc(size ? size : 1))), n(size) {}
+    ~Buf() { std::free(p); }
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+};
+
+void check_fault(const Fault& f) {
+    CHECK(f.seq && f.dev_seq && f.timestamp_ns && f.fault);
+    CHECK(*f.seq != 0);
+    CHECK(f.handled);
+    const iopf_fault& c = *f.fault;
+    CHECK(c.sid == f.sid && c.event_id == f.event_id);
+    CHECK(c.level == 1 || c.level == 2);
+    CHECK((c.perm & ~IOPF_PERM_ALL) == 0);
+    CHECK(c.type == IOPF_FAULT_PAGE_REQ || c.type == IOPF_FAULT_DMA_UNRECOV);
+    if (c.type == IOPF_FAULT_PAGE_REQ)
+        CHECK(c.reason == 0);
+    else
+        CHECK(c.grpid == 0);
+    if (c.flags & IOPF_PRQ_PASID_VALID)
+        CHECK(c.pasid < (1U << 20));
+    else
+        CHECK(c.pasid == 0);
+}
+
+// The attributes the module would send for f, through libnl's encoder
+void put_fault(nl_msg* m, const Fault& f) {
+    const iopf_fault& c = *f.fault;
+    nlattr* n = nla_nest_start(m, IOPF_A_FAULT);
+    CHECK(n);
+    CHECK(nla_put_u64(m, IOPF_FAULT_A_SEQ, *f.seq) == 0);
+    CHECK(nla_put_u64(m, IOPF_FAULT_A_DEV_SEQ, *f.dev_seq) == 0);
+    CHECK(nla_put_u64(m, IOPF_FAULT_A_TIMESTAMP_NS, *f.timestamp_ns) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_SID, f.sid) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_EVENT_ID, f.event_id) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_TYPE, c.type) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_LEVEL, c.level) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_FLAGS, c.flags) == 0);
+    CHECK(nla_put_u32(m, IOPF_FAULT_A_PERM, c.perm) == 0);
+    CHECK(nla_put_u64(m, IOPF_FAULT_A_ADDR, c.addr) == 0);
+    if (c.flags & IOPF_PRQ_PASID_VALID)
+        CHECK(nla_put_u32(m, IOPF_FAULT_A_PASID, c.pasid) == 0);
+    if (c.type == IOPF_FAULT_PAGE_REQ)
+        CHECK(nla_put_u32(m, IOPF_FAULT_A_GRPID, c.grpid) == 0);
+    else
+        CHECK(nla_put_u32(m, IOPF_FAULT_A_REASON, c.reason) == 0);
+    if (f.record) {
+        uint64_t rec[IOPF_EVT_DWORDS];
+        for (int i = 0; i < IOPF_EVT_DWORDS; i++)
+            rec[i] = htole64((*f.record)[i]);
+        CHECK(nla_put(m, IOPF_FAULT_A_RECORD, sizeof(rec), rec) == 0);
+    }
+    nla_nest_end(m, n);
+}
+
+bool same(const Fault& a, const Fault& b) {
+    return a.seq == b.seq && a.dev_seq == b.dev_seq && a.timestamp_ns == b.timestamp_ns &&
+           a.sid == b.sid && a.event_id == b.event_id && a.handled == b.handled &&
+           a.record == b.record && a.fault.has_value() == b.fault.has_value() &&
+           (!a.fault || std::memcmp(&*a.fault, &*b.fault, sizeof(iopf_fault)) == 0);
+}
+
+bool same(const Resume& a, const Resume& b) {
+    return a.seq == b.seq && a.sid == b.sid && a.stag == b.stag && a.resp == b.resp &&
+           a.code == b.code && a.origin == b.origin && a.cmd == b.cmd;
+}
+
+nl::MsgPtr genl_msg(uint8_t cmd) {
+    nl::MsgPtr m(nlmsg_alloc());
+    CHECK(m);
+    CHECK(genlmsg_put(m.get(), 0, 0, kFamily, 0, 0, cmd, IOPF_GENL_VERSION));
+    return m;
+}
+
+void roundtrip(const nl::FaultBatch& b) {
+    if (b.faults.empty())
+        return;
+    auto m = genl_msg(IOPF_CMD_FAULT_NTF);
+    for (const auto& f : b.faults)
+        put_fault(m.get(), f);
+    auto again = nl::parse_fault_msg(nlmsg_hdr(m.get()));
+    CHECK(again.errors.empty());
+    CHECK(again.faults.size() == b.faults.size());
+    for (std::size_t i = 0; i < b.faults.size(); i++)
+        CHECK(same(again.faults[i], b.faults[i]));
+}
+
+void check_resume(const Resume& r) {
+    CHECK(r.resp <= IOPF_RESUME_ABORT);
+    CHECK(r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_FLUSH);
+    auto m = genl_msg(IOPF_CMD_RESUME_NTF);
+    nlattr* n = nla_nest_start(m.get(), IOPF_A_RESUME);
+    CHECK(n);
+    CHECK(nla_put_u64(m.get(), IOPF_RESUME_A_SEQ, r.seq) == 0);
+    CHECK(nla_put_u32(m.get(), IOPF_RESUME_A_SID, r.sid) == 0);
+    CHECK(nla_put_u32(m.get(), IOPF_RESUME_A_STAG, r.stag) == 0);
+    CHECK(nla_put_u32(m.get(), IOPF_RESUME_A_RESP, r.resp) == 0);
+    CHECK(nla_put_u32(m.get(), IOPF_RESUME_A_CODE, r.code) == 0);
+    CHECK(nla_put_u32(m.get(), IOPF_RESUME_A_ORIGIN, r.origin) == 0);
+    uint64_t cmd[2] = {htole64(r.cmd[0]), htole64(r.cmd[1])};
+    CHECK(nla_put(m.get(), IOPF_RESUME_A_CMD, sizeof(cmd), cmd) == 0);
+    nla_nest_end(m.get(), n);
+    CHECK(same(nl::parse_resume_msg(nlmsg_hdr(m.get())), r));
+}
+
+void check_stats(const Stats& s) {
+    for (std::size_t i = 0; i < s.size(); i++) {
+        CHECK(s[i].first != IOPF_STAT_A_UNSPEC && s[i].first != IOPF_STAT_A_PAD);
+        for (std::size_t j = 0; j < i; j++)
+            CHECK(s[i].first != s[j].first);
+    }
+}
+
+// Each parser: accept (and check) or throw ParseError.
+template <typename F> void guarded(F&& f) {
+    try {
+        f();
+    } catch (const ParseError&) {
+    }
+}
+
+void run_msg_parsers(const nlmsghdr* nlh, unsigned which) {
+    if (which == 0 || which == 7) {
+        guarded([&] {
+            auto b = nl::parse_fault_msg(nlh);
+            CHECK(!b.faults.empty() || !b.errors.empty());
+            for (const auto& f : b.faults)
+                check_fault(f);
+            roundtrip(b);
+        });
+    }
+    if (which == 1 || which == 7)
+        guarded([&] { check_resume(nl::parse_resume_msg(nlh)); });
+    if (which == 2 || which == 7)
+        guarded([&] {
+            DevInfo d = nl::parse_dev_msg(nlh);
+            check_stats(d.stats);
+        });
+    if (which == 3 || which == 7)
+        guarded([&] { check_stats(nl::parse_stats_msg(nlh)); });
+    if (which == 7)
+        guarded([&] { (void)nl::genl_cmd(nlh); });
+}
+
+// A generic netlink message whose attributes are the payload
+void as_message(unsigned which, const uint8_t* p, std::size_t n) {
+    std::size_t len = NLMSG_HDRLEN + GENL_HDRLEN + n;
+    Buf b(len);
+    auto* nlh = reinterpret_cast<nlmsghdr*>(b.p);
+    nlh->nlmsg_len = static_cast<uint32_t>(len);
+    nlh->nlmsg_type = kFamily;
+    nlh->nlmsg_flags = 0;
+    nlh->nlmsg_seq = 0;
+    nlh->nlmsg_pid = 0;
+    auto* gh = reinterpret_cast<genlmsghdr*>(b.p + NLMSG_HDRLEN);
+    gh->cmd = which == 0 ? IOPF_CMD_FAULT_NTF : which == 1 ? IOPF_CMD_RESUME_NTF
+              : which == 2 ? IOPF_CMD_DEV_GET : IOPF_CMD_STATS_GET;
+    gh->version = IOPF_GENL_VERSION;
+    gh->reserved = 0;
+    if (n)
+        std::memcpy(b.p + NLMSG_HDRLEN + GENL_HDRLEN, p, n);
+    run_msg_parsers(nlh, which);
+}
+
+// One nest whose data is the payload
+void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
+    if (n > 0xffff - NLA_HDRLEN)
+        n = 0xffff - NLA_HDRLEN;
+    Buf b(NLA_HDRLEN + n);
+    auto* nla = reinterpret_cast<nlattr*>(b.p);
+    nla->nla_len = static_cast<uint16_t>(NLA_HDRLEN + n);
+    nla->nla_type = NLA_F_NESTED |
+                    (which == 4 ? IOPF_A_FAULT : which == 5 ? IOPF_A_RESUME : IOPF_A_STATS);
+    if (n)
+        std::memcpy(b.p + NLA_HDRLEN, p, n);
+    if (which == 4)
+        guarded([&] {
+            Fault f = nl::parse_fault_nest(nla);
+            check_fault(f);
+            roundtrip(nl::FaultBatch{{f}, {}});
+        });
+    else if (which == 5)
+        guarded([&] { check_resume(nl::parse_resume_nest(nla)); });
+    else
+        guarded([&] { check_stats(nl::parse_stats_nest(nla)); });
+}
+
+// The payload as a whole message, if libnl would hand it over
+void as_raw(const uint8_t* p, std::size_t n) {
+    if (n < NLMSG_HDRLEN)
+        return;
+    Buf b(n);
+    std::memcpy(b.p, p, n);
+    auto* nlh = reinterpret_cast<nlmsghdr*>(b.p);
+    if (!nlmsg_ok(nlh, static_cast<int>(n)))
+        return;
+    run_msg_parsers(nlh, 7);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    if (size < 1 || size > (1u << 20))
+        return 0;
+    unsigned which = data[0] % 8;
+    const uint8_t* p = data + 1;
+    std::size_t n = size - 1;
+    if (which <= 3)
+        as_message(which, p, n);
+    else if (which <= 6)
+        as_nest(which, p, n);
+    else
+        as_raw(p, n);
+    return 0;
+}
