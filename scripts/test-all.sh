@@ -214,7 +214,7 @@ for s in "${series[@]}"; do
 	pass teeth "$p"
 	[ "$f" -eq 0 ] || fail "${krel[$s]} teeth ($f quirks not caught)" "$f"
 	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
-	for script in e2e.sh diff.sh; do
+	for script in e2e.sh loss.sh diff.sh; do
 		[ ! -f "tests/guest/$script" ] || guest_run "$s" "$initramfs" "$script"
 	done
 done

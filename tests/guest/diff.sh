@@ -11,7 +11,7 @@
 # Prints KTAP; the exit status is the verdict. Documentation/difftest.md.
 #
 # Kernel command line knobs (scripts/run-qemu.sh --append):
-#   iopf.diff_ops=N    ops per seed (default 50000)
+#   iopf.diff_ops=N    ops per seed (default 20000)
 #   iopf.diff_seed=S   the fixed seed (default 1)
 #   iopf.diff_seed2=S  the second seed (default: today's date, YYYYMMDD)
 # shellcheck disable=SC1091,SC3043 # busybox sh has local; lib.sh is in the image
@@ -19,7 +19,7 @@
 
 cmdline_arg() { sed -n "s/.*iopf\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 OPS=$(cmdline_arg diff_ops)
-OPS=${OPS:-50000}
+OPS=${OPS:-20000}
 SEED1=$(cmdline_arg diff_seed)
 SEED1=${SEED1:-1}
 SEED2=$(cmdline_arg diff_seed2)

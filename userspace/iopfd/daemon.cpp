@@ -48,6 +48,9 @@ void Daemon::on_fault(const iopf::Fault& f) {
 
 void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
     recorded_.insert(*f.seq);
+    // A dump filling a hole in the notifications is a recovery; one ahead
+    // of the stream is remembered so a later gap or tail does not count it.
+    bool recovered = resynced && events_->note_resynced(*f.seq);
     max_recorded_ = std::max(max_recorded_, *f.seq);
     if (recorded_.size() > kRecordedWindow) {
         for (auto it = recorded_.begin(); it != recorded_.end();)
@@ -77,8 +80,10 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
         line.set(k, v);
     line.set("action", action);
     line.set("resynced", resynced);
+    if (recovered)
+        line.set("recovered", true);
     store_->append(line);
-    summary_.add_fault(f, resynced);
+    summary_.add_fault(f, resynced, recovered);
     if (opts_.verbose)
         log("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
             iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
@@ -98,14 +103,69 @@ void Daemon::on_resume(const iopf::Resume& r) {
             iopf::origin_name(r.origin));
 }
 
+void Daemon::loss_line(const char* what, iopf::Json fields) {
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "loss");
+    line.set("what", what);
+    for (const auto& [k, v] : fields.as_object())
+        line.set(k, v);
+    store_->append(line);
+}
+
 void Daemon::on_overflow() {
     summary_.overflows++;
     need_resync_ = true;
+    sync_due_ = true;
+    last_activity_ = Clock::now();
     log("event socket overflowed (ENOBUFS): notifications lost; will resync pending requests");
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "loss");
-    line.set("what", "overflow");
-    store_->append(line);
+    loss_line("overflow", iopf::Json::object());
+}
+
+void Daemon::on_gap_recovered(uint64_t seq, uint64_t count) {
+    summary_.recovered += count;
+    iopf::Json j = iopf::Json::object();
+    j.set("seq", seq);
+    j.set("count", count);
+    loss_line("gap_recovered", j);
+}
+
+void Daemon::on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
+    summary_.tail_missing += missing;
+    summary_.recovered += recovered;
+    need_resync_ = true;
+    log("{} fault notification(s) lost at the tail (seq {}..{}), {} already resynced; will "
+        "resync pending requests",
+        missing, first, first + missing - 1, recovered);
+    iopf::Json j = iopf::Json::object();
+    j.set("first", first);
+    j.set("missing", missing);
+    j.set("recovered", recovered);
+    loss_line("tail", j);
+}
+
+void Daemon::on_resume_tail(uint64_t first, uint64_t missing) {
+    summary_.resume_missing += missing;
+    log("{} resume notification(s) lost at the tail (resume seq {}..{})", missing, first,
+        first + missing - 1);
+    iopf::Json j = iopf::Json::object();
+    j.set("first", first);
+    j.set("missing", missing);
+    loss_line("resume_tail", j);
+}
+
+void Daemon::on_late(uint64_t seq) {
+    summary_.late++;
+    log("fault seq {} arrived after a sync point counted it lost: count taken back", seq);
+    iopf::Json j = iopf::Json::object();
+    j.set("seq", seq);
+    loss_line("late", j);
+}
+
+void Daemon::on_resume_late(uint64_t seq) {
+    summary_.resume_late++;
+    iopf::Json j = iopf::Json::object();
+    j.set("seq", seq);
+    loss_line("resume_late", j);
 }
 
 void Daemon::on_gap(uint64_t seq, uint64_t missing) {
@@ -113,33 +173,27 @@ void Daemon::on_gap(uint64_t seq, uint64_t missing) {
     summary_.missing += missing;
     need_resync_ = true;
     log("{} fault notification(s) lost before seq {}; will resync pending requests", missing, seq);
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "loss");
-    line.set("what", "gap");
-    line.set("seq", seq);
-    line.set("missing", missing);
-    store_->append(line);
+    iopf::Json j = iopf::Json::object();
+    j.set("seq", seq);
+    j.set("missing", missing);
+    loss_line("gap", j);
 }
 
 void Daemon::on_resume_gap(uint64_t seq, uint64_t missing) {
     summary_.resume_missing += missing;
     log("{} resume notification(s) lost before resume seq {}", missing, seq);
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "loss");
-    line.set("what", "resume_gap");
-    line.set("seq", seq);
-    line.set("missing", missing);
-    store_->append(line);
+    iopf::Json j = iopf::Json::object();
+    j.set("seq", seq);
+    j.set("missing", missing);
+    loss_line("resume_gap", j);
 }
 
 void Daemon::on_malformed(const std::string& why) {
     summary_.malformed++;
     log("malformed notification: {}", why);
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "loss");
-    line.set("what", "malformed");
-    line.set("error", why);
-    store_->append(line);
+    iopf::Json j = iopf::Json::object();
+    j.set("error", why);
+    loss_line("malformed", j);
 }
 
 void Daemon::on_family(bool added, const std::string& name) {
@@ -164,13 +218,27 @@ void Daemon::bring_up() {
     ups_++;
     recorded_.clear();
     max_recorded_ = 0;
-    // At start the module may have reported before us; after a reload
+    // The books start at what the module had handed out when we joined:
+    // faults reported before are not our loss (their pending page requests
+    // are taken by the resync below). Subscribed first, so nothing after
+    // the baseline escapes. Without the marks: at start the module may have
+    // reported before us (the first SEQ is the baseline); after a reload
     // SEQ starts over at 1.
-    if (first_up_)
-        events_->reset_seq();
-    else
-        events_->restart_seq();
+    try {
+        no_marks_ = false;
+        auto marks = client_->seq_marks();
+        events_->start_seq(marks.fault_seq, marks.resume_seq);
+    } catch (const std::exception& e) {
+        auto* ie = dynamic_cast<const iopf::Error*>(&e);
+        no_marks_ = ie && ie->err() == EPROTO;
+        log("no baseline from STATS_GET ({}); counting from the first notification", e.what());
+        if (first_up_)
+            events_->reset_seq();
+        else
+            events_->restart_seq();
+    }
     first_up_ = false;
+    sync_due_ = false;
     for (const auto& d : cfg_.devices)
         setup_device(d);
     iopf::Json extra = iopf::Json::object();
@@ -213,6 +281,8 @@ void Daemon::check_family() {
     }
     if (!up_)
         bring_up();
+    else if (Clock::now() - last_activity_ >= std::chrono::milliseconds(opts_.sync_idle_ms))
+        sync_tail(false); // also catches loss no notification revealed
 }
 
 void Daemon::setup_device(const iopf::DeviceConfig& d) {
@@ -254,6 +324,79 @@ void Daemon::resync() {
     } catch (const std::exception& e) {
         handle_error(e, "resync");
     }
+}
+
+std::size_t Daemon::drain_events() {
+    std::size_t n = events_->drain(*this);
+    if (n) {
+        sync_due_ = true;
+        last_activity_ = Clock::now();
+    }
+    return n;
+}
+
+// The tail. A listener whose socket overflowed at the end of a burst sees
+// no later SEQ, so no gap tells it what it missed; STATS_GET's FAULT_SEQ
+// does. It is only trusted at a quiet moment: socket drained, STATS_GET,
+// drained again with nothing read. The module numbers a fault and queues
+// its notification under one lock, and STATS_GET reads FAULT_SEQ under
+// that lock: every fault numbered up to FAULT_SEQ has then either been
+// queued to us (read by the second drain at the latest) or dropped by our
+// full socket, except the faults of a batch still being filled by an
+// injecting write (sent when the write ends or the batch is full). An
+// injection starting right at the sync point can so have up to fault_batch
+// faults counted missing that arrive a moment later: LossLedger takes them
+// back ("late"), and the books balance again.
+void Daemon::sync_tail(bool final) {
+    if (!up_ || no_marks_)
+        return;
+    try {
+        for (int round = 0;; round++) {
+            drain_events();
+            auto marks = client_->seq_marks();
+            if (drain_events() == 0 || (final && round >= 10)) {
+                events_->sync(marks.fault_seq, marks.resume_seq, *this);
+                break;
+            }
+            if (!final)
+                return; // not quiet: the next idle moment
+        }
+        sync_due_ = false;
+        if (need_resync_)
+            resync();
+    } catch (const iopf::Error& e) {
+        if (e.err() == EPROTO) {
+            // A module without the marks: gaps are all we can count.
+            no_marks_ = true;
+            log("sync points off: {}", e.what());
+        } else {
+            handle_error(e, "sync point");
+        }
+    } catch (const std::exception& e) {
+        handle_error(e, "sync point");
+    }
+}
+
+iopf::Json Daemon::books_json() const {
+    const iopf::LossLedger& l = events_->ledger();
+    iopf::Json j = iopf::Json::object();
+    if (!up_ || !l.base() || !l.last())
+        return j;
+    // Stored faults within the books: (base, last].
+    uint64_t stored = 0;
+    for (uint64_t seq : recorded_)
+        stored += seq > *l.base() && seq <= *l.last();
+    uint64_t handed_out = *l.last() - *l.base();
+    j.set("base", *l.base());
+    j.set("last", *l.last());
+    j.set("handed_out", handed_out);
+    j.set("stored", stored);
+    j.set("missing", l.missing());
+    j.set("recovered", l.recovered());
+    j.set("late", l.late());
+    j.set("lost", l.lost());
+    j.set("balanced", handed_out == stored + l.lost() && l.lost() == l.holes());
+    return j;
 }
 
 // ---- responses -------------------------------------------------------------
@@ -377,6 +520,8 @@ int Daemon::poll_timeout_ms() const {
     auto until = next_check_;
     if (!timers_.empty() && up_)
         until = std::min(until, timers_.begin()->first);
+    if (sync_due_ && up_)
+        until = std::min(until, last_activity_ + std::chrono::milliseconds(opts_.sync_idle_ms));
     if (until <= now)
         return 0;
     return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
@@ -411,7 +556,7 @@ int Daemon::run() {
         // POLLERR alone: the socket overflowed with its queue already empty.
         if (n > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
             try {
-                events_->drain(*this);
+                drain_events();
             } catch (const std::exception& e) {
                 log("receiving notifications: {}", e.what());
             }
@@ -424,6 +569,9 @@ int Daemon::run() {
             check_family();
         if (need_resync_)
             resync();
+        if (sync_due_ && up_ &&
+            Clock::now() - last_activity_ >= std::chrono::milliseconds(opts_.sync_idle_ms))
+            sync_tail(false);
         send_due();
         if (n > 0 && (pfd[1].revents & POLLIN)) {
             signalfd_siginfo si;
@@ -446,9 +594,21 @@ int Daemon::run() {
         }
     }
     ::close(sfd);
+    // What was lost at the very end is only known from the module's marks.
+    sync_tail(true);
     if (!timers_.empty())
         log("{} scheduled response(s) not sent: left pending in the module", timers_.size());
-    daemon_line("stop");
+    iopf::Json stop_line = iopf::Json::object();
+    iopf::Json books = books_json();
+    if (!books.as_object().empty()) {
+        log("books: {} faults handed out since we joined = {} stored + {} lost ({} missed, {} "
+            "recovered, {} late){}",
+            books.at("handed_out").as_u64(), books.at("stored").as_u64(), books.at("lost").as_u64(),
+            books.at("missing").as_u64(), books.at("recovered").as_u64(), books.at("late").as_u64(),
+            books.at("balanced").as_bool() ? "" : ": DO NOT BALANCE");
+        stop_line.set("books", books);
+    }
+    daemon_line("stop", stop_line);
     store_->sync();
     std::cerr << summary_.to_text();
     return 0;

@@ -35,6 +35,11 @@ class Daemon : public iopf::EventSink {
     void on_resume_gap(uint64_t seq, uint64_t missing) override;
     void on_malformed(const std::string& why) override;
     void on_family(bool added, const std::string& name) override;
+    void on_gap_recovered(uint64_t seq, uint64_t count) override;
+    void on_tail(uint64_t first, uint64_t missing, uint64_t recovered) override;
+    void on_resume_tail(uint64_t first, uint64_t missing) override;
+    void on_late(uint64_t seq) override;
+    void on_resume_late(uint64_t seq) override;
 
   private:
     struct Response {
@@ -51,6 +56,12 @@ class Daemon : public iopf::EventSink {
     void check_family();
     void setup_device(const iopf::DeviceConfig& d);
     void resync();
+    // A sync point: count the tail against STATS_GET's FAULT_SEQ/RESUME_SEQ
+    // when the socket is drained and quiet (final: at exit, insist a little).
+    void sync_tail(bool final);
+    std::size_t drain_events();
+    void loss_line(const char* what, iopf::Json fields);
+    iopf::Json books_json() const;
     void send_due();
     void respond(const Response& r);
     void reload();
@@ -70,6 +81,10 @@ class Daemon : public iopf::EventSink {
     std::unordered_set<uint64_t> recorded_; // seqs seen in this module instance
     uint64_t max_recorded_ = 0;
     bool need_resync_ = false;
+    // Something arrived (or overflowed) since the last sync point.
+    bool sync_due_ = false;
+    Clock::time_point last_activity_{};
+    bool no_marks_ = false; // the module has no FAULT_SEQ/RESUME_SEQ: no sync points
     bool family_event_ = false;
     bool up_ = false;
     bool first_up_ = true;

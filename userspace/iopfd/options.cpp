@@ -25,7 +25,10 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
         "ready-file", po::value<std::string>(),
         "write 'pid=N up=M' here each time devices are set up")(
         "poll-ms", po::value<unsigned>()->default_value(1000),
-        "interval of the module presence check")("verbose,v", "log every fault and response");
+        "interval of the module presence check")(
+        "sync-idle-ms", po::value<unsigned>()->default_value(100),
+        "quiet time after notifications before the loss at the tail is counted")(
+        "verbose,v", "log every fault and response");
     std::ostringstream u;
     u << desc;
     if (usage)
@@ -64,6 +67,7 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
     o.poll_ms = vm["poll-ms"].as<unsigned>();
     if (o.poll_ms == 0)
         throw std::invalid_argument("--poll-ms must be positive");
+    o.sync_idle_ms = vm["sync-idle-ms"].as<unsigned>();
     o.verbose = vm.count("verbose") > 0;
     return o;
 }

@@ -16,6 +16,8 @@ struct Options {
     std::optional<std::size_t> rcvbuf; // overrides the config's rcvbuf
     std::optional<std::string> ready_file;
     unsigned poll_ms = 1000; // family re-check interval
+    // Quiet time (no notification) before a sync point counts the tail.
+    unsigned sync_idle_ms = 100;
     bool verbose = false;
 };
 

@@ -22,6 +22,13 @@ std::string ctx(const char* cmd, uint32_t sid) {
 
 } // namespace
 
+std::optional<uint64_t> stat_value(const Stats& s, int attr) {
+    for (const auto& [a, v] : s)
+        if (a == attr)
+            return v;
+    return std::nullopt;
+}
+
 Client::Client() {
     family_ = sock_.resolve_family(IOPF_GENL_NAME);
 }
@@ -126,6 +133,15 @@ Stats Client::stats() {
     if (!s)
         throw Error(EIO, "STATS_GET: no reply");
     return *s;
+}
+
+SeqMarks Client::seq_marks() {
+    Stats s = stats();
+    auto f = stat_value(s, IOPF_STAT_A_FAULT_SEQ);
+    auto r = stat_value(s, IOPF_STAT_A_RESUME_SEQ);
+    if (!f || !r)
+        throw Error(EPROTO, "STATS_GET: no FAULT_SEQ/RESUME_SEQ (a module older than this tool?)");
+    return {*f, *r};
 }
 
 } // namespace iopf

@@ -147,18 +147,32 @@ int EventSocket::on_valid(nl_msg* msg, void* arg) {
                 sink.on_malformed(e);
             }
             for (const auto& f : batch.faults) {
-                if (uint64_t missing = self->seq_.feed(*f.seq)) {
+                auto fed = self->ledger_.notified(*f.seq);
+                if (fed.gap) {
                     self->loss_.gap_events++;
-                    self->loss_.missing += missing;
-                    sink.on_gap(*f.seq, missing);
+                    self->loss_.missing += fed.gap;
+                    sink.on_gap(*f.seq, fed.gap);
+                }
+                if (fed.recovered) {
+                    self->loss_.recovered += fed.recovered;
+                    sink.on_gap_recovered(*f.seq, fed.recovered);
+                }
+                if (fed.late) {
+                    self->loss_.late++;
+                    sink.on_late(*f.seq);
                 }
                 sink.on_fault(f);
             }
         } else if (cmd == IOPF_CMD_RESUME_NTF) {
             Resume r = nl::parse_resume_msg(nlh);
-            if (uint64_t missing = self->resume_seq_.feed(r.seq)) {
-                self->loss_.resume_missing += missing;
-                sink.on_resume_gap(r.seq, missing);
+            auto fed = self->resume_ledger_.notified(r.seq);
+            if (fed.gap) {
+                self->loss_.resume_missing += fed.gap;
+                sink.on_resume_gap(r.seq, fed.gap);
+            }
+            if (fed.late) {
+                self->loss_.resume_late++;
+                sink.on_resume_late(r.seq);
             }
             sink.on_resume(r);
         }
@@ -171,6 +185,27 @@ int EventSocket::on_valid(nl_msg* msg, void* arg) {
         return NL_STOP;
     }
     return NL_OK;
+}
+
+bool EventSocket::note_resynced(uint64_t seq) {
+    if (!ledger_.resynced(seq))
+        return false;
+    loss_.recovered++;
+    return true;
+}
+
+void EventSocket::sync(uint64_t fault_seq, uint64_t resume_seq, EventSink& sink) {
+    auto t = ledger_.sync(fault_seq);
+    if (t.missing) {
+        loss_.tail_missing += t.missing;
+        loss_.recovered += t.recovered;
+        sink.on_tail(t.first, t.missing, t.recovered);
+    }
+    auto rt = resume_ledger_.sync(resume_seq);
+    if (rt.missing) {
+        loss_.resume_missing += rt.missing;
+        sink.on_resume_tail(rt.first, rt.missing);
+    }
 }
 
 std::size_t EventSocket::drain(EventSink& sink) {

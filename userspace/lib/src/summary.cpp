@@ -9,10 +9,12 @@
 
 namespace iopf {
 
-void Summary::add_fault(const Fault& f, bool was_resynced) {
+void Summary::add_fault(const Fault& f, bool was_resynced, bool was_recovered) {
     faults++;
     if (was_resynced)
         resynced++;
+    if (was_recovered)
+        recovered++;
     auto& d = devices[f.sid];
     d.faults++;
     events[iopf_evt_name(f.event_id)]++;
@@ -31,8 +33,11 @@ void Summary::add_store_line(const Json& line) {
     const std::string& k = kind->as_string();
     try {
         if (k == "fault") {
-            const Json* r = line.find("resynced");
-            add_fault(fault_from_json(line), r && r->is_bool() && r->as_bool());
+            auto flag = [&](const char* key) {
+                const Json* v = line.find(key);
+                return v && v->is_bool() && v->as_bool();
+            };
+            add_fault(fault_from_json(line), flag("resynced"), flag("recovered"));
         } else if (k == "resume") {
             resumes++;
         } else if (k == "response") {
@@ -49,6 +54,17 @@ void Summary::add_store_line(const Json& line) {
                 missing += line.at("missing").as_u64();
             } else if (what == "resume_gap") {
                 resume_missing += line.at("missing").as_u64();
+            } else if (what == "gap_recovered") {
+                recovered += line.at("count").as_u64();
+            } else if (what == "tail") {
+                tail_missing += line.at("missing").as_u64();
+                recovered += line.at("recovered").as_u64();
+            } else if (what == "resume_tail") {
+                resume_missing += line.at("missing").as_u64();
+            } else if (what == "late") {
+                late++;
+            } else if (what == "resume_late") {
+                resume_late++;
             } else {
                 malformed++;
             }
@@ -90,6 +106,11 @@ Json Summary::to_json() const {
     loss.set("missing", missing);
     loss.set("resume_missing", resume_missing);
     loss.set("malformed", malformed);
+    loss.set("tail_missing", tail_missing);
+    loss.set("recovered", recovered);
+    loss.set("late", late);
+    loss.set("resume_late", resume_late);
+    loss.set("lost", lost());
     j.set("loss", loss);
     return j;
 }
@@ -113,6 +134,9 @@ std::string Summary::to_text() const {
     s += fmt::format("loss: {} overflows (ENOBUFS), {} seq gaps covering {} faults, {} resumes "
                      "missing, {} malformed\n",
                      overflows, gap_events, missing, resume_missing, malformed);
+    s += fmt::format("books: {} missing at the tail, {} recovered by resync, {} arrived late: "
+                     "{} faults lost\n",
+                     tail_missing, recovered, late, lost());
     return s;
 }
 

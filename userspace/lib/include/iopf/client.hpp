@@ -10,6 +10,16 @@
 
 namespace iopf {
 
+// One counter of a STATS nest, if the kernel sent it.
+std::optional<uint64_t> stat_value(const Stats& s, int attr);
+
+// The last sequence numbers the module handed out (STATS_GET FAULT_SEQ and
+// RESUME_SEQ): what a listener has not seen up to them, it missed.
+struct SeqMarks {
+    uint64_t fault_seq = 0;
+    uint64_t resume_seq = 0;
+};
+
 class Client {
   public:
     // Connects and resolves the family; Error(ENOENT) when the module is
@@ -31,6 +41,9 @@ class Client {
     // Pending page requests, of one device or all.
     std::vector<Fault> pending(std::optional<uint32_t> sid = std::nullopt);
     Stats stats();
+    // STATS_GET's FAULT_SEQ and RESUME_SEQ; Error(EPROTO) from a module
+    // that does not report them.
+    SeqMarks seq_marks();
 
   private:
     nl::GenlSocket sock_;

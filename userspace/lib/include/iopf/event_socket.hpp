@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The multicast listener: non-blocking, large receive buffer,
-// NETLINK_BROADCAST_ERROR, loss (ENOBUFS, SEQ gaps) counted and reported.
+// NETLINK_BROADCAST_ERROR, loss (ENOBUFS, SEQ gaps, the tail at a sync
+// point) counted and reported, with exact books (LossLedger) per stream.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +21,11 @@ struct LossCounters {
     uint64_t gap_events = 0;     // SEQ jumps seen
     uint64_t missing = 0;        // sequence numbers skipped by those jumps
     uint64_t malformed = 0;      // nests or messages that failed to parse
-    uint64_t resume_missing = 0; // RESUME sequence numbers skipped
+    uint64_t resume_missing = 0; // RESUME sequence numbers skipped (gaps and tails)
+    uint64_t tail_missing = 0;   // faults missing at a sync point (no later SEQ showed them)
+    uint64_t recovered = 0;      // missing faults taken from a PENDING_GET dump
+    uint64_t late = 0;           // counted missing at a sync point, arrived after all
+    uint64_t resume_late = 0;    // likewise, RESUMEs
 };
 
 class EventSink {
@@ -35,6 +40,20 @@ class EventSink {
     // Likewise for RESUME notifications (their own SEQ).
     virtual void on_resume_gap(uint64_t seq, uint64_t missing) = 0;
     virtual void on_malformed(const std::string& why) = 0;
+    // Of the `count` sequence numbers a gap before `seq` skipped, `count`
+    // were already taken from a PENDING_GET dump (missing, but recovered).
+    virtual void on_gap_recovered(uint64_t seq, uint64_t count) { (void)seq, (void)count; }
+    // A sync point found `missing` faults after the last SEQ seen, from
+    // `first` on, `recovered` of them already taken from a dump.
+    virtual void on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
+        (void)first, (void)missing, (void)recovered;
+    }
+    // Likewise for RESUMEs (never recoverable).
+    virtual void on_resume_tail(uint64_t first, uint64_t missing) { (void)first, (void)missing; }
+    // A fault (RESUME) counted missing at a sync point arrived after all:
+    // the count is taken back (on_fault/on_resume follows as usual).
+    virtual void on_late(uint64_t seq) { (void)seq; }
+    virtual void on_resume_late(uint64_t seq) { (void)seq; }
     // nlctrl announced a family (dis)appearing (only with watch_ctrl).
     virtual void on_family(bool added, const std::string& name) { (void)added, (void)name; }
 };
@@ -48,7 +67,7 @@ class EventSocket {
     int fd() const noexcept;
     // (Re)join the faults group of the current family instance. False when
     // the family is not registered. The caller decides what a new family
-    // instance means for the SEQ tracker (seq().restart()).
+    // instance means for the books (start_seq(), restart_seq()).
     bool subscribe();
     bool subscribed() const noexcept { return family_ >= 0; }
     int family() const noexcept { return family_; }
@@ -62,11 +81,26 @@ class EventSocket {
     std::size_t drain(EventSink& sink);
 
     const LossCounters& loss() const noexcept { return loss_; }
-    SeqTracker& seq() noexcept { return seq_; }
-    SeqTracker& resume_seq() noexcept { return resume_seq_; }
-    // Both trackers: reset() when joining late, restart() for a new module instance.
-    void reset_seq() { seq_.reset(), resume_seq_.reset(); }
-    void restart_seq() { seq_.restart(), resume_seq_.restart(); }
+    const LossLedger& ledger() const noexcept { return ledger_; }
+    const LossLedger& resume_ledger() const noexcept { return resume_ledger_; }
+    // The books of both streams: reset_seq() when joining late with no idea
+    // of the history (the first SEQ is the baseline), restart_seq() for a
+    // fresh module instance (SEQ from 1), start_seq() with what STATS_GET
+    // said after subscribing (the exact baseline: what came before is not
+    // this listener's loss).
+    void reset_seq() { ledger_.start_unknown(), resume_ledger_.start_unknown(); }
+    void restart_seq() { ledger_.start(0), resume_ledger_.start(0); }
+    void start_seq(uint64_t fault_base, uint64_t resume_base) {
+        ledger_.start(fault_base), resume_ledger_.start(resume_base);
+    }
+
+    // A fault with `seq` was taken from a PENDING_GET dump: true when its
+    // notification was counted missing (a recovery).
+    bool note_resynced(uint64_t seq);
+    // A sync point: the module's last FAULT_SEQ and RESUME_SEQ (STATS_GET).
+    // What lies between the last SEQ seen and them is missing. Call it only
+    // with the socket drained and no injection in flight (see LossLedger).
+    void sync(uint64_t fault_seq, uint64_t resume_seq, EventSink& sink);
 
   private:
     struct Dispatch;
@@ -81,8 +115,8 @@ class EventSocket {
     std::size_t rcvbuf_ = 0;
     bool forced_ = false;
     LossCounters loss_;
-    SeqTracker seq_;
-    SeqTracker resume_seq_;
+    LossLedger ledger_;
+    LossLedger resume_ledger_;
     EventSink* sink_ = nullptr;
     std::exception_ptr pending_exc_;
 };

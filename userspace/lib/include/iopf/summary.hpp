@@ -30,11 +30,25 @@ struct Summary {
     uint64_t resumes = 0;
     uint64_t overflows = 0;
     uint64_t gap_events = 0;
-    uint64_t missing = 0;
-    uint64_t resume_missing = 0;
+    uint64_t missing = 0;        // faults skipped by SEQ gaps
+    uint64_t resume_missing = 0; // RESUMEs skipped (gaps and tails)
     uint64_t malformed = 0;
+    uint64_t tail_missing = 0; // faults missing at a sync point (STATS_GET FAULT_SEQ)
+    uint64_t recovered = 0;    // missing faults taken from a PENDING_GET dump
+    uint64_t late = 0;         // counted missing at a sync point, arrived after all
+    uint64_t resume_late = 0;
 
-    void add_fault(const Fault& f, bool resynced);
+    // Missed and not recovered: the faults that are gone. With `faults`
+    // counting every fault stored (notified or resynced, each once), the
+    // faults handed out while the daemon listened = faults + lost.
+    // (Saturates at 0: only a store mixing unrelated runs can go below.)
+    uint64_t lost() const {
+        uint64_t missed = missing + tail_missing, back = recovered + late;
+        return missed > back ? missed - back : 0;
+    }
+
+    // `recovered`: the fault filled a hole in the notifications.
+    void add_fault(const Fault& f, bool resynced, bool recovered = false);
     // Feed one store line of any kind.
     void add_store_line(const Json& line);
     Json to_json() const;
