@@ -2,6 +2,7 @@
 # Build iopf_testbed.ko for one kernel series: build/kmod-<release>/iopf_testbed.ko
 #
 #   scripts/build-module.sh 6.12
+#   scripts/build-module.sh debug    (the debug kernel, scripts/debug-kernel.sh)
 #
 # Kbuild writes its objects next to the sources, so Kbuild and kmod/ are copied
 # into build/kmod-<release>/src and built there: the source tree stays clean and
@@ -21,6 +22,12 @@ out=$ROOT/build/kmod-$KREL
 rm -rf "$out"
 mkdir -p "$out/src"
 cp -a "$src/Kbuild" "$src/kmod" "$out/src/"
+# The case table kmod/kunit_test.c shares with the host and guest tests
+# (compiled in only on kernels with CONFIG_KUNIT).
+if [ -f "$src/tests/common/fault_cases.h" ]; then
+	mkdir -p "$out/src/tests/common"
+	cp -a "$src/tests/common/fault_cases.h" "$out/src/tests/common/"
+fi
 
 log=$out/build.log
 if ! make -C "$KDIR" M="$out/src" W=1 modules >"$log" 2>&1; then

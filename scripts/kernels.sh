@@ -6,6 +6,12 @@
 #   scripts/kernels.sh release SERIES       the release apt would give us (no download)
 #   scripts/kernels.sh env SERIES           fetch if needed, print KREL=... VMLINUZ=... KDIR=...
 #
+# One more series, not in `list` (nor in the defaults): `debug`, the KASAN/
+# lockdep/kmemleak/KUnit kernel scripts/debug-kernel.sh builds from Debian's
+# linux-source-6.12. `env debug` builds it unless cached (minutes when cold),
+# `release debug` only names it; so build-module.sh and run-qemu.sh take
+# `debug` like any series.
+#
 # Other scripts use: eval "$(scripts/kernels.sh env 6.12)"
 #
 # The image is only downloaded and unpacked into .cache/kernels/<release>/: the
@@ -25,12 +31,13 @@ meta_package() {
 	case $1 in
 	6.1) echo linux-image-amd64 ;;
 	6.12) echo linux-image-6.12-amd64 ;;
-	*) die "unknown kernel series '$1' (known: ${SERIES[*]})" ;;
+	*) die "unknown kernel series '$1' (known: ${SERIES[*]} debug)" ;;
 	esac
 }
 
 # linux-image-amd64 -> linux-image-6.1.0-56-amd64 -> 6.1.0-56-amd64
 release() {
+	[ "$1" != debug ] || { "$ROOT/scripts/debug-kernel.sh" release; return; }
 	local meta pkg
 	meta=$(meta_package "$1")
 	pkg=$(apt-cache depends "$meta" 2>/dev/null |
@@ -68,6 +75,7 @@ fetch() {
 
 # KEY=value lines, quoted for eval.
 print_env() {
+	[ "$1" != debug ] || { "$ROOT/scripts/debug-kernel.sh" env; return; }
 	local krel kdir
 	krel=$(release "$1")
 	fetch "$krel"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Everything, in order: dependencies, kernels, the module for each kernel
 # (W=1, warning-free), the host build and its unit tests, then the in-guest
-# suite (and tests/guest/e2e.sh when it exists) booted on each kernel, and the
-# teeth run: the suite again per quirk of scripts/teeth.sh, each RFC bug caught.
+# suite booted on each kernel with e2e.sh, loss.sh and diff.sh, the teeth run
+# (the suite again per quirk of scripts/teeth.sh, each RFC bug caught), a short
+# fuzzing run, and the suite once more under a debug kernel (KASAN, lockdep,
+# kmemleak, KUnit).
 #
 #   scripts/test-all.sh [--kernels "6.1 6.12"] [--quick]
 #
@@ -218,5 +220,27 @@ for s in "${series[@]}"; do
 		[ ! -f "tests/guest/$script" ] || guest_run "$s" "$initramfs" "$script"
 	done
 done
+
+# The debug kernel (KASAN, lockdep, atomic sleep, kmemleak, KUnit): the whole
+# suite again, plus the module's KUnit suites and the checkers' verdicts.
+# A cold build takes minutes (cached in .cache/debug-kernel, keyed by the
+# source version and the config fragment); a failed build fails the run.
+if step "debug kernel" scripts/debug-kernel.sh build; then
+	echo "== debug kernel: debug.sh"
+	t0=$(now) rc=0 p=0 f=0 k=0
+	out=$LOGS/ktap-debug.txt
+	selftest=$(host_program tests/selftests iopf_testbed_test)
+	IOPF_DEBUG_BINS="$(host_program tests/selftests iopf_errors_test) $(host_program tests/selftests iopf_stress_test)" \
+		scripts/debug-run.sh --timeout 900 ${selftest:+--selftest "$selftest"} | tee "$out" || rc=$?
+	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
+	[ -z "$totals" ] || read -r p f k <<<"$totals"
+	pass debug.sh "$p"
+	[ "$f" -eq 0 ] || fail "debug kernel debug.sh ($f failed)" "$f"
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		fail "debug kernel debug.sh (run failed, exit $rc)"
+		f=1
+	fi
+	table+=("$(scripts/debug-kernel.sh release) debug.sh $p $f $k $(since "$t0")s")
+fi
 
 summary

@@ -18,13 +18,18 @@
  *   word2: input address (IOVA)
  *   word3: IPA = word3 & GENMASK_ULL(51, 12)  (kept in place, not shifted)
  *
- * Compiles as C11 and C++20.
+ * Compiles as C11 and C++20, and in the kernel.
  */
 #ifndef IOPF_TESTBED_FAULT_CASES_H
 #define IOPF_TESTBED_FAULT_CASES_H
 
+#ifdef __KERNEL__		/* the module's KUnit suite (kmod/kunit_test.c) */
+#include <linux/errno.h>
+#include <linux/types.h>
+#else
 #include <errno.h>
 #include <stdint.h>
+#endif
 
 #include "iopf_testbed/fault_core.h"
 

@@ -56,9 +56,14 @@ unload_module() {
 # --- the kernel log --------------------------------------------------------
 
 # What in the kernel log means the kernel (most likely our module) misbehaved.
+# The second half names what the debug kernel's checkers (lockdep, atomic
+# sleep, PROVE_RCU, kmemleak) print; most of it also starts with BUG:/WARNING:.
 DMESG_BAD='BUG:|WARNING:|Oops|Call Trace|general protection fault|kernel BUG|UBSAN:|KASAN:|'\
 'list_(add|del) corruption|refcount_t:|soft lockup|hard LOCKUP|blocked for more than|'\
-'rcu_(sched|preempt) (self-)?detected stall|Kernel panic'
+'rcu_(sched|preempt) (self-)?detected stall|Kernel panic|'\
+'possible recursive locking|circular locking dependency|inconsistent lock state|'\
+'lock held when returning to user space|INFO: trying to register non-static key|'\
+'sleeping function called from invalid context|suspicious RCU usage|suspected memory leak'
 # Taint bits that only a kernel bug sets: B bad page, D oops, W warning, L soft lockup.
 TAINT_BAD=$(((1 << 5) | (1 << 7) | (1 << 9) | (1 << 14)))
 
