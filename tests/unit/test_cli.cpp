@@ -104,7 +104,7 @@ TEST_CASE("cli: inject usage errors", "[cli]") {
     check_usage({"inject", "--dry-run"}, "exactly one of");
     check_usage({"inject", "--sid", "1", "--raw", "1", "2", "3", "4"}, "exactly one of");
     check_usage({"inject", "--raw", "1", "2", "3"}, "four words");
-    check_usage({"inject", "--raw", "1", "2", "3", "zz"}, "not a hex word");
+    check_usage({"inject", "--raw", "1", "2", "3", "zz"}, "not a hex number");
     check_usage({"inject", "--stall"}, "--sid is required");
     check_usage({"inject", "--sid", "0x1g"}, "not a number");
     check_usage({"inject", "--sid", "1", "--event", "nope"}, "unknown event");

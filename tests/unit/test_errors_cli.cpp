@@ -20,6 +20,7 @@
 
 #include "commands.hpp"
 #include "iopf/config.hpp"
+#include "iopf/debugfs.hpp"
 #include "iopf/error.hpp"
 #include "options.hpp"
 
@@ -173,9 +174,14 @@ TEST_CASE("errors: malformed StreamIDs", "[errors][cli]") {
 TEST_CASE("errors: malformed numbers of inject, respond, flags", "[errors][cli]") {
     usage_error({"respond", "--sid", "1", "--grpid", "0xg", "--code", "success"},
                 "iopfctl respond: --grpid: '0xg' is not a number");
-    usage_error({"respond", "--sid", "1", "--grpid", "1", "--pasid", "0x100000", "--code",
-                 "success"},
-                "iopfctl respond: --pasid: 0x100000 is out of range (max 0xfffff)");
+    usage_error(
+        {"respond", "--sid", "1", "--grpid", "1", "--pasid", "0x100000", "--code", "success"},
+        "iopfctl respond: --pasid: 0x100000 is out of range (max 0xfffff)");
+    // the STAG is 16 bits: the module's policy refuses more
+    usage_error({"respond", "--sid", "1", "--grpid", "0x10000", "--code", "success"},
+                "iopfctl respond: --grpid: 0x10000 is out of range (max 0xffff)");
+    usage_error({"respond", "--sid", "1", "--grpid", "0xffffffff", "--code", "success"},
+                "iopfctl respond: --grpid: 0xffffffff is out of range (max 0xffff)");
     usage_error({"inject", "--sid", "1", "--stag", "0x10000", "--dry-run"},
                 "iopfctl inject: stag 0x10000 does not fit (max 0xffff)");
     usage_error({"inject", "--sid", "1", "--ssid", "0x100000", "--dry-run"},
@@ -201,12 +207,28 @@ TEST_CASE("errors: malformed numbers of inject, respond, flags", "[errors][cli]"
 }
 
 TEST_CASE("errors: malformed words, sizes, times, lists", "[errors][cli]") {
+    // words as --file and the module take them (record_text.h): 1-16 hex
+    // digits, 0x optional; a 17th digit is refused even when it is a zero
     usage_error({"decode", "1", "2", "3", "0x10000000000000000"},
-                "iopfctl decode: '0x10000000000000000' does not fit 64 bits");
-    usage_error({"decode", "1", "2", "3", "zz"}, "iopfctl decode: 'zz' is not a hex word");
-    usage_error({"decode", "1", "2", "3", "0x"}, "iopfctl decode: '0x' is not a hex word");
+                "iopfctl decode: '0x10000000000000000': a word is longer than 16 hex digits");
+    usage_error({"decode", "1", "2", "3", "00000000000000001"},
+                "iopfctl decode: '00000000000000001': a word is longer than 16 hex digits");
+    usage_error({"inject", "--raw", "1", "2", "3", "0x00000000000000001", "--dry-run"},
+                "iopfctl inject: --raw: '0x00000000000000001': a word is longer than 16 hex "
+                "digits");
+    usage_error({"decode", "1", "2", "3", "zz"},
+                "iopfctl decode: 'zz': a word is not a hex number");
+    usage_error({"decode", "1", "2", "3", "0x"},
+                "iopfctl decode: '0x': a word is not a hex number");
+    usage_error({"decode", "1", "2", "3", "4 "},
+                "iopfctl decode: '4 ': a word is not a hex number");
     usage_error({"inject", "--raw", "1", "2", "3", "0x-4", "--dry-run"},
-                "iopfctl inject: --raw: '0x-4' is not a hex word");
+                "iopfctl inject: --raw: '0x-4': a word is not a hex number");
+    // 16 digits, either case, 0X too: accepted
+    auto r =
+        ctl({"inject", "--raw", "0XffffFFFFffffFFFF", "0000000000000002", "3", "4", "--dry-run"});
+    CHECK(r.rc == 0);
+    CHECK(r.out == "0xffffffffffffffff 0x0000000000000002 0x0000000000000003 0x0000000000000004\n");
     // a negative word reads as an option
     usage_error({"inject", "--raw", "1", "2", "3", "-4", "--dry-run"},
                 "iopfctl inject: unrecognised option '-4'");
@@ -220,8 +242,7 @@ TEST_CASE("errors: malformed words, sizes, times, lists", "[errors][cli]") {
     // the limit is 2 GiB; the message counts in the suffix's unit
     usage_error({"watch", "--rcvbuf", "4G"},
                 "iopfctl watch: --rcvbuf: size: 4 is out of range (max 0x2)");
-    usage_error({"faults", "--level", "L3"},
-                "iopfctl faults: unknown level 'L3'");
+    usage_error({"faults", "--level", "L3"}, "iopfctl faults: unknown level 'L3'");
 }
 
 // ---- conflicting and missing options ------------------------------------
@@ -249,16 +270,29 @@ TEST_CASE("errors: conflicting options", "[errors][cli]") {
     usage_error({"flags", "frob", "1"}, "iopfctl flags: unknown subcommand 'frob'");
 }
 
-// Flag sets the module refuses are refused before any netlink traffic,
-// as decode already knows (it warns); today the CLI goes to the kernel,
-// which without the module ends in "is the module loaded?".
-TEST_CASE("errors: flags set with a set the module refuses", "[errors][cli][!shouldfail]") {
+// Flag sets the module refuses are refused before any netlink traffic
+// (iopf_flags_check(), as decode does), not by the kernel, which without the
+// module ends in "is the module loaded?".
+TEST_CASE("errors: flags set with a set the module refuses", "[errors][cli]") {
     usage_error({"flags", "set", "1", "--flat", "--nested"},
                 "iopfctl flags: FLAT and NESTED are mutually exclusive");
     usage_error({"flags", "set", "1", "--flat", "--l1"},
                 "iopfctl flags: L1/L2_CONCERNED apply to NESTED only");
     usage_error({"flags", "set", "1", "--nested"},
                 "iopfctl flags: NESTED needs L1_CONCERNED and/or L2_CONCERNED");
+    usage_error({"flags", "set", "1", "--unrecov"},
+                "iopfctl flags: one of FLAT or NESTED is required");
+    usage_error({"flags", "set", "1", "--flags", "flat,nested"},
+                "iopfctl flags: FLAT and NESTED are mutually exclusive");
+    // update with flags replaces the set (mask 0): the same check
+    usage_error({"flags", "update", "1", "--nested"},
+                "iopfctl flags: NESTED needs L1_CONCERNED and/or L2_CONCERNED");
+    // with --mask/--set the result depends on the current flags, which only
+    // the kernel knows: SET's bits are all that is checked here
+    usage_error({"flags", "update", "1", "--mask", "0x1", "--set", "0x20"},
+                "iopfctl flags: --set: 0x20 has unknown reporting flags (known: 0x1f)");
+    usage_error({"flags", "update", "1", "--set", "0x80000000"},
+                "iopfctl flags: --set: 0x80000000 has unknown reporting flags (known: 0x1f)");
 }
 
 TEST_CASE("errors: iopfd command line", "[errors][iopfd]") {
@@ -268,17 +302,17 @@ TEST_CASE("errors: iopfd command line", "[errors][iopfd]") {
     iopfd_usage_error({"-c", "x", "--bogus"}, "unrecognised option '--bogus'");
     iopfd_usage_error({"-c"}, "the required argument for option '--config' is missing");
     iopfd_usage_error({"-c", "x", "--poll-ms", "0"}, "--poll-ms must be positive");
-    iopfd_usage_error({"-c", "x", "--poll-ms", "abc"},
-                      "the argument ('abc') for option '--poll-ms' is invalid");
+    iopfd_usage_error({"-c", "x", "--poll-ms", "abc"}, "--poll-ms: 'abc' is not a number");
     iopfd_usage_error({"-c", "x", "--rcvbuf", "lots"}, "--rcvbuf: size: 'lots' is not a number");
     iopfd_usage_error({"-c", "x", "-c", "y"},
                       "option '--config' cannot be specified more than once");
 }
 
-// boost reads "-1" as an unsigned 4294967295: a 49-day poll interval
-TEST_CASE("errors: iopfd --poll-ms -1", "[errors][iopfd][!shouldfail]") {
-    iopfd_usage_error({"-c", "x", "--poll-ms", "-1"},
-                      "the argument ('-1') for option '--poll-ms' is invalid");
+// boost would read "-1" as an unsigned 4294967295: a 49-day poll interval
+TEST_CASE("errors: iopfd --poll-ms -1", "[errors][iopfd]") {
+    iopfd_usage_error({"-c", "x", "--poll-ms", "-1"}, "--poll-ms: '-1' is not a number");
+    iopfd_usage_error({"-c", "x", "--sync-idle-ms", "99999999999"},
+                      "--sync-idle-ms: 99999999999 is out of range (max 0x36ee80)");
 }
 
 // ---- unreadable files ----------------------------------------------------
@@ -322,26 +356,69 @@ TEST_CASE("errors: bad lines in a record file", "[errors][cli]") {
     CHECK(r.out == "0x0000000000000001 0x0000000000000002 0x0000000000000003 0x0000000000000004\n");
 }
 
-// A directory or an empty file holds no record: today "injected 0
-// records" and exit 0 (the zero-length write then fails in the module)
-TEST_CASE("errors: inject --file with no records", "[errors][cli][!shouldfail]") {
+// A directory or an empty file holds no record: an error, not "injected 0
+// records" (and a zero-length write the module refuses)
+TEST_CASE("errors: inject --file with no records", "[errors][cli]") {
     TempDir t;
     std::string dbg = t.path.string();
     t.file("inject", "");
-    auto r = ctl({"inject", "--file", t.file("empty", ""), "--debugfs", dbg});
-    CHECK(r.rc == 1);
-    CHECK(r.out.empty());
-    r = ctl({"inject", "--file", t.file("blank", "\n# nothing\n"), "--debugfs", dbg});
-    CHECK(r.rc == 1);
-    r = ctl({"inject", "--file", "/tmp", "--debugfs", dbg});
-    CHECK(r.rc == 1);
-    CHECK(r.err == "iopfctl inject: opening /tmp: Is a directory\n");
+    failure({"inject", "--file", t.file("empty", ""), "--debugfs", dbg},
+            "iopfctl inject: " + (t.path / "empty").string() + ": no records");
+    failure({"inject", "--file", t.file("blank", "\n# nothing\n"), "--debugfs", dbg},
+            "iopfctl inject: " + (t.path / "blank").string() + ": no records");
+    failure({"inject", "--file", t.file("blank2", "\n"), "--dry-run"},
+            "iopfctl inject: " + (t.path / "blank2").string() + ": no records");
+    failure({"inject", "--file", "/tmp", "--debugfs", dbg},
+            "iopfctl inject: opening /tmp: Is a directory");
+    failure({"replay", "/tmp", "--dry-run"}, "iopfctl replay: opening /tmp: Is a directory");
+    // nothing was written
+    CHECK(std::filesystem::file_size(t.path / "inject") == 0);
+    // the library refuses an empty batch too
+    CHECK_THROWS_AS(iopf::inject_records(dbg, {}), iopf::Error);
 }
 
-// A directory reads as an empty store or config instead of failing
-TEST_CASE("errors: a directory as store or config", "[errors][cli][!shouldfail]") {
+// A directory is an error for every reader, not an empty store or config
+TEST_CASE("errors: a directory as store or config", "[errors][cli]") {
     failure({"faults", "--store", "/tmp"}, "iopfctl faults: opening store /tmp: Is a directory");
-    CHECK_THROWS_AS(iopf::load_config("/tmp"), iopf::Error);
+    failure({"stats", "--store", "/tmp"}, "iopfctl stats: opening store /tmp: Is a directory");
+    try {
+        iopf::load_config("/tmp");
+        FAIL("accepted");
+    } catch (const iopf::Error& e) {
+        CHECK(e.err() == EISDIR);
+        CHECK(std::string(e.what()) == "opening config /tmp: Is a directory");
+    }
+    CHECK_THROWS_AS(iopf::read_text_file("/tmp"), iopf::Error);
+}
+
+// The module takes at most 1 MiB per write: records go in writes of
+// iopf::kInjectBatch, each at offset 0 (here a plain file, so the last
+// write is what the file starts with)
+TEST_CASE("inject: large counts in several writes", "[errors][cli]") {
+    TempDir t;
+    std::string dbg = t.path.string();
+    t.file("inject", "");
+    auto r = ctl({"inject", "--sid", "1", "--count", "3000", "--debugfs", dbg, "--verbose"});
+    INFO(r.err);
+    CHECK(r.rc == 0);
+    CHECK(r.out == "injected 3000 records\n3 writes to " + dbg + "/inject\n");
+    std::ifstream in(t.path / "inject");
+    std::string first;
+    std::getline(in, first);
+    // record 2048 opens the third write: STAG 0x800 (RnW), ADDR 2048 pages in
+    CHECK(first == "0x0000000100000010 0x0000000800000800 0x0000000000800000 "
+                   "0x0000000000000000");
+    CHECK(std::filesystem::file_size(t.path / "inject") == iopf::kInjectBatch * 76);
+    // 20000 records (1.5 MiB of text) would have been one refused write
+    std::vector<iopf::Record> recs(20000, iopf::Record{1, 2, 3, 4});
+    CHECK(iopf::inject_records(dbg, recs) == 20);
+    // one record: one write; without --verbose, no count
+    r = ctl({"inject", "--raw", "1", "2", "3", "4", "--debugfs", dbg, "-v"});
+    CHECK(first_line(r.out) == "injected 0x0000000000000001 0x0000000000000002 "
+                               "0x0000000000000003 0x0000000000000004");
+    CHECK(r.out.ends_with("\n1 write to " + dbg + "/inject\n"));
+    r = ctl({"inject", "--sid", "1", "--count", "2", "--debugfs", dbg});
+    CHECK(r.out == "injected 2 records\n");
 }
 
 // ---- bad configuration lines (beyond test_config.cpp) --------------------
@@ -376,9 +453,24 @@ TEST_CASE("errors: bad configuration lines", "[errors][config]") {
     REQUIRE(c.devices.size() == 2);
     CHECK(c.devices[0].flags == 0x11u);
     CHECK(c.devices[1].flags == 0xau);
-    // a key given twice: the last one counts (no error)
-    c = parse("device 3 flags=flat flags=nested,l1\n");
-    CHECK(c.devices[0].flags == 0x6u);
+}
+
+// A setting given twice is an error naming the second line, not "the last
+// one counts"
+TEST_CASE("errors: a setting given twice", "[errors][config]") {
+    config_error("device 3 flags=flat flags=nested,l1\n", "t.conf:1: flags= given twice");
+    config_error("device 3 flags=flat l1=success l1=invalid\n", "t.conf:1: l1= given twice");
+    config_error("device 3 flags=nested,l2 l2=success l2=success\n", "t.conf:1: l2= given twice");
+    config_error("default l1=success l1=invalid\n", "t.conf:1: default l1= given twice");
+    // defaults apply to the whole file: twice on two lines too
+    config_error("default l2=success\ndevice 1 flags=flat\ndefault l1=failure l2=invalid\n",
+                 "t.conf:3: default l2= given twice");
+    config_error("store /a\n# c\nstore /b\n", "t.conf:3: store given twice");
+    config_error("rcvbuf 1M\nrcvbuf 1M\n", "t.conf:2: rcvbuf given twice");
+    // l1 and l2 on separate default lines are one each
+    auto c = parse("default l1=failure\ndevice 1 flags=flat\ndefault l2=invalid\n");
+    CHECK(c.devices[0].l1.code == IOPF_RESP_FAILURE);
+    CHECK(c.devices[0].l2.code == IOPF_RESP_INVALID);
 }
 
 // ---- the programs: exit status and the one line ---------------------------
@@ -402,7 +494,8 @@ TEST_CASE("errors: iopfd and iopfctl exit with one line", "[errors][iopfd][cli]"
     r = spawn(iopfd, {"-c", "x", "--poll-ms", "0"});
     CHECK(r.rc == 2);
     CHECK(first_line(r.err) == "iopfd: --poll-ms must be positive");
-    r = spawn(iopfd, {"-c", t.file("ok.conf", "device 1 flags=flat\n"), "--store", "/nonexistent/s"});
+    r = spawn(iopfd,
+              {"-c", t.file("ok.conf", "device 1 flags=flat\n"), "--store", "/nonexistent/s"});
     CHECK(r.rc == 1);
     CHECK(r.err == "iopfd: opening store /nonexistent/s: No such file or directory\n");
     r = spawn(iopfctl, {"frobnicate"});

@@ -21,6 +21,7 @@
 #include "difftest/model.hpp"
 #include "difftest/op.hpp"
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "iopf/names.hpp"
 
 namespace po = boost::program_options;
@@ -128,9 +129,7 @@ int main(int argc, char** argv) {
         uint64_t seed = 0;
         if (vm.count("replay")) {
             const auto path = vm["replay"].as<std::string>();
-            std::ifstream in(path);
-            if (!in)
-                throw iopf::Error(errno ? errno : ENOENT, "opening " + path);
+            std::ifstream in = iopf::open_input(path, "opening");
             ops = parse_stream(in, path);
             std::cout << fmt::format("# iopf_difftest: replay {} ({} ops)\n", path, ops.size());
             header.push_back("replayed from " + path);

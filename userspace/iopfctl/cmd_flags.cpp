@@ -71,6 +71,12 @@ std::optional<uint32_t> named_flags(const po::variables_map& vm) {
     return any ? std::optional(f) : std::nullopt;
 }
 
+// A set the module would refuse (fault_core.h), refused before asking it.
+void check_flags(uint32_t flags) {
+    if (const char* why = iopf_flags_check(flags))
+        throw UsageError(why);
+}
+
 } // namespace
 
 int cmd_flags(const Args& args, Io& io) {
@@ -83,6 +89,7 @@ int cmd_flags(const Args& args, Io& io) {
         auto flags = named_flags(o.vm);
         if (!flags)
             throw UsageError("no flags given");
+        check_flags(*flags);
         iopf::Client().handler_register(o.sid, *flags);
         io.out << fmt::format("device {:#x}: registered {} ({:#x})\n", o.sid,
                               iopf::format_report_flags(*flags), *flags);
@@ -97,6 +104,13 @@ int cmd_flags(const Args& args, Io& io) {
             throw UsageError("give either flag switches or --mask/--set, not both");
         if (!flags && !mask && !set)
             throw UsageError("no flags given");
+        // Flags replace the set: checked whole. With --mask/--set only the
+        // kernel knows the resulting set; SET's bits can be checked here.
+        if (flags)
+            check_flags(*flags);
+        else if (set && (*set & ~IOPF_REPORT_ALL))
+            throw UsageError(fmt::format("--set: {:#x} has unknown reporting flags (known: {:#x})",
+                                         *set, IOPF_REPORT_ALL));
         uint32_t m = flags ? 0 : static_cast<uint32_t>(mask.value_or(0));
         uint32_t s = flags ? *flags : static_cast<uint32_t>(set.value_or(0));
         iopf::Client c;

@@ -7,6 +7,7 @@
 
 #include "iopf/debugfs.hpp"
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "iopf/names.hpp"
 #include "iopf/record.hpp"
 #include "output.hpp"
@@ -21,6 +22,7 @@ const char* const kInjectUsage = R"(usage: iopfctl inject --sid SID [fields] [--
           --read|--write  --exec  --priv
   --count N    inject N records, STAG, ADDR and IPA stepping by 1, 4K, 4K
   --dry-run    print the records instead of writing them
+  --verbose    (-v) also say how many writes it took (1024 records at most each)
   --debugfs D  module directory (default /sys/kernel/debug/iopf_testbed)
 )";
 
@@ -83,12 +85,16 @@ std::vector<iopf::Record> from_raw(const std::vector<std::string>& words) {
 }
 
 std::vector<iopf::Record> from_file(const std::string& path) {
-    if (path == "-")
-        return iopf::parse_record_stream(std::cin, "<stdin>");
-    std::ifstream in(path);
-    if (!in)
-        throw iopf::Error(errno ? errno : ENOENT, "opening " + path);
-    return iopf::parse_record_stream(in, path);
+    std::vector<iopf::Record> recs;
+    if (path == "-") {
+        recs = iopf::parse_record_stream(std::cin, "<stdin>");
+    } else {
+        std::ifstream in = iopf::open_input(path, "opening");
+        recs = iopf::parse_record_stream(in, path);
+    }
+    if (recs.empty())
+        throw iopf::ParseError(fmt::format("{}: no records", path == "-" ? "<stdin>" : path));
+    return recs;
 }
 
 } // namespace
@@ -99,9 +105,9 @@ int cmd_inject(const Args& args, Io& io) {
         "event", po::value<std::string>())("stall", "")("stag", po::value<std::string>())("s2", "")(
         "ipa", po::value<std::string>())("addr", po::value<std::string>())("read", "")("write", "")(
         "exec", "")("priv", "")("count", po::value<std::string>())(
-        "raw", po::value<std::vector<std::string>>()->multitoken())("file",
-                                                                    po::value<std::string>())(
-        "dry-run", "")("debugfs", po::value<std::string>()->default_value(iopf::kDefaultDebugfs));
+        "raw", po::value<std::vector<std::string>>()->multitoken())(
+        "file", po::value<std::string>())("dry-run", "")("verbose,v", "")(
+        "debugfs", po::value<std::string>()->default_value(iopf::kDefaultDebugfs));
     auto vm = parse_options(args, desc);
 
     bool raw = vm.count("raw"), file = vm.count("file");
@@ -119,11 +125,14 @@ int cmd_inject(const Args& args, Io& io) {
         io.out << iopf::inject_text(recs);
         return 0;
     }
-    iopf::inject_records(vm["debugfs"].as<std::string>(), recs);
+    const std::string dir = vm["debugfs"].as<std::string>();
+    std::size_t writes = iopf::inject_records(dir, recs);
     if (recs.size() == 1)
         io.out << fmt::format("injected {}\n", iopf::format_record(recs[0]));
     else
         io.out << fmt::format("injected {} records\n", recs.size());
+    if (vm.count("verbose"))
+        io.out << fmt::format("{} write{} to {}/inject\n", writes, writes == 1 ? "" : "s", dir);
     return 0;
 }
 

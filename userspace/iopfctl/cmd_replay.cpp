@@ -7,21 +7,23 @@
 
 #include "iopf/debugfs.hpp"
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "iopf/replay.hpp"
 #include "output.hpp"
 
 namespace iopfctl {
 
-const char* const kReplayUsage = R"(usage: iopfctl replay FILE|- [--dry-run] [--debugfs DIR]
+const char* const kReplayUsage = R"(usage: iopfctl replay FILE|- [--dry-run] [-v] [--debugfs DIR]
   FILE holds kernel-log lines: "event 0x10 received:" followed by four lines
   each ending in 0x%016llx (arm-smmu-v3's and iopf_testbed's format), with or
   without dmesg prefixes; other lines are skipped.
   --dry-run    print the records instead of injecting them
+  --verbose    (-v) also say how many writes it took (1024 records at most each)
 )";
 
 int cmd_replay(const Args& args, Io& io) {
     po::options_description desc("replay");
-    desc.add_options()("file", po::value<std::string>())("dry-run", "")(
+    desc.add_options()("file", po::value<std::string>())("dry-run", "")("verbose,v", "")(
         "debugfs", po::value<std::string>()->default_value(iopf::kDefaultDebugfs));
     po::positional_options_description pos;
     pos.add("file", 1);
@@ -34,9 +36,7 @@ int cmd_replay(const Args& args, Io& io) {
     if (path == "-") {
         res = iopf::parse_replay(std::cin);
     } else {
-        std::ifstream in(path);
-        if (!in)
-            throw iopf::Error(errno ? errno : ENOENT, "opening " + path);
+        std::ifstream in = iopf::open_input(path, "opening");
         res = iopf::parse_replay(in);
     }
     for (const auto& w : res.warnings)
@@ -47,10 +47,13 @@ int cmd_replay(const Args& args, Io& io) {
         io.out << iopf::inject_text(res.records);
         return 0;
     }
-    iopf::inject_records(vm["debugfs"].as<std::string>(), res.records);
+    const std::string dir = vm["debugfs"].as<std::string>();
+    std::size_t writes = iopf::inject_records(dir, res.records);
     io.out << fmt::format("replayed {} record{} from {} ({} other lines skipped)\n",
                           res.records.size(), res.records.size() == 1 ? "" : "s", path,
                           res.skipped_lines);
+    if (vm.count("verbose"))
+        io.out << fmt::format("{} write{} to {}/inject\n", writes, writes == 1 ? "" : "s", dir);
     return 0;
 }
 

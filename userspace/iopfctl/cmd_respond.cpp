@@ -19,7 +19,8 @@ int cmd_respond(const Args& args, Io& io) {
         "pasid", po::value<std::string>())("code", po::value<std::string>());
     auto vm = parse_options(args, desc);
     auto sid = static_cast<uint32_t>(num_req(vm, "sid", UINT32_MAX));
-    auto grpid = static_cast<uint32_t>(num_req(vm, "grpid", UINT32_MAX));
+    // the module's limits: the STAG is 16 bits, SubstreamIDs are 20
+    auto grpid = static_cast<uint32_t>(num_req(vm, "grpid", (1U << 16) - 1));
     std::optional<uint32_t> pasid;
     if (auto p = num_opt(vm, "pasid", (1U << 20) - 1))
         pasid = static_cast<uint32_t>(*p);

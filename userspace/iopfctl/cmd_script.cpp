@@ -12,6 +12,7 @@
 #include "difftest/op.hpp"
 #include "iopf/debugfs.hpp"
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "output.hpp"
 
 namespace iopfctl {
@@ -54,9 +55,7 @@ int cmd_script(const Args& args, Io& io) {
     if (path == "-") {
         ops = difftest::parse_stream(std::cin, "<stdin>");
     } else {
-        std::ifstream in(path);
-        if (!in)
-            throw iopf::Error(errno ? errno : ENOENT, "opening " + path);
+        std::ifstream in = iopf::open_input(path, "opening");
         ops = difftest::parse_stream(in, path);
     }
 

@@ -9,6 +9,7 @@
 
 #include "iopf/config.hpp"
 #include "iopf/error.hpp"
+#include "iopf/names.hpp"
 
 namespace iopfd {
 
@@ -24,9 +25,9 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
         "rcvbuf", po::value<std::string>(), "event socket receive buffer, e.g. 16M")(
         "ready-file", po::value<std::string>(),
         "write 'pid=N up=M' here each time devices are set up")(
-        "poll-ms", po::value<unsigned>()->default_value(1000),
+        "poll-ms", po::value<std::string>()->default_value("1000"),
         "interval of the module presence check")(
-        "sync-idle-ms", po::value<unsigned>()->default_value(100),
+        "sync-idle-ms", po::value<std::string>()->default_value("100"),
         "quiet time after notifications before the loss at the tail is counted")(
         "verbose,v", "log every fault and response");
     std::ostringstream u;
@@ -64,10 +65,19 @@ std::optional<Options> parse_options(const std::vector<std::string>& args, std::
     }
     if (vm.count("ready-file"))
         o.ready_file = vm["ready-file"].as<std::string>();
-    o.poll_ms = vm["poll-ms"].as<unsigned>();
+    // Strings, not unsigned: boost would read "-1" as 4294967295
+    auto millis = [&](const char* name) {
+        try {
+            return static_cast<unsigned>(iopf::parse_uint(vm[name].as<std::string>(), 3600 * 1000,
+                                                          std::string("--") + name));
+        } catch (const iopf::ParseError& e) {
+            throw std::invalid_argument(e.what());
+        }
+    };
+    o.poll_ms = millis("poll-ms");
     if (o.poll_ms == 0)
         throw std::invalid_argument("--poll-ms must be positive");
-    o.sync_idle_ms = vm["sync-idle-ms"].as<unsigned>();
+    o.sync_idle_ms = millis("sync-idle-ms");
     o.verbose = vm.count("verbose") > 0;
     return o;
 }

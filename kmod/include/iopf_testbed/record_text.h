@@ -26,6 +26,45 @@ static inline int iopf_text_hexval(char c)
 }
 
 /**
+ * iopf_parse_hex_word() - parse one word of the text format
+ * @word: 1 to 16 hex digits, "0x" optional; need not be NUL-terminated
+ * @len: its length
+ * @val: the value, set when the word is good
+ * @why: set to the reason when the word is bad
+ *
+ * Return: 0, or -EINVAL.
+ */
+static inline int iopf_parse_hex_word(const char *word, size_t len, u64 *val,
+				      const char **why)
+{
+	unsigned int ndigits = 0;
+	size_t i = 0;
+	u64 v = 0;
+
+	if (len >= 2 && word[0] == '0' && (word[1] == 'x' || word[1] == 'X'))
+		i = 2;
+	for (; i < len; i++) {
+		int digit = iopf_text_hexval(word[i]);
+
+		if (digit < 0) {
+			*why = "a word is not a hex number";
+			return -EINVAL;
+		}
+		if (++ndigits > 16) {
+			*why = "a word is longer than 16 hex digits";
+			return -EINVAL;
+		}
+		v = v << 4 | (u64)digit;
+	}
+	if (!ndigits) {
+		*why = "a word is not a hex number";
+		return -EINVAL;
+	}
+	*val = v;
+	return 0;
+}
+
+/**
  * iopf_parse_record_line() - parse one line of the text format
  * @line: the line, without its newline; need not be NUL-terminated
  * @len: its length
@@ -38,12 +77,9 @@ static inline int iopf_parse_record_line(const char *line, size_t len,
 					 u64 *rec, const char **why)
 {
 	unsigned int nwords = 0;
-	size_t i = 0;
+	size_t i = 0, end;
 
 	for (;;) {
-		unsigned int ndigits = 0;
-		u64 val = 0;
-
 		while (i < len && iopf_text_blank(line[i]))
 			i++;
 		if (i == len)
@@ -52,27 +88,13 @@ static inline int iopf_parse_record_line(const char *line, size_t len,
 			*why = "more than four words";
 			return -EINVAL;
 		}
-		if (len - i >= 2 && line[i] == '0' &&
-		    (line[i + 1] == 'x' || line[i + 1] == 'X'))
-			i += 2;
-		for (; i < len && !iopf_text_blank(line[i]); i++) {
-			int digit = iopf_text_hexval(line[i]);
-
-			if (digit < 0) {
-				*why = "a word is not a hex number";
-				return -EINVAL;
-			}
-			if (++ndigits > 16) {
-				*why = "a word is longer than 16 hex digits";
-				return -EINVAL;
-			}
-			val = val << 4 | (u64)digit;
-		}
-		if (!ndigits) {
-			*why = "a word is not a hex number";
+		end = i;
+		while (end < len && !iopf_text_blank(line[end]))
+			end++;
+		if (iopf_parse_hex_word(line + i, end - i, &rec[nwords], why))
 			return -EINVAL;
-		}
-		rec[nwords++] = val;
+		nwords++;
+		i = end;
 	}
 	if (nwords && nwords != IOPF_EVT_DWORDS) {
 		*why = "fewer than four words";

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "iopf/names.hpp"
 
 namespace iopf {
@@ -89,12 +90,18 @@ struct PartialDevice {
     std::optional<Action> l1, l2;
 };
 
+// A setting given twice is an error, not "the last one counts".
+template <class T> void set_once(std::optional<T>& slot, T value, std::string_view what) {
+    if (slot)
+        throw ParseError(fmt::format("{} given twice", what));
+    slot = std::move(value);
+}
+
 } // namespace
 
 Config parse_config(std::istream& in, const std::string& name) {
     Config c;
-    c.default_l1 = Action{};
-    c.default_l2 = Action{};
+    std::optional<Action> default_l1, default_l2;
     std::vector<PartialDevice> devs;
     std::string line;
     for (std::size_t no = 1; std::getline(in, line); no++) {
@@ -111,20 +118,20 @@ Config parse_config(std::istream& in, const std::string& name) {
             if (kw == "store") {
                 if (tok.size() != 2)
                     throw ParseError("store takes one path");
-                c.store = tok[1];
+                set_once(c.store, tok[1], "store");
             } else if (kw == "rcvbuf") {
                 if (tok.size() != 2)
                     throw ParseError("rcvbuf takes one size");
-                c.rcvbuf = parse_size(tok[1]);
+                set_once(c.rcvbuf, parse_size(tok[1]), "rcvbuf");
             } else if (kw == "default") {
                 if (tok.size() < 2)
                     throw ParseError("default needs l1=ACTION and/or l2=ACTION");
                 for (std::size_t i = 1; i < tok.size(); i++) {
                     auto [k, v] = key_value(tok[i]);
                     if (k == "l1")
-                        c.default_l1 = parse_action(v);
+                        set_once(default_l1, parse_action(v), "default l1=");
                     else if (k == "l2")
-                        c.default_l2 = parse_action(v);
+                        set_once(default_l2, parse_action(v), "default l2=");
                     else
                         throw ParseError(fmt::format("default: unknown key '{}'", k));
                 }
@@ -139,14 +146,16 @@ Config parse_config(std::istream& in, const std::string& name) {
                 for (std::size_t i = 2; i < tok.size(); i++) {
                     auto [k, v] = key_value(tok[i]);
                     if (k == "flags") {
+                        if (p.has_flags)
+                            throw ParseError("flags= given twice");
                         p.d.flags = parse_report_flags(v);
                         if (const char* why = iopf_flags_check(p.d.flags))
                             throw ParseError(fmt::format("flags={}: {}", v, why));
                         p.has_flags = true;
                     } else if (k == "l1") {
-                        p.l1 = parse_action(v);
+                        set_once(p.l1, parse_action(v), "l1=");
                     } else if (k == "l2") {
-                        p.l2 = parse_action(v);
+                        set_once(p.l2, parse_action(v), "l2=");
                     } else {
                         throw ParseError(fmt::format("device: unknown key '{}'", k));
                     }
@@ -162,6 +171,8 @@ Config parse_config(std::istream& in, const std::string& name) {
         }
     }
     // Defaults apply wherever they appear in the file.
+    c.default_l1 = default_l1.value_or(Action{});
+    c.default_l2 = default_l2.value_or(Action{});
     for (auto& p : devs) {
         p.d.l1 = p.l1.value_or(c.default_l1);
         p.d.l2 = p.l2.value_or(c.default_l2);
@@ -171,9 +182,7 @@ Config parse_config(std::istream& in, const std::string& name) {
 }
 
 Config load_config(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(errno ? errno : ENOENT, "opening config " + path);
+    std::ifstream in = open_input(path, "opening config");
     return parse_config(in, path);
 }
 

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/debugfs.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <sstream>
+
+#include <fmt/core.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 #include "iopf/record.hpp"
 
 namespace iopf {
 
-std::string inject_text(const std::vector<Record>& records) {
+std::string inject_text(std::span<const Record> records) {
     std::string s;
     for (const auto& r : records) {
         s += format_record(r);
@@ -22,27 +26,40 @@ std::string inject_text(const std::vector<Record>& records) {
     return s;
 }
 
-void inject_records(const std::string& dir, const std::vector<Record>& records) {
+std::size_t inject_records(const std::string& dir, const std::vector<Record>& records) {
     const std::string path = dir + "/inject";
-    const std::string text = inject_text(records);
+    if (records.empty())
+        throw Error(EINVAL, "writing " + path, "no records to inject");
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         throw Error(errno, "opening " + path);
-    // One write: the module rejects writes at a non-zero offset.
-    ssize_t n = ::write(fd, text.data(), text.size());
-    int err = errno;
+    std::size_t done = 0, writes = 0;
+    while (done < records.size()) {
+        std::size_t n = std::min(kInjectBatch, records.size() - done);
+        const std::string text = inject_text(std::span(records).subspan(done, n));
+        // At offset 0: the module parses each write whole and rejects writes
+        // at a non-zero offset.
+        ssize_t w = ::pwrite(fd, text.data(), text.size(), 0);
+        int err = errno;
+        if (w < 0 || static_cast<std::size_t>(w) != text.size()) {
+            ::close(fd);
+            std::string ctx = "writing " + path;
+            if (done)
+                ctx += fmt::format(" (after {} of {} records)", done, records.size());
+            if (w >= 0)
+                throw Error(EIO, ctx + ": short write");
+            throw Error(err, ctx,
+                        err == EINVAL ? "the module rejected the records (see dmesg)" : "");
+        }
+        done += n;
+        writes++;
+    }
     ::close(fd);
-    if (n < 0)
-        throw Error(err, "writing " + path,
-                    err == EINVAL ? "the module rejected the records (see dmesg)" : "");
-    if (static_cast<std::size_t>(n) != text.size())
-        throw Error(EIO, "writing " + path + ": short write");
+    return writes;
 }
 
 std::string read_text_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(errno ? errno : ENOENT, "reading " + path);
+    std::ifstream in = open_input(path, "reading");
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 
+#include <iopf_testbed/record_text.h>
+
 #include <fmt/core.h>
 
 #include "iopf/error.hpp"
@@ -331,15 +333,12 @@ uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what) {
 }
 
 uint64_t parse_hex_word(std::string_view s) {
-    std::string_view d = s;
-    if (d.starts_with("0x") || d.starts_with("0X"))
-        d = d.substr(2);
-    uint64_t v = 0;
-    auto r = std::from_chars(d.data(), d.data() + d.size(), v, 16);
-    if (d.empty() || r.ec == std::errc::invalid_argument || r.ptr != d.data() + d.size())
-        throw ParseError(fmt::format("'{}' is not a hex word", s));
-    if (r.ec == std::errc::result_out_of_range)
-        throw ParseError(fmt::format("'{}' does not fit 64 bits", s));
+    // The module's word grammar (record_text.h), so that what is accepted
+    // here is what debugfs "inject" accepts.
+    u64 v = 0;
+    const char* why = "bad hex word";
+    if (iopf_parse_hex_word(s.data(), s.size(), &v, &why))
+        throw ParseError(fmt::format("'{}': {}", s, why));
     return v;
 }
 

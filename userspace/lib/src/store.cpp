@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
 
 namespace iopf {
 
@@ -53,9 +54,7 @@ void StoreWriter::sync() {
 }
 
 StoreReadResult read_store(const std::string& path, const std::function<void(const Json&)>& fn) {
-    std::ifstream in(path);
-    if (!in)
-        throw Error(errno ? errno : ENOENT, "opening store " + path);
+    std::ifstream in = open_input(path, "opening store");
     StoreReadResult r;
     std::string line;
     while (std::getline(in, line)) {

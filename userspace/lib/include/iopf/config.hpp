@@ -10,7 +10,8 @@
 // An action is success|invalid|failure (optionally written code:<name>),
 // optionally followed by ,delay_ms=N; or pending (never answered). l1 applies
 // to stage-1 page requests (forwarded to the guest), l2 to stage-2 ones
-// (fixed up by the host). Unrecoverable faults are only recorded.
+// (fixed up by the host). Unrecoverable faults are only recorded. A setting
+// given twice, or a device key given twice on its line, is an error.
 #pragma once
 
 #include <chrono>

@@ -44,7 +44,9 @@ uint32_t parse_event(std::string_view s);
 
 // Decimal or 0x-prefixed hex, at most `max`. `what` names the value in errors.
 uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what);
-// Hex with an optional 0x, as the inject file takes record words.
+// A record word as the inject file takes it (record_text.h's
+// iopf_parse_hex_word()): 1-16 hex digits, "0x" optional. Throws ParseError
+// "'S': <the parser's reason>".
 uint64_t parse_hex_word(std::string_view s);
 
 std::string hex(uint64_t v); // 0x...
