@@ -25,11 +25,7 @@
 KMEMLEAK=/sys/kernel/debug/kmemleak
 KUNIT_DIR=/sys/kernel/debug/kunit
 
-tests=
-for t in "$IOPF_BIN"/iopf_*_test; do
-	[ -x "$t" ] && tests="$tests $t"
-done
-ntests=$(echo "$tests" | wc -w)
+find_selftests
 
 # --- the checkers ------------------------------------------------------------
 
@@ -179,16 +175,7 @@ else
 	ktap_fail kunit "module not loaded"
 fi
 
-if [ "$ntests" -eq 0 ]; then
-	ktap_fail iopf_tests "no iopf_*_test program in $IOPF_BIN"
-fi
-for t in $tests; do
-	if module_loaded; then
-		ktap_subtest "${t##*/}" "$t"
-	else
-		ktap_fail "${t##*/}" "module not loaded"
-	fi
-done
+run_selftests
 
 if module_loaded; then
 	ktap_case kmemleak_loaded kmemleak_check

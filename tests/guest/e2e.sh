@@ -20,19 +20,6 @@ DPID=
 
 # --- helpers ----------------------------------------------------------------
 
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	"$@"
-}
-
-ready_up() { grep -q "up=$1\$" "$READY" 2>/dev/null; }
 daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
 
 # expect NAME WANT GOT: compare, show both on mismatch.

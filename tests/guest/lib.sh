@@ -235,3 +235,47 @@ guest_finish() {
 	poweroff -f
 	sleep 10
 }
+
+# --- the selftest programs ---------------------------------------------------
+
+# Every kselftest-harness program in the initramfs: $tests, and their count
+# $ntests (suite.sh and debug.sh plan their KTAP with it)
+find_selftests() {
+	tests=
+	for t in "$IOPF_BIN"/iopf_*_test; do
+		[ -x "$t" ] && tests="$tests $t"
+	done
+	ntests=$(echo "$tests" | wc -w)
+}
+
+# One KTAP case per program (one failure when there is none)
+run_selftests() {
+	if [ "$ntests" -eq 0 ]; then
+		ktap_fail iopf_tests "no iopf_*_test program in $IOPF_BIN"
+	fi
+	for t in $tests; do
+		if module_loaded; then
+			ktap_subtest "${t##*/}" "$t"
+		else
+			ktap_fail "${t##*/}" "module not loaded"
+		fi
+	done
+}
+
+# --- waiting -----------------------------------------------------------------
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds; the last
+# try's output is shown
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	"$@"
+}
+
+# iopfd's --ready-file ($READY) says it set its devices up for the Nth module
+ready_up() { grep -q "up=$1\$" "$READY" 2>/dev/null; }

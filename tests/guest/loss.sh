@@ -43,19 +43,6 @@ INJ_UNRECOV=0
 
 # --- helpers ------------------------------------------------------------------
 
-wait_for() { # SECONDS CMD...: poll CMD every 0.1 s until it succeeds
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	"$@"
-}
-
-ready_up() { grep -q "up=$1\$" "$READY" 2>/dev/null; }
-
 pending_of() { cat $D/devices/"$1"/pending | wc -l; }
 none_pending() { [ "$(pending_of 0x40)" = 0 ] && [ "$(pending_of 0x41)" = 0 ]; }
 

@@ -5,27 +5,14 @@
 # exit status is the verdict.
 . /opt/iopf/tests/lib.sh
 
-tests=
-for t in "$IOPF_BIN"/iopf_*_test; do
-	[ -x "$t" ] && tests="$tests $t"
-done
-ntests=$(echo "$tests" | wc -w)
+find_selftests
 
 # load_module, each program (or one failure when there is none), unload, dmesg.
 ktap_begin $((2 + (ntests > 0 ? ntests : 1) + 1))
 
 ktap_case load_module load_module
 
-if [ "$ntests" -eq 0 ]; then
-	ktap_fail iopf_tests "no iopf_*_test program in $IOPF_BIN"
-fi
-for t in $tests; do
-	if module_loaded; then
-		ktap_subtest "${t##*/}" "$t"
-	else
-		ktap_fail "${t##*/}" "module not loaded"
-	fi
-done
+run_selftests
 
 # Unloading exercises the exit path; a bug there shows in the log check below.
 if module_loaded; then
