@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cache=.cache/checkpatch
-if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
+# The debug kernel's unpacked source has it already (scripts/debug-kernel.sh)
+for src in .cache/debug-kernel/src-*; do
+	[ -f "$src/scripts/checkpatch.pl" ] && cache=$src
+done
+if [ ! -f "$cache/scripts/checkpatch.pl" ]; then
 	tarball=$(ls /usr/src/linux-source-6.12.tar.xz 2>/dev/null || true)
 	if [ -z "$tarball" ]; then
 		apt-get install -y -qq --no-install-recommends linux-source-6.12 >/dev/null

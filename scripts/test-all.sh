@@ -243,4 +243,8 @@ if step "debug kernel" scripts/debug-kernel.sh build; then
 	table+=("$(scripts/debug-kernel.sh release) debug.sh $p $f $k $(since "$t0")s")
 fi
 
+# Kernel style: checkpatch --strict over the module (clean, not just 0
+# errors); after the debug kernel, whose unpacked source it borrows
+step "checkpatch" scripts/checkpatch.sh || true
+
 summary
