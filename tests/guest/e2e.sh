@@ -124,6 +124,31 @@ EOF
 	wait_for 10 has_faults 9
 }
 
+# jfield KEY JSON: the raw value of "KEY" in a one-line object (scalar or list)
+jfield() {
+	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
+}
+
+# What the module reported for each stored fault is what `iopfctl decode`
+# (fault_core.h, offline) makes of the same record.
+case_decode_agrees() {
+	local line rec got k n=0 bad=0
+	while IFS= read -r line; do
+		case $line in *'"kind":"fault"'*) ;; *) continue ;; esac
+		rec=$(jfield record "$line" | tr -d '[]"' | tr ',' ' ')
+		# shellcheck disable=SC2086 # four words
+		got=$(iopfctl decode $rec --json) || { echo "decode $rec failed"; return 1; }
+		for k in sid event_id event handled type level flags pasid grpid perm addr reason; do
+			[ "$(jfield "$k" "$line")" = "$(jfield "$k" "$got")" ] && continue
+			echo "# $rec: $k: module $(jfield "$k" "$line"), decode $(jfield "$k" "$got")"
+			bad=$((bad + 1))
+		done
+		n=$((n + 1))
+	done <"$STORE"
+	echo "# iopfctl decode agrees with the module on $n stored faults"
+	[ "$n" -ge 9 ] && [ "$bad" -eq 0 ]
+}
+
 case_store_holds_expected_faults() {
 	expect faults "1 16 L2 null 0x80001000
 2 16 L1 5 0x2000
@@ -234,12 +259,13 @@ EOF
 	return 0
 }
 
-ktap_begin 15
+ktap_begin 16
 ktap_case load_module load_module
 ktap_case daemon_starts case_daemon_starts
 ktap_case flags_registered case_flags_registered
 ktap_case inject_mix case_inject_mix
 ktap_case store_holds_expected_faults case_store_holds_expected_faults
+ktap_case decode_agrees case_decode_agrees
 ktap_case fault_json_shape case_fault_json_shape
 ktap_case responses_resumed case_responses_resumed
 ktap_case respond_by_hand case_respond_by_hand
