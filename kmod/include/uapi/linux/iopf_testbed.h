@@ -164,7 +164,7 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_NOTIFY_LOST,	/* a listener's queue was full */
 	IOPF_STAT_A_PENDING,		/* page requests awaiting a response */
 	IOPF_STAT_A_RESPONSES,		/* page responses that matched */
-	IOPF_STAT_A_RESPONSE_ERRORS,	/* page responses rejected */
+	IOPF_STAT_A_RESPONSE_ERRORS,	/* no request pending or matching */
 	IOPF_STAT_A_AUTO_ABORTS,	/* RESUME ABORTs issued by the module */
 	IOPF_STAT_A_RECORDS,		/* global: records injected */
 	IOPF_STAT_A_UNHANDLED_EVENT,	/* global: event IDs not reported */
