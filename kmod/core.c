@@ -296,7 +296,7 @@ static int iopf_filter(struct iopf_dev *dev, enum iopf_verdict verdict)
 		dev->stats.filtered_l2++;
 		break;
 	case IOPF_FILTER_UNRECOV:
-	case IOPF_FILTER_FLAT:
+	case IOPF_FILTER_FLAT:	/* unreachable: registered flags are valid */
 		dev->stats.filtered_unrecov++;
 		break;
 	}

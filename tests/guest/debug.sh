@@ -129,12 +129,7 @@ kunit_results() {
 			fail=$((fail + 1))
 		fi
 	done
-	i=0
-	while [ "$i" -lt "$pass" ]; do _ktap_add pass; i=$((i + 1)); done
-	i=0
-	while [ "$i" -lt "$fail" ]; do _ktap_add fail; i=$((i + 1)); done
-	i=0
-	while [ "$i" -lt "$skip" ]; do _ktap_add skip; i=$((i + 1)); done
+	_ktap_add_counts "$pass" "$fail" "$skip"
 	if [ "$n" -eq 0 ]; then
 		echo "# no $KUNIT_DIR/iopf_*/results: module built without CONFIG_KUNIT, or KUnit did not run"
 		ktap_fail kunit "no KUnit results"

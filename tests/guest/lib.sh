@@ -98,10 +98,17 @@ check_dmesg_clean() {
 # --- KTAP ------------------------------------------------------------------
 # Counters live in files: results piped through sed would run in subshells.
 
-_ktap_add() { # pass|fail|skip
+_ktap_add() { # pass|fail|skip [COUNT]
 	local n
 	n=$(cat "$IOPF_STATE/$1" 2>/dev/null || echo 0)
-	echo $((n + 1)) >"$IOPF_STATE/$1"
+	echo $((n + ${2:-1})) >"$IOPF_STATE/$1"
+}
+
+# _ktap_add_counts PASS FAIL SKIP: a nested run's leaves into our totals
+_ktap_add_counts() {
+	_ktap_add pass "$1"
+	_ktap_add fail "$2"
+	_ktap_add skip "$3"
 }
 _ktap_get() { cat "$IOPF_STATE/$1" 2>/dev/null || echo 0; }
 
@@ -154,7 +161,7 @@ ktap_skip() { _ktap_add skip; ktap_result skip "$1" "$2"; }
 # count its own top-level cases as leaves. A crash, a non-zero exit without a
 # failed case or fewer results than its plan promised count as failures.
 ktap_subtest() {
-	local name="$1" rc pass fail skip missing i
+	local name="$1" rc pass fail skip missing
 	shift
 	{
 		"$@" 2>&1
@@ -184,12 +191,7 @@ ktap_subtest() {
 		echo "# $name: $missing results missing (exit $rc)"
 		fail=$((fail + missing))
 	fi
-	i=0
-	while [ "$i" -lt "$pass" ]; do _ktap_add pass; i=$((i + 1)); done
-	i=0
-	while [ "$i" -lt "$fail" ]; do _ktap_add fail; i=$((i + 1)); done
-	i=0
-	while [ "$i" -lt "$skip" ]; do _ktap_add skip; i=$((i + 1)); done
+	_ktap_add_counts "$pass" "$fail" "$skip"
 	if [ "$fail" -gt 0 ]; then
 		ktap_result not_ok "$name" "$fail failed"
 		return 1

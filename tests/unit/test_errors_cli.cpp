@@ -3,11 +3,6 @@
 // conflicting options, unreadable files, bad configuration lines. Each case
 // checks the exit status and the one-line message. Nothing here needs the
 // module: a case that would reach it is a bug, or says so.
-//
-// Cases tagged [!shouldfail] assert the behaviour we want where the tools
-// do something else today (reported to the lead with the reproduction);
-// Catch2 counts them as passing while they fail, and fails them the day
-// they pass: then drop the tag.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
