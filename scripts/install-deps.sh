@@ -8,6 +8,8 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
 	qemu-system-x86 busybox-static cpio zstd xz-utils kmod
 	linux-headers-amd64 linux-headers-6.12-amd64
+	# scripts/ynl.sh: the kernel's schema and tools/net/ynl, and what they run on
+	linux-source-6.12 python3-yaml python3-jsonschema
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

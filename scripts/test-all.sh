@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, in order: dependencies, kernels, the module for each kernel
 # (W=1, warning-free), the host build and its unit tests, then the in-guest
-# suite booted on each kernel with e2e.sh, loss.sh and diff.sh, the teeth run
+# suite booted on each kernel with e2e.sh, loss.sh, diff.sh and ynl.sh (the
+# client scripts/ynl.sh generates from the YNL spec), the teeth run
 # (the suite again per quirk of scripts/teeth.sh, each RFC bug caught), a short
 # fuzzing run, and the suite once more under a debug kernel (KASAN, lockdep,
 # kmemleak, KUnit).
@@ -15,7 +16,7 @@
 #
 # What "N passed, N failed" counts, every one a case:
 #   - each host step (install deps, tools, kernels, module per kernel, cmake
-#     configure, cmake build, initramfs per kernel): one case;
+#     configure, cmake build, ynl spec, ynl client, initramfs per kernel): one case;
 #   - each ctest test (one failed case if ctest gives no summary);
 #   - each leaf KTAP result a guest prints (its "# Totals:" line), plus one
 #     failed case when a guest run fails without saying so in its totals
@@ -136,6 +137,13 @@ else
 	table+=("host ctest - 1 - -")
 fi
 
+# The YNL spec: valid against the kernel's genetlink-c schema and the same
+# names and values as the uAPI header (one case); the independent client
+# generated from it (one case), run in the guest by ynl.sh.
+step "ynl spec" scripts/ynl.sh check || true
+ynl_client=
+step "ynl client" scripts/ynl.sh build && ynl_client=$ROOT/build/ynl/iopf_ynl
+
 # Fuzzing: a short bounded run of every libFuzzer harness (tests/fuzz), one
 # case each; tests/fuzz/README.md has the longer run.
 t0=$(now)
@@ -169,6 +177,9 @@ if [ -n "$host_ok" ]; then
 		[ -z "$b" ] || bins+=("$b")
 	done
 fi
+
+# Without it, ynl.sh fails in the guest ("no iopf_ynl"): stale ones are not used.
+[ -z "$ynl_client" ] || bins+=("$ynl_client")
 
 # One guest run: boot, print its KTAP, count its cases, add a table row.
 guest_run() {
@@ -216,7 +227,8 @@ for s in "${series[@]}"; do
 	pass teeth "$p"
 	[ "$f" -eq 0 ] || fail "${krel[$s]} teeth ($f quirks not caught)" "$f"
 	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
-	for script in e2e.sh loss.sh diff.sh; do
+	# ynl.sh: its own short boot (no iopfd answering its page request)
+	for script in e2e.sh loss.sh diff.sh ynl.sh; do
 		[ ! -f "tests/guest/$script" ] || guest_run "$s" "$initramfs" "$script"
 	done
 done
