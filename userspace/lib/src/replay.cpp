@@ -163,6 +163,7 @@ std::string message_of(std::string_view line) {
     strip_bracket(s);
     strip_iso(s);
     strip_journal(s);
+    strip_bracket(s); // syslog's kern.log: "Dec  2 13:29:20 host kernel: [ 12.3] ..."
     return kmsg ? unescape_kmsg(s) : std::string(s);
 }
 

@@ -12,8 +12,9 @@
 // suppressed`, `EVTQ overflow detected -- events lost`) are warnings.
 //
 // Input formats: dmesg (with or without timestamps, -T, -x, -r, --time-format
-// iso), journalctl (short, short-iso, short-monotonic, cat), /dev/kmsg
-// records ("6,1234,5678,-;..." with \xHH escapes), CRLF, tabs or spaces.
+// iso), journalctl (short, short-iso, short-monotonic, cat), syslog's
+// kern.log, /dev/kmsg records ("6,1234,5678,-;..." with \xHH escapes), CRLF,
+// tabs or spaces.
 #pragma once
 
 #include <cstddef>
