@@ -76,8 +76,9 @@ TEST_CASE("decode: a stage-2 request shows the IOVA and the IPA", "[decode]") {
     CHECK(has_row(r.out, "ind", "data"));
     CHECK(has_row(r.out, "pnu", "unprivileged"));
     CHECK(has_row(r.out, "ssid", "- (SSV clear)"));
-    CHECK(has_row(r.out, "record", "0x0000001100000010 0x0000028880000007 0x0000000000004000 "
-                                   "0x0000000044000000"));
+    CHECK(has_row(r.out, "record",
+                  "0x0000001100000010 0x0000028880000007 0x0000000000004000 "
+                  "0x0000000044000000"));
     CHECK(has_row(r.out, "grpid", "7"));
 }
 
@@ -141,9 +142,10 @@ TEST_CASE("decode: fields agree with fault_core.h's decoding", "[decode]") {
 }
 
 TEST_CASE("decode: records from a file, stdin, or a log excerpt", "[decode]") {
-    std::string recs = temp_file("# two records\n"
-                                 "0x0000001100000010 0x0000028880000007 0x4000 0x44000000\n"
-                                 "0x0000002100005813 0x0000118600000000 0xffff80001000 0x80002000\n");
+    std::string recs =
+        temp_file("# two records\n"
+                  "0x0000001100000010 0x0000028880000007 0x4000 0x44000000\n"
+                  "0x0000002100005813 0x0000118600000000 0xffff80001000 0x80002000\n");
     auto r = run({"decode", "--file", recs});
     REQUIRE(r.rc == 0);
     CHECK(r.out.find("record 1 of 2:") != std::string::npos);

@@ -161,10 +161,11 @@ TEST_CASE("json: codec", "[json]") {
 // The codec is nlohmann-json's now: what the old hand-written one wrote
 // (the store's lines on disk) must read back and be written byte for byte.
 TEST_CASE("json: the store's lines are unchanged", "[json]") {
-    for (const char* line :
-         {R"({"kind":"fault","seq":1,"sid":16,"event_id":16,"event":"F_TRANSLATION","handled":true,"type":"page_req","level":"L2","flags":["last_page","l2"],"pasid":null,"grpid":1,"perm":["read"],"addr":"0x80001000","reason":null,"dev_seq":1,"timestamp_ns":123456789,"record":["0x0000001000000010","0x0000008080000001","0x0000000000001000","0x0000000080001000"],"action":"success","resynced":false})",
-          R"({"kind":"loss","what":"gap","first":3,"missing":2,"recovered":0})",
-          R"({"kind":"daemon","event":"start","pid":42,"config":"/etc/iopfd.conf","note":"tab\tquote\"back\\slash\u001f é"})"}) {
+    for (
+        const char* line :
+        {R"({"kind":"fault","seq":1,"sid":16,"event_id":16,"event":"F_TRANSLATION","handled":true,"type":"page_req","level":"L2","flags":["last_page","l2"],"pasid":null,"grpid":1,"perm":["read"],"addr":"0x80001000","reason":null,"dev_seq":1,"timestamp_ns":123456789,"record":["0x0000001000000010","0x0000008080000001","0x0000000000001000","0x0000000080001000"],"action":"success","resynced":false})",
+         R"({"kind":"loss","what":"gap","first":3,"missing":2,"recovered":0})",
+         R"({"kind":"daemon","event":"start","pid":42,"config":"/etc/iopfd.conf","note":"tab\tquote\"back\\slash\u001f é"})"}) {
         INFO(line);
         CHECK(Json::parse(line).dump() == line);
     }

@@ -131,12 +131,12 @@ TEST_CASE("replay: empty input yields nothing", "[replay]") {
 TEST_CASE("replay: header and word shapes", "[replay]") {
     const std::string words = "\t0x0000001000000005\n\t0x0000000000000000\n"
                               "\t0x0000000000000000\n\t0x0000000000000000\n";
-    CHECK(parse("event 0x5 received:\n" + words).records.size() == 1);   // one digit
+    CHECK(parse("event 0x5 received:\n" + words).records.size() == 1);    // one digit
     CHECK(parse("x: event 0x05 received: \t\n" + words).records.empty()); // words not of "x:"
     CHECK(parse("x: event 0x05 received: \t\n" + dev_lines("x:", words)).records.size() == 1);
-    CHECK(parse("xevent 0x05 received:\n" + words).records.empty());   // \b
-    CHECK(parse("event 0x005 received:\n" + words).records.empty());   // three digits
-    CHECK(parse("event 0x05 received: x\n" + words).records.empty());  // not at the end
+    CHECK(parse("xevent 0x05 received:\n" + words).records.empty());  // \b
+    CHECK(parse("event 0x005 received:\n" + words).records.empty());  // three digits
+    CHECK(parse("event 0x05 received: x\n" + words).records.empty()); // not at the end
     auto r = parse("event 0x05 received:\n"
                    "a0x0000001000000005\n"); // word glued to the prefix
     CHECK(r.records.empty());
@@ -160,7 +160,6 @@ TEST_CASE("replay: very long lines", "[replay]") {
 
 // ---- the issue's cases, one by one ----------------------------------------
 
-
 TEST_CASE("replay: another driver's 16-digit word inside a block feeds nothing", "[replay]") {
     const std::string smmu = "arm-smmu-v3 arm-smmu-v3.0.auto:";
     auto r = parse(smmu + " event 0x10 received:\n" + smmu + " \t0x0000001000000010\n" +
@@ -180,7 +179,7 @@ TEST_CASE("replay: a record's words from another device are not taken", "[replay
     CHECK(r.records.empty());
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].find("line 1:") == 0); // smmu0's record, cut
-    CHECK(r.skipped_lines == 4);              // b.auto logged no record: another driver
+    CHECK(r.skipped_lines == 4);             // b.auto logged no record: another driver
     // ... but words of a device that does log records are a cut record
     r = parse(dev_lines("arm-smmu-v3 b.auto:", "\t0x0000000000000000\n") +
               dev_lines("arm-smmu-v3 b.auto:", "event 0x10 received:\n" + kWords));
@@ -205,14 +204,16 @@ TEST_CASE("replay: decoded lines are checked against the words", "[replay]") {
     const std::string dev = "arm-smmu-v3 arm-smmu-v3.0.auto:";
     const std::string head = dev_lines(dev, "event 0x10 received:\n" + kWords);
     const std::string ev = dev + " event: F_TRANSLATION client: 0000:00:01.0 sid: 0x10 ssid: 0x0 ";
-    const std::string acc = dev + " unpriv data read s1 \"Input address caused fault\" stall stag: 0x3";
+    const std::string acc =
+        dev + " unpriv data read s1 \"Input address caused fault\" stall stag: 0x3";
     auto ok = parse(head + ev + "iova: 0x3000 ipa: 0x0\n" + acc + "\n");
     CHECK(ok.records.size() == 1);
     CHECK(ok.errors.empty());
     // glued to the next message, with or without its device prefix
     CHECK(parse(head + ev + "iova: 0x3000 ipa: 0x0" + acc + "\n").errors.empty());
-    CHECK(parse(head + ev + "iova: 0x3000 ipa: 0x0unpriv data read s1 \"Input address caused "
-                            "fault\" stall stag: 0x3\n")
+    CHECK(parse(head + ev +
+                "iova: 0x3000 ipa: 0x0unpriv data read s1 \"Input address caused "
+                "fault\" stall stag: 0x3\n")
               .errors.empty());
     // a longer number is a disagreement, not glue
     auto longer = parse(head + ev + "iova: 0x3000 ipa: 0x00\n");
@@ -223,15 +224,17 @@ TEST_CASE("replay: decoded lines are checked against the words", "[replay]") {
     // each field of the access line
     for (const char* bad : {"priv data read s1", "unpriv inst read s1", "unpriv data write s1",
                             "unpriv data read s2"}) {
-        auto r = parse(head + dev + " " + bad + " \"Input address caused fault\" stall stag: 0x3\n");
+        auto r =
+            parse(head + dev + " " + bad + " \"Input address caused fault\" stall stag: 0x3\n");
         CHECK(r.errors.size() == 1);
     }
     CHECK(parse(head + dev + " unpriv data read s1 \"CD fetch\" stall stag: 0x3\n").errors.size() ==
           1);
     CHECK(parse(head + dev + " unpriv data read s1 \"Input address caused fault\" stag: 0x3\n")
               .errors.size() == 1);
-    CHECK(parse(head + dev + " unpriv data read s1 \"Input address caused fault\" stall stag: 0x4\n")
-              .errors.size() == 1);
+    CHECK(
+        parse(head + dev + " unpriv data read s1 \"Input address caused fault\" stall stag: 0x4\n")
+            .errors.size() == 1);
     // decoded lines without the words they follow: a record that cannot be rebuilt
     auto alone = parse(ev + "iova: 0x3000 ipa: 0x0\n");
     CHECK(alone.records.empty());
@@ -244,8 +247,9 @@ TEST_CASE("replay: decoded lines of fetch and configuration events", "[replay]")
     auto fetch = parse(dev_lines(dev, "event 0x03 received:\n\t0x0000000700000003\n"
                                       "\t0x0000000000000000\n\t0x0000000000000000\n"
                                       "\t0x00000000abcde008\n") +
-                       dev + " event: F_STE_FETCH client: (unassigned sid) sid: 0x7 ssid: 0x0 "
-                             "fetch_addr: 0xabcde008\n");
+                       dev +
+                       " event: F_STE_FETCH client: (unassigned sid) sid: 0x7 ssid: 0x0 "
+                       "fetch_addr: 0xabcde008\n");
     CHECK(fetch.records.size() == 1);
     CHECK(fetch.errors.empty());
     auto bad_ste = parse(dev_lines(dev, "event 0x04 received:\n\t0x0000000700000804\n"

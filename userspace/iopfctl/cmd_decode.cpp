@@ -70,17 +70,18 @@ std::string table_of(const iopf::Fault& f, std::optional<uint32_t> flags) {
         };
         t.add({"type", iopf::type_name(c.type)});
         t.add({"level", iopf::level_name(c.level)});
-        t.add({"flags", fmt::format("{:#x} {}", c.flags, join(iopf::fault_flag_names(c.type, c.flags)))});
+        t.add({"flags",
+               fmt::format("{:#x} {}", c.flags, join(iopf::fault_flag_names(c.type, c.flags)))});
         t.add({"pasid", f.has_pasid() ? fmt::format("{:#x}", c.pasid) : "-"});
         if (c.type == IOPF_FAULT_PAGE_REQ)
             t.add({"grpid", std::to_string(c.grpid)});
         else
             t.add({"reason", iopf::reason_name(c.reason)});
         t.add({"perm", join(iopf::perm_names(c.perm))});
-        t.add({"addr", fmt::format("{:#x} (reported: the {})", c.addr,
-                                   c.flags & IOPF_PRQ_L2 && c.type == IOPF_FAULT_PAGE_REQ
-                                       ? "IPA"
-                                       : "IOVA")});
+        t.add(
+            {"addr",
+             fmt::format("{:#x} (reported: the {})", c.addr,
+                         c.flags & IOPF_PRQ_L2 && c.type == IOPF_FAULT_PAGE_REQ ? "IPA" : "IOVA")});
     }
     if (flags) {
         auto v = iopf::delivery(*flags, f);

@@ -83,10 +83,10 @@ std::string dump_event_access(const EvtFields& e) {
         return {};
     // Only a permission fault on a table walk says which walk access it was
     const bool class_tt = e.id == EVT_ID_PERMISSION_FAULT && e.cls == 1;
-    return fmt::format("{} {} {} {} \"{}\"{}{} stag: {:#x}", e.pnu ? "priv" : "unpriv",
-                       e.ind ? "inst" : "data", e.rnw ? "read" : "write", e.s2 ? "s2" : "s1",
-                       evt_class_name(e.cls), class_tt ? (e.ttrnw ? " ttd_read" : " ttd_write") : "",
-                       e.stall ? " stall" : "", e.stag);
+    return fmt::format(
+        "{} {} {} {} \"{}\"{}{} stag: {:#x}", e.pnu ? "priv" : "unpriv", e.ind ? "inst" : "data",
+        e.rnw ? "read" : "write", e.s2 ? "s2" : "s1", evt_class_name(e.cls),
+        class_tt ? (e.ttrnw ? " ttd_read" : " ttd_write") : "", e.stall ? " stall" : "", e.stag);
 }
 
 } // namespace iopf

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/replay.hpp"
 
+#include <algorithm>
 #include <istream>
 #include <map>
-#include <algorithm>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -132,7 +132,8 @@ void strip_journal(std::string_view& s) {
         return;
     }
     std::size_t k = s.find(" kernel: ");
-    if (k == std::string_view::npos || k > 80 || s.substr(0, k).find(": ") != std::string_view::npos)
+    if (k == std::string_view::npos || k > 80 ||
+        s.substr(0, k).find(": ") != std::string_view::npos)
         return;
     s.remove_prefix(k + 1 + kKernel.size());
 }
@@ -309,9 +310,7 @@ class Parser {
         bool access_seen = false;
     };
 
-    void error(std::size_t no, std::string what) {
-        errors_.emplace_back(no, std::move(what));
-    }
+    void error(std::size_t no, std::string what) { errors_.emplace_back(no, std::move(what)); }
 
     // Judged at the end, when every device that logs records is known
     void orphan_error(const std::string& key, const Orphan& o) {
@@ -381,9 +380,10 @@ class Parser {
         if (b.words < IOPF_EVT_DWORDS)
             return true;
         if (iopf_evt_id(b.rec.data()) != b.id) {
-            error(b.line, fmt::format("event {:#04x} record of {} has word 0 with event ID {:#04x}; "
-                                      "skipped",
-                                      b.id, device_name(key), iopf_evt_id(b.rec.data())));
+            error(b.line,
+                  fmt::format("event {:#04x} record of {} has word 0 with event ID {:#04x}; "
+                              "skipped",
+                              b.id, device_name(key), iopf_evt_id(b.rec.data())));
         } else {
             r_.records.push_back(b.rec);
             r_.record_lines.push_back(b.line);

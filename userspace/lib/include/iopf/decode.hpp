@@ -31,11 +31,11 @@ struct EvtFields {
     bool ind = false; // instruction
     bool rnw = false; // read
     bool s2 = false;
-    uint32_t cls = 0;     // CLASS: 0 CD fetch, 1 TT fetch, 2 input address
-    bool ttrnw = false;   // TT_READ, meaningful for CLASS TT
-    uint64_t iova = 0;    // word 2
-    uint64_t ipa = 0;     // word 3 & EVTQ_3_IPA
-    uint64_t fetch = 0;   // word 3 & EVTQ_3_FETCH_ADDR (F_*_FETCH events)
+    uint32_t cls = 0;       // CLASS: 0 CD fetch, 1 TT fetch, 2 input address
+    bool ttrnw = false;     // TT_READ, meaningful for CLASS TT
+    uint64_t iova = 0;      // word 2
+    uint64_t ipa = 0;       // word 3 & EVTQ_3_IPA
+    uint64_t fetch = 0;     // word 3 & EVTQ_3_FETCH_ADDR (F_*_FETCH events)
     bool has_addrs() const; // translation, address size, access, permission
     bool has_fetch() const; // F_STE_FETCH, F_CD_FETCH, F_VMS_FETCH
 };
