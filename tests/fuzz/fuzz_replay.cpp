@@ -5,7 +5,8 @@
 //   - a record takes its header line and four word lines: 5 * records +
 //     skipped lines <= lines;
 //   - every record's word 0 carries the event ID of a header in the input;
-//   - every warning names a line of the input;
+//   - every record's header line is a line of the input, in order;
+//   - every error and warning names a line of the input;
 //   - a log the parser accepted, printed back as arm-smmu-v3 does, replays
 //     to the same records, with no warning and nothing skipped.
 #include <cstdint>
@@ -46,10 +47,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         CHECK(lower.find(fmt::format("event 0x{:02x} received:", id)) != std::string::npos ||
               lower.find(fmt::format("event 0x{:x} received:", id)) != std::string::npos);
     }
-    for (const auto& w : r.warnings) {
-        unsigned long no = 0;
-        CHECK(std::sscanf(w.c_str(), "line %lu:", &no) == 1);
-        CHECK(no >= 1 && no <= lines);
+    CHECK(r.record_lines.size() == r.records.size());
+    for (std::size_t l : r.record_lines)
+        CHECK(l >= 1 && l <= lines);
+    for (const auto* list : {&r.warnings, &r.errors}) {
+        for (const auto& w : *list) {
+            unsigned long no = 0;
+            CHECK(std::sscanf(w.c_str(), "line %lu:", &no) == 1);
+            CHECK(no >= 1 && no <= lines);
+        }
     }
 
     // Printed as arm_smmu_evtq_thread() prints, then replayed again
@@ -64,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     iopf::ReplayResult again = iopf::parse_replay(again_in);
     CHECK(again.records == r.records);
     CHECK(again.warnings.empty());
+    CHECK(again.errors.empty());
     CHECK(again.skipped_lines == 0);
     return 0;
 }

@@ -89,6 +89,9 @@ for h in "${harnesses[@]}"; do
 	touch "$stamp"
 	start=$(date +%s)
 	rc=0
+	seeds=("$here/corpus/$h")
+	# the replay corpus's logs: every format and interleaving it must read
+	[ "$h" = fuzz_replay ] && seeds+=("$here/../replay-corpus")
 	# -timeout: an input taking over 10 s is a hang; -rss_limit_mb: an OOM is a finding
 	# shellcheck disable=SC2046
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
@@ -96,7 +99,7 @@ for h in "${harnesses[@]}"; do
 		"$build/tests/fuzz/$h" -max_total_time="$seconds" -runs="$runs" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$artifacts/" $(opts_for "$h") \
-		"$corpus" "$here/corpus/$h" >"$hlog" 2>&1 || rc=$?
+		"$corpus" "${seeds[@]}" >"$hlog" 2>&1 || rc=$?
 	took=$(($(date +%s) - start))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$hlog" | tail -n 1)
 	execs=${execs:-0}

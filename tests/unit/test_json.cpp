@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The JSON shape of faults and resumes, and the small JSON codec.
+#include <limits>
+
 #include <catch2/catch.hpp>
 
 #include "../common/fault_cases.h"
@@ -154,4 +156,34 @@ TEST_CASE("json: codec", "[json]") {
     }
     CHECK_THROWS_AS(Json::parse("-1").as_u64(), ParseError);
     CHECK_THROWS_AS(Json::parse("{}").at("x"), ParseError);
+}
+
+// The codec is nlohmann-json's now: what the old hand-written one wrote
+// (the store's lines on disk) must read back and be written byte for byte.
+TEST_CASE("json: the store's lines are unchanged", "[json]") {
+    for (
+        const char* line :
+        {R"({"kind":"fault","seq":1,"sid":16,"event_id":16,"event":"F_TRANSLATION","handled":true,"type":"page_req","level":"L2","flags":["last_page","l2"],"pasid":null,"grpid":1,"perm":["read"],"addr":"0x80001000","reason":null,"dev_seq":1,"timestamp_ns":123456789,"record":["0x0000001000000010","0x0000008080000001","0x0000000000001000","0x0000000080001000"],"action":"success","resynced":false})",
+         R"({"kind":"loss","what":"gap","first":3,"missing":2,"recovered":0})",
+         R"({"kind":"daemon","event":"start","pid":42,"config":"/etc/iopfd.conf","note":"tab\tquote\"back\\slash\u001f é"})"}) {
+        INFO(line);
+        CHECK(Json::parse(line).dump() == line);
+    }
+}
+
+TEST_CASE("json: invalid text is impossible", "[json]") {
+    // Bytes that are not UTF-8 (a path from the command line) become U+FFFD
+    Json j = Json::object();
+    j.set("store", std::string("/var/lib/\xff\xfe/faults\x80.jsonl"));
+    j.set("cut", std::string("caf\xc3")); // a multi-byte sequence cut short
+    const std::string out = j.dump();
+    CHECK(out == "{\"store\":\"/var/lib/\xef\xbf\xbd\xef\xbf\xbd/faults\xef\xbf\xbd.jsonl\","
+                 "\"cut\":\"caf\xef\xbf\xbd\"}");
+    CHECK_NOTHROW(Json::parse(out));
+    // ... and reading refuses what is not UTF-8, or nested beyond reason
+    CHECK_THROWS_AS(Json::parse("\"\xff\""), ParseError);
+    CHECK_THROWS_AS(Json::parse(std::string(100, '[') + std::string(100, ']')), ParseError);
+    CHECK_NOTHROW(Json::parse(std::string(60, '[') + std::string(60, ']')));
+    // NaN and infinities have no JSON spelling
+    CHECK(Json(std::numeric_limits<double>::quiet_NaN()).dump() == "null");
 }

@@ -14,11 +14,18 @@
 namespace iopfctl {
 
 const char* const kReplayUsage = R"(usage: iopfctl replay FILE|- [--dry-run] [-v] [--debugfs DIR]
-  FILE holds kernel-log lines: "event 0x10 received:" followed by four lines
-  each ending in 0x%016llx (arm-smmu-v3's and iopf_testbed's format), with or
-  without dmesg prefixes; other lines are skipped.
+  FILE holds a kernel log (dmesg with or without -T/-x/-r, journalctl -k,
+  /dev/kmsg records). Each record arm-smmu-v3 or iopf_testbed logged
+  ("event 0x10 received:" and four lines ending in 0x%016llx, from the same
+  device) is injected again; the decoded lines of newer kernels are checked
+  against the words. Other lines are skipped, and never end or feed a record.
+  Errors (exit status 1, after the complete records were injected): a record
+  that cannot be completed, named by its line; decoded lines that disagree
+  with the words. Warnings: the log itself lost events (callbacks suppressed,
+  EVTQ overflow).
   --dry-run    print the records instead of injecting them
   --verbose    (-v) also say how many writes it took (1024 records at most each)
+example: dmesg | iopfctl replay - --dry-run
 )";
 
 int cmd_replay(const Args& args, Io& io) {
@@ -40,12 +47,17 @@ int cmd_replay(const Args& args, Io& io) {
         res = iopf::parse_replay(in);
     }
     for (const auto& w : res.warnings)
-        io.err << fmt::format("iopfctl replay: {}: {}\n", path, w);
-    if (res.records.empty())
+        io.err << fmt::format("iopfctl replay: {}: warning: {}\n", path, w);
+    for (const auto& e : res.errors)
+        io.err << fmt::format("iopfctl replay: {}: {}\n", path, e);
+    if (res.records.empty()) {
+        if (!res.ok())
+            return 1;
         throw iopf::ParseError(fmt::format("{}: no event records found", path));
+    }
     if (vm.count("dry-run")) {
         io.out << iopf::inject_text(res.records);
-        return 0;
+        return res.ok() ? 0 : 1;
     }
     const std::string dir = vm["debugfs"].as<std::string>();
     std::size_t writes = iopf::inject_records(dir, res.records);
@@ -54,7 +66,10 @@ int cmd_replay(const Args& args, Io& io) {
                           res.skipped_lines);
     if (vm.count("verbose"))
         io.out << fmt::format("{} write{} to {}/inject\n", writes, writes == 1 ? "" : "s", dir);
-    return 0;
+    if (!res.ok())
+        io.err << fmt::format("iopfctl replay: {}: {} error{}: the replay is not the whole log\n",
+                              path, res.errors.size(), res.errors.size() == 1 ? "" : "s");
+    return res.ok() ? 0 : 1;
 }
 
 } // namespace iopfctl

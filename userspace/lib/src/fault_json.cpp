@@ -119,6 +119,25 @@ Fault fault_from_json(const Json& j) {
     return f;
 }
 
+Json evt_to_json(const EvtFields& e) {
+    Json j = Json::object();
+    j.set("ssv", e.ssv);
+    j.set("ssid", e.ssid);
+    j.set("stall", e.stall);
+    j.set("stag", e.stag);
+    j.set("pnu", e.pnu);
+    j.set("ind", e.ind);
+    j.set("rnw", e.rnw);
+    j.set("s2", e.s2);
+    j.set("class", e.cls);
+    j.set("class_name", evt_class_name(e.cls));
+    j.set("ttrnw", e.cls == 1 ? Json(e.ttrnw) : Json());
+    j.set("iova", e.has_addrs() ? Json(hex(e.iova)) : Json());
+    j.set("ipa", e.has_addrs() ? Json(hex(e.ipa)) : Json());
+    j.set("fetch_addr", e.has_fetch() ? Json(hex(e.fetch)) : Json());
+    return j;
+}
+
 Json resume_to_json(const Resume& r) {
     Json j = Json::object();
     j.set("seq", r.seq);

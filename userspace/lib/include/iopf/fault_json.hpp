@@ -12,6 +12,7 @@
 
 #include <optional>
 
+#include "iopf/decode.hpp"
 #include "iopf/json.hpp"
 #include "iopf/types.hpp"
 
@@ -26,6 +27,12 @@ Json fault_to_json(const Fault& f, const FaultJsonOptions& opt = {});
 // Inverse of fault_to_json (extra keys honoured when present). Throws
 // ParseError on a missing key or a value of the wrong shape.
 Fault fault_from_json(const Json& j);
+
+// Every field of the raw record (iopfctl decode's "evt" object): ssv, ssid,
+// stall, stag, pnu, ind, rnw, s2, class, class_name, ttrnw (null unless the
+// CLASS is a table walk), iova and ipa (null unless the event carries
+// addresses), fetch_addr (null unless an F_*_FETCH event).
+Json evt_to_json(const EvtFields& e);
 
 Json resume_to_json(const Resume& r);
 Resume resume_from_json(const Json& j);

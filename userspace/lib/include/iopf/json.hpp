@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-// A small JSON value: enough to write and read back the JSON-lines store.
-// Objects keep their insertion order.
+// The JSON value the tools build and read (the JSON-lines store, --json):
+// typed access that throws ParseError naming the key, objects in insertion
+// order. Text in and out goes through nlohmann-json (json.cpp); dump() is
+// always valid JSON, whatever bytes the strings hold.
 #pragma once
 
 #include <cstdint>
@@ -55,8 +57,10 @@ class Json {
     Json& set(std::string key, Json value);     // appends or replaces
     void push(Json value);                      // arrays
 
-    std::string dump() const;                 // compact, one line
-    static Json parse(std::string_view text); // throws ParseError
+    std::string dump() const;                 // compact, one line; non-UTF-8 bytes as U+FFFD
+    static Json parse(std::string_view text); // throws ParseError (bad JSON or UTF-8)
+
+    template <typename V> auto visit(V&& v) const { return std::visit(std::forward<V>(v), v_); }
 
     bool operator==(const Json& o) const;
 
