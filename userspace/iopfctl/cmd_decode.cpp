@@ -15,6 +15,7 @@ const char* const kDecodeUsage = R"(usage: iopfctl decode W0 W1 W2 W3 [--flags L
   Decodes an SMMUv3 event record as the driver does (fault_core.h). With
   --flags (comma-separated flat,nested,l1,l2,unrecov) also shows whether a
   handler registered with those flags gets the fault.
+example: iopfctl decode 0x1000005810 0x8080000003 0xdead000 0x80001000 --flags nested,l2
 )";
 
 int cmd_decode(const Args& args, Io& io) {
@@ -50,8 +51,8 @@ int cmd_decode(const Args& args, Io& io) {
     }
 
     iopf::Fault f = iopf::decode_record(r);
-    if (vm.count("json")) {
-        print_json_line(io.out, iopf::fault_to_json(f, {.report_flags = flags, .extra = true}));
+    if (json_wanted(vm, io)) {
+        print_json(io, iopf::fault_to_json(f, {.report_flags = flags, .extra = true}));
         return 0;
     }
     iopf::Table t({"FIELD", "VALUE"});

@@ -19,6 +19,7 @@ const char* const kReplayUsage = R"(usage: iopfctl replay FILE|- [--dry-run] [-v
   without dmesg prefixes; other lines are skipped.
   --dry-run    print the records instead of injecting them
   --verbose    (-v) also say how many writes it took (1024 records at most each)
+example: dmesg | iopfctl replay - --dry-run
 )";
 
 int cmd_replay(const Args& args, Io& io) {
