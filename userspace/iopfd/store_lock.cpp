@@ -2,6 +2,7 @@
 #include "store_lock.hpp"
 
 #include <cerrno>
+#include <stdexcept>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -20,9 +21,9 @@ StoreLock::StoreLock(const std::string& path) : path_(path) {
         ::close(fd_);
         fd_ = -1;
         if (err == EWOULDBLOCK)
-            throw iopf::Error(EBUSY, "store " + path +
-                                         " is in use by another iopfd (stop it, or give this "
-                                         "one another store)");
+            throw std::runtime_error("store " + path +
+                                     " is in use by another iopfd (stop it, or give this one "
+                                     "another store)");
         throw iopf::Error(err, "locking store " + path);
     }
 }

@@ -10,8 +10,8 @@ namespace iopfd {
 
 class StoreLock {
   public:
-    // Creates the store if needed and locks it; throws iopf::Error (EBUSY
-    // when another process holds the lock).
+    // Creates the store if needed and locks it. Throws iopf::Error, or
+    // std::runtime_error when another open file (another iopfd) holds it.
     explicit StoreLock(const std::string& path);
     ~StoreLock();
     StoreLock(const StoreLock&) = delete;

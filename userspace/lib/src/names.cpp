@@ -89,7 +89,7 @@ bool starts_with_digit(std::string_view s) {
 
 uint32_t parse_report_flags(std::string_view list) {
     if (starts_with_digit(list)) {
-        auto v = static_cast<uint32_t>(parse_uint(list, UINT32_MAX, "flags"));
+        auto v = static_cast<uint32_t>(parse_report_mask(list));
         if (v & ~IOPF_REPORT_ALL)
             throw ParseError(fmt::format("{} has unknown reporting flags (known: {:#x})", list,
                                          IOPF_REPORT_ALL));
@@ -100,8 +100,14 @@ uint32_t parse_report_flags(std::string_view list) {
 
 uint32_t parse_report_mask(std::string_view list) {
     uint32_t flags = 0;
-    if (starts_with_digit(list))
-        return static_cast<uint32_t>(parse_uint(list, UINT32_MAX, "mask"));
+    if (starts_with_digit(list)) {
+        try {
+            return static_cast<uint32_t>(parse_uint(list, UINT32_MAX, "flags"));
+        } catch (const ParseError& e) {
+            // the caller names the option: "'0x1g' is not a number"
+            throw ParseError(std::string(e.what()).substr(sizeof("flags: ") - 1));
+        }
+    }
     if (list.empty() || list == "none")
         return 0;
     while (!list.empty()) {

@@ -93,8 +93,9 @@ ReplayResult parse_replay(std::istream& in) {
     std::size_t words = 0;
 
     auto abandon = [&](const std::string& why) {
+        const uint32_t ev = id.value_or(0); // *id: a GCC 12 -O2 false -Wmaybe-uninitialized
         res.warnings.push_back(
-            fmt::format("line {}: event {:#04x} block {}; skipped", header_line, *id, why));
+            fmt::format("line {}: event {:#04x} block {}; skipped", header_line, ev, why));
         id.reset();
     };
 
