@@ -89,13 +89,13 @@ ReplayResult parse_replay(std::istream& in) {
     // The block being collected: its header's line and event ID, words so far.
     std::optional<uint32_t> id;
     std::size_t header_line = 0;
+    uint32_t header_id_seen = 0; // *id, for messages (GCC 12 -O2: false -Wmaybe-uninitialized)
     Record rec{};
     std::size_t words = 0;
 
     auto abandon = [&](const std::string& why) {
-        const uint32_t ev = id.value_or(0); // *id: a GCC 12 -O2 false -Wmaybe-uninitialized
-        res.warnings.push_back(
-            fmt::format("line {}: event {:#04x} block {}; skipped", header_line, ev, why));
+        res.warnings.push_back(fmt::format("line {}: event {:#04x} block {}; skipped", header_line,
+                                           header_id_seen, why));
         id.reset();
     };
 
@@ -121,6 +121,7 @@ ReplayResult parse_replay(std::istream& in) {
         }
         if (auto h = header_id(line)) {
             id = h;
+            header_id_seen = *h;
             header_line = no;
             words = 0;
             rec = {};
