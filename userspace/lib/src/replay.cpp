@@ -89,13 +89,13 @@ ReplayResult parse_replay(std::istream& in) {
     // The block being collected: its header's line and event ID, words so far.
     std::optional<uint32_t> id;
     std::size_t header_line = 0;
-    uint32_t header_id_seen = 0; // *id, for messages (GCC 12 -O2: false -Wmaybe-uninitialized)
+    uint32_t block_id = 0; // *id, copied: GCC 12 -O2 warns (falsely) that *id is uninitialized
     Record rec{};
     std::size_t words = 0;
 
     auto abandon = [&](const std::string& why) {
         res.warnings.push_back(fmt::format("line {}: event {:#04x} block {}; skipped", header_line,
-                                           header_id_seen, why));
+                                           block_id, why));
         id.reset();
     };
 
@@ -107,7 +107,7 @@ ReplayResult parse_replay(std::istream& in) {
             if (auto w = word_of(line)) {
                 rec[words++] = *w;
                 if (words == rec.size()) {
-                    if (iopf_evt_id(rec.data()) != *id)
+                    if (iopf_evt_id(rec.data()) != block_id)
                         abandon(fmt::format("has word 0 with event ID {:#04x}",
                                             iopf_evt_id(rec.data())));
                     else
@@ -121,7 +121,7 @@ ReplayResult parse_replay(std::istream& in) {
         }
         if (auto h = header_id(line)) {
             id = h;
-            header_id_seen = *h;
+            block_id = *h;
             header_line = no;
             words = 0;
             rec = {};
