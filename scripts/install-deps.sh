@@ -7,6 +7,7 @@ pkgs=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
 	nlohmann-json3-dev
+	libsystemd-dev systemd groff-base
 	qemu-system-x86 busybox-static cpio zstd xz-utils kmod
 	linux-headers-amd64 linux-headers-6.12-amd64
 	# scripts/ynl.sh: the kernel's schema and tools/net/ynl, and what they run on

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything, in order: dependencies, kernels, the module for each kernel
-# (W=1, warning-free), the host build and its unit tests, then the in-guest
+# (W=1, warning-free), the host build (-Werror) and its unit tests, an
+# optimised build with each compiler (-Werror, build only), then the in-guest
 # suite booted on each kernel with e2e.sh, loss.sh, diff.sh and ynl.sh (the
 # client scripts/ynl.sh generates from the YNL spec), the teeth run
 # (the suite again per quirk of scripts/teeth.sh, each RFC bug caught), a short
@@ -16,7 +17,8 @@
 #
 # What "N passed, N failed" counts, every one a case:
 #   - each host step (install deps, tools, kernels, module per kernel, cmake
-#     configure, cmake build, ynl spec, ynl client, initramfs per kernel): one case;
+#     configure, cmake build, the Release/gcc and RelWithDebInfo/clang builds
+#     with -Werror, ynl spec, ynl client, initramfs per kernel): one case;
 #   - each ctest test (one failed case if ctest gives no summary);
 #   - each leaf KTAP result a guest prints (its "# Totals:" line), plus one
 #     failed case when a guest run fails without saying so in its totals
@@ -114,7 +116,7 @@ done
 
 # The host build: C++ userspace, the in-guest selftests and the unit tests.
 host_ok=
-if step "cmake configure" cmake -S . -B build/host &&
+if step "cmake configure" cmake -S . -B build/host -DIOPF_WERROR=ON &&
 	step "cmake build" cmake --build build/host -j2; then
 	host_ok=1
 	t0=$(now)
@@ -143,6 +145,12 @@ fi
 step "ynl spec" scripts/ynl.sh check || true
 ynl_client=
 step "ynl client" scripts/ynl.sh build && ynl_client=$ROOT/build/ynl/iopf_ynl
+
+# Builds as users build (optimised, both compilers), warnings as errors:
+# build only, one case per configuration (scripts/build-matrix.sh).
+for c in Release:gcc RelWithDebInfo:clang; do
+	step "build ${c/:/ } -Werror" scripts/build-matrix.sh "$c" || true
+done
 
 # Fuzzing: a short bounded run of every libFuzzer harness (tests/fuzz), one
 # case each; tests/fuzz/README.md has the longer run.

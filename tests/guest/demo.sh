@@ -54,13 +54,13 @@ say "Watching the notifications live while injecting"
 iopfctl watch --count 7 --timeout 20 >"$W/watch.txt" 2>"$W/watch.err" &
 WPID=$!
 sleep 0.5
-run iopfctl inject --sid 0x10 --stall --stag 1 --s2 --ipa 0x80001000 --addr 0x7f001000
-run iopfctl inject --sid 0x10 --ssid 3 --stall --stag 2 --addr 0x7f002000 --write
-run iopfctl inject --sid 0x11 --stall --stag 3 --addr 0x7f003000
-run iopfctl inject --sid 0x11 --stall --stag 4 --s2 --ipa 0x40004000 --addr 0x7f004000 --exec
-run iopfctl inject --sid 0x20 --event permission --ssid 9 --addr 0x7f005000 --write
-run iopfctl inject --sid 0x20 --stall --stag 5 --count 3 --addr 0x7f006000
-run iopfctl inject --sid 0x10 --event 0x04
+run iopfctl inject 0x10 --stall --stag 1 --s2 --ipa 0x80001000 --addr 0x7f001000
+run iopfctl inject 0x10 --ssid 3 --stall --stag 2 --addr 0x7f002000 --write
+run iopfctl inject 0x11 --stall --stag 3 --addr 0x7f003000
+run iopfctl inject 0x11 --stall --stag 4 --s2 --ipa 0x40004000 --addr 0x7f004000 --exec
+run iopfctl inject 0x20 --event permission --ssid 9 --addr 0x7f005000 --write
+run iopfctl inject 0x20 --stall --stag 5 --count 3 --addr 0x7f006000
+run iopfctl inject 0x10 --event 0x04
 wait $WPID
 cat "$W/watch.txt"
 tail -n 1 "$W/watch.err"

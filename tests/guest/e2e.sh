@@ -88,6 +88,34 @@ EOF
 
 case_daemon_starts() { start_daemon "$CONF"; }
 
+# Issue 10: one daemon per store; the CLI's conventions against the module.
+case_second_daemon_refused() {
+	local rc=0
+	iopfd --config "$CONF" --store "$STORE" 2>"$W/second.log" || rc=$?
+	[ "$rc" -eq 1 ] || { echo "a second iopfd on the same store: exit $rc"; cat "$W/second.log"; return 1; }
+	grep -q "iopfd: store $STORE is in use by another iopfd" "$W/second.log" || { cat "$W/second.log"; return 1; }
+	daemon_alive || { echo "the first iopfd died"; return 1; }
+	iopfd --config "$CONF" --check-config >"$W/check.txt" || return 1
+	grep -q '^device 0x10 flags=nested,l1,l2 l1=invalid l2=success$' "$W/check.txt" || { cat "$W/check.txt"; return 1; }
+}
+
+case_cli_conventions() {
+	local rc=0
+	expect version "iopfctl $(iopfd --version | sed 's/^iopfd //')" "$(iopfctl --version)" || return 1
+	# aliases, prefixes, global -j; the same JSON as the command's own --json
+	expect json "$(iopfctl dev list --json)" "$(iopfctl -j dev show)" || return 1
+	expect prefix "$(iopfctl dev list)" "$(iopfctl dev l)" || return 1
+	expect prefix_alias "0xe nested,l1,l2" "$(iopfctl fl sh 0x10)" || return 1
+	iopfctl -p flags get 0x10 | grep -qx '  "flags_value": 14' || { iopfctl -p flags get 0x10; return 1; }
+	# a write error on stdout is a failure
+	iopfctl dev list >/dev/full 2>"$W/full.err" || rc=$?
+	[ "$rc" -eq 1 ] || { echo "dev list > /dev/full: exit $rc"; return 1; }
+	grep -q '^iopfctl: writing output: No space left on device$' "$W/full.err" || { cat "$W/full.err"; return 1; }
+	# flags by number: the kernel sees the same set
+	iopfctl flags update 0x11 --mask 0xffffffff --set 0 >/dev/null || return 1
+	expect flags_kept "0xa nested,l2" "$(iopfctl flags get 0x11)"
+}
+
 case_flags_registered() {
 	local got
 	got=$(for s in 0x10 0x11 0x20 0x21; do iopfctl flags get $s; done)
@@ -99,18 +127,18 @@ case_flags_registered() {
 
 case_inject_mix() {
 	# In this order; the comments give the fault's seq, if reported.
-	iopfctl inject --sid 0x10 --stall --stag 1 --s2 --ipa 0x80001000 --addr 0x1000 &&     # 1
-	iopfctl inject --sid 0x10 --ssid 5 --stall --stag 2 --addr 0x2000 --write &&           # 2
-	iopfctl inject --sid 0x11 --stall --stag 3 --addr 0x3000 &&                            # filtered L1
-	iopfctl inject --sid 0x11 --stall --stag 4 --s2 --ipa 0x44000 --addr 0x4000 &&         # 3
-	iopfctl inject --sid 0x20 --ssid 7 --event permission --addr 0x5000 --write &&         # 4
-	iopfctl inject --sid 0x20 --stall --stag 7 --addr 0x7000 --exec &&                     # 5
-	iopfctl inject --sid 0x20 --stall --stag 6 --s2 --ipa 0x66000 --addr 0x6000 &&         # 6
-	iopfctl inject --sid 0x21 --stall --stag 8 --addr 0x8000 &&                            # 7
-	iopfctl inject --sid 0x10 --event 0x04 &&                                              # C_BAD_STE
-	iopfctl inject --sid 0x99 --stall --addr 0x9000 &&                                     # unknown SID
-	iopfctl inject --sid 0x21 --event access --addr 0xa000 &&                              # filtered unrecov
-	iopfctl inject --sid 0x10 --stall --stag 12 --s2 --ipa 0xc000 --addr 0xc0 --dry-run >"$W/recs" &&
+	iopfctl inject 0x10 --stall --stag 1 --s2 --ipa 0x80001000 --addr 0x1000 &&     # 1
+	iopfctl inject 0x10 --ssid 5 --stall --stag 2 --addr 0x2000 --write &&           # 2
+	iopfctl inject 0x11 --stall --stag 3 --addr 0x3000 &&                            # filtered L1
+	iopfctl inject 0x11 --stall --stag 4 --s2 --ipa 0x44000 --addr 0x4000 &&         # 3
+	iopfctl inject 0x20 --ssid 7 --event permission --addr 0x5000 --write &&         # 4
+	iopfctl inject 0x20 --stall --stag 7 --addr 0x7000 --exec &&                     # 5
+	iopfctl inject 0x20 --stall --stag 6 --s2 --ipa 0x66000 --addr 0x6000 &&         # 6
+	iopfctl inject 0x21 --stall --stag 8 --addr 0x8000 &&                            # 7
+	iopfctl inject 0x10 --event 0x04 &&                                              # C_BAD_STE
+	iopfctl inject 0x99 --stall --addr 0x9000 &&                                     # unknown SID
+	iopfctl inject 0x21 --event access --addr 0xa000 &&                              # filtered unrecov
+	iopfctl inject 0x10 --stall --stag 12 --s2 --ipa 0xc000 --addr 0xc0 --dry-run >"$W/recs" &&
 	iopfctl inject --file "$W/recs" &&                                                     # 8
 	cat >"$W/log.txt" <<'EOF' &&
 [   42.000000] unrelated: line
@@ -163,7 +191,7 @@ case_store_holds_expected_faults() {
 
 case_fault_json_shape() {
 	local line
-	line=$(iopfctl faults --store "$STORE" --json --sid 0x20 --level L1 | head -n 1)
+	line=$(iopfctl faults 0x20 --store "$STORE" --json --level L1 | head -n 1)
 	expect shape '{"seq":4,"sid":32,"event_id":19,"event":"F_PERMISSION","handled":true,"type":"unrecov","level":"L1","flags":["pasid_valid","addr_valid"],"pasid":7,"grpid":null,"perm":["write"],"addr":"0x5000","reason":"permission"' \
 		"$(echo "$line" | sed 's/,"dev_seq".*//')"
 }
@@ -179,11 +207,11 @@ none" "$(for s in 0x10 0x11 0x20 0x21; do cat $D/devices/$s/last_resume; done)"
 }
 
 case_respond_by_hand() {
-	iopfctl respond --sid 0x21 --grpid 8 --code success || return 1
+	iopfctl respond 0x21 --grpid 8 --code success || return 1
 	expect last_resume "0x0000002100001044 0x0000000000000008 resp=RETRY stag=8 origin=response" \
 		"$(cat $D/devices/0x21/last_resume)" || return 1
 	# Answering it twice is the kernel's business to refuse, with its reason.
-	if iopfctl respond --sid 0x21 --grpid 8 --code success 2>"$W/err"; then
+	if iopfctl respond 0x21 --grpid 8 --code success 2>"$W/err"; then
 		echo "a second response was accepted"
 		return 1
 	fi
@@ -218,7 +246,7 @@ case_module_reload_survived() {
 	daemon_alive || { echo "iopfd died"; return 1; }
 	expect flags "0xe nested,l1,l2
 0x1 flat" "$(iopfctl flags get 0x10; iopfctl flags get 0x21)" || return 1
-	iopfctl inject --sid 0x10 --stall --stag 20 --s2 --ipa 0x123000 --addr 0x1 || return 1
+	iopfctl inject 0x10 --stall --stag 20 --s2 --ipa 0x123000 --addr 0x1 || return 1
 	wait_for 5 has_faults 10 || return 1
 	# SEQ starts over at 1 with the new module instance
 	expect after_reload "1 16 L2 null 0x123000" "$(store_faults | tail -n 1)" || return 1
@@ -230,7 +258,7 @@ case_sighup_reload() {
 	sed -i 's/^device 0x21 .*/device 0x21 flags=flat l1=success l2=success/' "$CONF" || return 1
 	kill -HUP "$DPID" || return 1
 	wait_for 5 grep -q '"event":"reload"' "$STORE" || return 1
-	iopfctl inject --sid 0x21 --stall --stag 30 --addr 0x30000 || return 1
+	iopfctl inject 0x21 --stall --stag 30 --addr 0x30000 || return 1
 	wait_for 5 grep -q 'stag=30 origin=response' $D/devices/0x21/last_resume
 }
 
@@ -245,7 +273,7 @@ device 0x30 flags=nested,l1,l2 l1=success l2=success
 EOF
 	rm -f "$STORE"
 	start_daemon "$W/burst.conf" --rcvbuf 4K || return 1
-	iopfctl inject --sid 0x30 --stall --stag 0 --addr 0x100000 --count $n >/dev/null || return 1
+	iopfctl inject 0x30 --stall --stag 0 --addr 0x100000 --count $n >/dev/null || return 1
 	wait_for 30 none_pending 48 || { echo "still pending: $(pending_of 48)"; cat "$W/iopfd.log"; return 1; }
 	stop_daemon || return 1
 	stats=$(iopfctl stats --store "$STORE" --json)
@@ -259,9 +287,11 @@ EOF
 	return 0
 }
 
-ktap_begin 16
+ktap_begin 18
 ktap_case load_module load_module
 ktap_case daemon_starts case_daemon_starts
+ktap_case second_daemon_refused case_second_daemon_refused
+ktap_case cli_conventions case_cli_conventions
 ktap_case flags_registered case_flags_registered
 ktap_case inject_mix case_inject_mix
 ktap_case store_holds_expected_faults case_store_holds_expected_faults

@@ -134,11 +134,11 @@ quiet() { # everything answered, the daemon idle: a sync point has passed
 
 case_overload_burst() {
 	local k=1600
-	gen $W/s1 --sid 0x40 --stall --stag 0 --addr 0x10000000 --count $k &&
-		gen $W/s2 --sid 0x40 --stall --stag $k --s2 --ipa 0x80000000 --addr 0x20000000 --count $k &&
-		gen $W/s3 --sid 0x40 --ssid 3 --event translation --addr 0x30000000 --count $k &&
-		gen $W/s4 --sid 0x41 --stall --stag 0 --addr 0x40000000 --count $k &&
-		gen $W/s5 --sid 0x41 --event permission --write --addr 0x50000000 --count $k || return 1
+	gen $W/s1 0x40 --stall --stag 0 --addr 0x10000000 --count $k &&
+		gen $W/s2 0x40 --stall --stag $k --s2 --ipa 0x80000000 --addr 0x20000000 --count $k &&
+		gen $W/s3 0x40 --ssid 3 --event translation --addr 0x30000000 --count $k &&
+		gen $W/s4 0x41 --stall --stag 0 --addr 0x40000000 --count $k &&
+		gen $W/s5 0x41 --event permission --write --addr 0x50000000 --count $k || return 1
 	interleave $W/b1 12345 $W/s1 $W/s2 $W/s3 $W/s4 $W/s5
 	INJ_PR=$((INJ_PR + 3 * k)) INJ_UNRECOV=$((INJ_UNRECOV + 2 * k))
 	INJECTED=$((INJECTED + 5 * k))
@@ -150,9 +150,9 @@ case_overload_burst() {
 
 case_tail_after_stall() {
 	local k=256
-	gen $W/s6 --sid 0x40 --stall --stag 3200 --addr 0x60000000 --count $k &&
-		gen $W/s7 --sid 0x41 --event translation --s2 --ipa 0x90000000 --addr 0x70000000 --count $k &&
-		gen $W/s8 --sid 0x41 --stall --stag 1600 --addr 0x80000000 --count $k || return 1
+	gen $W/s6 0x40 --stall --stag 3200 --addr 0x60000000 --count $k &&
+		gen $W/s7 0x41 --event translation --s2 --ipa 0x90000000 --addr 0x70000000 --count $k &&
+		gen $W/s8 0x41 --stall --stag 1600 --addr 0x80000000 --count $k || return 1
 	interleave $W/b2 777 $W/s6 $W/s7 $W/s8
 	INJ_PR=$((INJ_PR + 2 * k)) INJ_UNRECOV=$((INJ_UNRECOV + k))
 	INJECTED=$((INJECTED + 3 * k))
@@ -176,10 +176,10 @@ case_knob_gap_and_silent_tail() {
 	gaps_before=$(grep -c '"what":"gap"' "$STORE")
 	# Unrecoverable faults alternating between the devices: one per
 	# notification, so the knob's count is in faults.
-	gen $W/k1 --sid 0x40 --event access --addr 0xa0000000 --count 3 &&
-		gen $W/k2 --sid 0x41 --event access --addr 0xb0000000 --count 3 &&
-		gen $W/k3 --sid 0x40 --stall --stag 4000 --addr 0xc0000000 --count 3 &&
-		gen $W/k4 --sid 0x41 --event access --addr 0xd0000000 --count 3 || return 1
+	gen $W/k1 0x40 --event access --addr 0xa0000000 --count 3 &&
+		gen $W/k2 0x41 --event access --addr 0xb0000000 --count 3 &&
+		gen $W/k3 0x40 --stall --stag 4000 --addr 0xc0000000 --count 3 &&
+		gen $W/k4 0x41 --event access --addr 0xd0000000 --count 3 || return 1
 	paste -d "\\n" $W/k1 $W/k2 >$W/knob1.000
 	paste -d "\\n" $W/k3 $W/k4 >$W/knob2.000
 	knob probability 100 && knob interval 1 || return 1

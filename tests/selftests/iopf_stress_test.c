@@ -771,42 +771,42 @@ TEST_F_TIMEOUT(stress, mixed, 180)
 	       (unsigned long long)s->stats_gets, (unsigned long long)s->dbgfs_reads,
 	       (unsigned long long)s->faults_seen, (unsigned long long)s->resumes_seen);
 
-	ASSERT_EQ(0, s->errors) TH_LOG("%d failures, the first: %s", s->errors,
+	ASSERT_EQ(0, atomic_load(&s->errors)) TH_LOG("%d failures, the first: %s", s->errors,
 				       s->first_error);
-	ASSERT_LT(0u, s->records);
-	ASSERT_LT(0u, s->deletes);
+	ASSERT_LT(0u, atomic_load(&s->records));
+	ASSERT_LT(0u, atomic_load(&s->deletes));
 
 	/* quiescent now: the balances, exactly */
 	ASSERT_EQ(0, iopf_stats_get(nl, &g1));
 	for (i = 0; i < NSTABLE; i++) {
 		ASSERT_EQ(0, dev_get_checked(s, nl, s->stable[i], &d));
-		ASSERT_EQ(s->aim_stable[i], SIDX(&d, INJECTED)) TH_LOG("stable %d", i);
+		ASSERT_EQ(atomic_load(&s->aim_stable[i]), SIDX(&d, INJECTED)) TH_LOG("stable %d", i);
 		sum_stable += SIDX(&d, INJECTED);
 	}
 	for (i = 0; i < NCHURN; i++) {
 		ASSERT_EQ(0, dev_get_checked(s, nl, s->churn[i], &d));
-		ASSERT_EQ(s->aim_churn[i], SIDX(&d, INJECTED)) TH_LOG("churn %d", i);
+		ASSERT_EQ(atomic_load(&s->aim_churn[i]), SIDX(&d, INJECTED)) TH_LOG("churn %d", i);
 		sum_churn_live += SIDX(&d, INJECTED);
 	}
 	for (i = 0; i < NWILD; i++)
 		if (dev_get_checked(s, nl, s->wild[i], &d) == 0)
 			sum_wild_live += SIDX(&d, INJECTED);
-	ASSERT_EQ(0, s->errors) TH_LOG("%s", s->first_error);
+	ASSERT_EQ(0, atomic_load(&s->errors)) TH_LOG("%s", s->first_error);
 
 	d_records = g1.v[IOPF_STAT_A_RECORDS] - g0.v[IOPF_STAT_A_RECORDS];
 	d_unhandled = g1.v[IOPF_STAT_A_UNHANDLED_EVENT] - g0.v[IOPF_STAT_A_UNHANDLED_EVENT];
 	d_unknown = g1.v[IOPF_STAT_A_UNKNOWN_SID] - g0.v[IOPF_STAT_A_UNKNOWN_SID];
-	ASSERT_EQ(s->records, d_records);
-	ASSERT_EQ(s->aim_unhandled, d_unhandled);
+	ASSERT_EQ(atomic_load(&s->records), d_records);
+	ASSERT_EQ(atomic_load(&s->aim_unhandled), d_unhandled);
 	/* records = unhandled + unknown_sid + injected of every device */
-	ASSERT_LE(s->aim_ghost, d_unknown);
+	ASSERT_LE(atomic_load(&s->aim_ghost), d_unknown);
 	ASSERT_LE(d_unhandled + d_unknown + sum_stable + sum_churn_live +
-		  s->churn_deleted_injected, d_records);
+		  atomic_load(&s->churn_deleted_injected), d_records);
 	wild_landed = d_records - d_unhandled - d_unknown - sum_stable -
 		      sum_churn_live - s->churn_deleted_injected;
 	/* what wild devices took: between what was seen of them and all aimed */
-	ASSERT_LE(s->wild_deleted_seen + sum_wild_live, wild_landed);
-	ASSERT_LE(wild_landed, s->aim_wild);
+	ASSERT_LE(atomic_load(&s->wild_deleted_seen) + sum_wild_live, wild_landed);
+	ASSERT_LE(wild_landed, atomic_load(&s->aim_wild));
 	printf("# stress: balance: %llu records = %llu unhandled + %llu unknown_sid + "
 	       "%llu on stable + %llu on churned (%llu on deleted instances) + %llu on wild "
 	       "devices (at least %llu seen)\n",

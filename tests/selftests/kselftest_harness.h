@@ -416,7 +416,10 @@ static inline void __kselftest_memset_safe(void *s, int c, size_t n)
 	{ \
 		/* fixture data is alloced, setup, and torn down per call. */ \
 		FIXTURE_DATA(fixture_name) self_private, *self = NULL; \
-		pid_t child = 1; \
+		/* volatile (local fix): set by fork() after setjmp() and read \
+		 * after an ASSERT's longjmp() in the child, where a register \
+		 * copy may be stale (-Wclobbered at -O2). */ \
+		volatile pid_t child = 1; \
 		int status = 0; \
 		/* Makes sure there is only one teardown, even when child forks again. */ \
 		bool *teardown = mmap(NULL, sizeof(*teardown), \

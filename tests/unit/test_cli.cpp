@@ -105,12 +105,12 @@ TEST_CASE("cli: inject usage errors", "[cli]") {
     check_usage({"inject", "--sid", "1", "--raw", "1", "2", "3", "4"}, "exactly one of");
     check_usage({"inject", "--raw", "1", "2", "3"}, "four words");
     check_usage({"inject", "--raw", "1", "2", "3", "zz"}, "not a hex number");
-    check_usage({"inject", "--stall"}, "--sid is required");
+    check_usage({"inject", "--stall"}, "missing SID");
     check_usage({"inject", "--sid", "0x1g"}, "not a number");
     check_usage({"inject", "--sid", "1", "--event", "nope"}, "unknown event");
     check_usage({"inject", "--sid", "1", "--read", "--write"}, "exclusive");
     check_usage({"inject", "--sid", "1", "--ssid", "0x100000"}, "ssid");
-    check_usage({"inject", "--sid", "1", "--bogus"}, "unrecognised option");
+    check_usage({"inject", "--sid", "1", "--bogus"}, "unknown option '--bogus'");
 }
 
 TEST_CASE("cli: decode, human and JSON", "[cli]") {

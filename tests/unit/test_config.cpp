@@ -96,8 +96,8 @@ TEST_CASE("config: malformed input names file and line", "[config]") {
                  "test.conf:2: device 0x1 configured twice");
     expect_error("device 1 flags=flat l1=maybe\n", "unknown response code 'maybe'");
     expect_error("store\n", "store takes one path");
-    expect_error("rcvbuf 12Q\n", "not a number");
-    expect_error("rcvbuf 4G\n", "out of range");
+    expect_error("rcvbuf 12Q\n", "not a size");
+    expect_error("rcvbuf 4G\n", "too large");
     expect_error("default\n", "default needs");
     expect_error("default l3=success\n", "unknown key 'l3'");
 }

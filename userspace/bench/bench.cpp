@@ -76,7 +76,7 @@ Args parse_args(int argc, char** argv) {
     for (int i = 2; i < argc; i++) {
         std::string k = argv[i];
         if (k.rfind("--", 0) != 0)
-            throw std::invalid_argument("unexpected " + k);
+            throw std::invalid_argument(fmt::format("unexpected {}", k)); // not "..." + k: GCC 12 -Wrestrict
         k = k.substr(2);
         if (k == "listen")
             a.kv[k] = "1";

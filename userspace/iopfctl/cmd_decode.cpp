@@ -174,10 +174,10 @@ int cmd_decode(const Args& args, Io& io) {
 
     for (std::size_t i = 0; i < records.size(); i++) {
         iopf::Fault f = iopf::decode_record(records[i]);
-        if (vm.count("json")) {
+        if (json_wanted(vm, io)) {
             iopf::Json j = iopf::fault_to_json(f, {.report_flags = flags, .extra = true});
             j.set("evt", iopf::evt_to_json(iopf::evt_fields(records[i])));
-            print_json_line(io.out, j);
+            print_json(io, j);
             continue;
         }
         if (records.size() > 1)

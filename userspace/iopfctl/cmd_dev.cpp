@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// iopfctl dev add|del|list
+// iopfctl dev add|del|list (aliases: delete, show, ls)
 #include <fmt/core.h>
 
 #include "iopf/client.hpp"
@@ -10,9 +10,11 @@
 namespace iopfctl {
 
 const char* const kDevUsage = R"(usage: iopfctl dev add SID...
-       iopfctl dev del SID...
-       iopfctl dev list [--json]
-  SID: StreamID, decimal or 0x hex. del flushes pending page requests.
+       iopfctl dev del|delete SID...
+       iopfctl dev list|show|ls [--json]
+  SID: StreamID, decimal or 0x hex (--sid SID also works). del flushes
+  pending page requests.
+example: iopfctl dev add 0x10 0x11 && iopfctl -j dev show
 )";
 
 namespace {
@@ -42,9 +44,9 @@ int list(const Args& args, Io& io) {
     auto vm = parse_options(args, desc);
     iopf::Client c;
     auto devs = c.dev_list();
-    if (vm.count("json")) {
+    if (json_wanted(vm, io)) {
         for (const auto& d : devs)
-            print_json_line(io.out, dev_json(d));
+            print_json(io, dev_json(d));
         return 0;
     }
     iopf::Table t({"SID", "FLAGS", "INJECTED", "REPORTED", "FILTERED", "NO_HANDLER", "PENDING",
@@ -72,20 +74,21 @@ int list(const Args& args, Io& io) {
 int cmd_dev(const Args& args, Io& io) {
     if (args.empty())
         throw UsageError("missing subcommand (add, del, list)");
-    const std::string& sub = args[0];
+    const std::string sub =
+        subcommand(args[0], {{"add", {}}, {"del", {"delete"}}, {"list", {"show", "ls"}}});
     Args rest(args.begin() + 1, args.end());
     if (sub == "list")
         return list(rest, io);
-    if (sub != "add" && sub != "del")
-        throw UsageError(fmt::format("unknown subcommand '{}'", sub));
-    if (rest.empty())
+    po::options_description desc("dev");
+    desc.add_options()("sid", po::value<std::vector<std::string>>()->composing());
+    po::positional_options_description pos;
+    pos.add("sid", -1);
+    auto vm = parse_options(rest, desc, &pos);
+    if (!vm.count("sid"))
         throw UsageError("missing SID");
     std::vector<uint32_t> sids;
-    for (const auto& a : rest) {
-        if (a.starts_with("-"))
-            throw UsageError(fmt::format("unknown option '{}'", a));
+    for (const auto& a : vm["sid"].as<std::vector<std::string>>())
         sids.push_back(static_cast<uint32_t>(num_arg(a, "SID", UINT32_MAX)));
-    }
     iopf::Client c;
     for (uint32_t sid : sids) {
         if (sub == "add")

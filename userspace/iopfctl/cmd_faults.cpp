@@ -15,14 +15,17 @@
 namespace iopfctl {
 
 const char* const kFaultsUsage =
-    R"(usage: iopfctl faults [--store PATH] [--sid SID] [--level L1|L2] [--json]
+    R"(usage: iopfctl faults [SID] [--store PATH] [--level L1|L2] [--json]
   Lists the faults in iopfd's store (default /var/lib/iopfd/faults.jsonl),
-  with what the daemon's policy did with each.
+  with what the daemon's policy did with each; SID (or --sid SID) keeps one
+  device's.
+example: iopfctl faults 0x10 --level L2 --store /var/lib/iopfd/faults.jsonl
 )";
 
 const char* const kStatsUsage = R"(usage: iopfctl stats [--store PATH] [--module] [--json]
   Summarises iopfd's store; --module shows the module's counters instead
   (STATS_GET and every device's DEV_GET).
+example: iopfctl -p stats --module
 )";
 
 namespace {
@@ -89,7 +92,7 @@ int module_stats(bool json, Io& io) {
             d.push(o);
         }
         j.set("devices", d);
-        print_json_line(io.out, j);
+        print_json(io, j);
         return 0;
     }
     io.out << "module counters:\n";
@@ -113,12 +116,12 @@ int module_stats(bool json, Io& io) {
 
 int cmd_faults(const Args& args, Io& io) {
     po::options_description desc("faults");
+    po::positional_options_description pos;
+    add_sid(desc, pos);
     desc.add_options()("store", po::value<std::string>()->default_value(iopf::kDefaultStore))(
-        "sid", po::value<std::string>())("level", po::value<std::string>())("json", "");
-    auto vm = parse_options(args, desc);
-    std::optional<uint32_t> sid;
-    if (auto s = num_opt(vm, "sid", UINT32_MAX))
-        sid = static_cast<uint32_t>(*s);
+        "level", po::value<std::string>())("json", "");
+    auto vm = parse_options(args, desc, &pos);
+    std::optional<uint32_t> sid = sid_opt(vm);
     std::optional<uint32_t> level;
     if (vm.count("level")) {
         try {
@@ -130,14 +133,14 @@ int cmd_faults(const Args& args, Io& io) {
     const std::string path = vm["store"].as<std::string>();
     auto c = collect(path, sid, level);
     warn_bad(io, path, c.read);
-    if (vm.count("json")) {
+    if (json_wanted(vm, io)) {
         for (std::size_t i = 0; i < c.faults.size(); i++) {
             auto j =
                 iopf::fault_to_json(c.faults[i], {.report_flags = std::nullopt, .extra = true});
             for (const char* k : {"action", "resynced"})
                 if (const iopf::Json* v = c.lines[i].find(k))
                     j.set(k, *v);
-            print_json_line(io.out, j);
+            print_json(io, j);
         }
         return 0;
     }
@@ -154,7 +157,7 @@ int cmd_stats(const Args& args, Io& io) {
     desc.add_options()("store", po::value<std::string>()->default_value(iopf::kDefaultStore))(
         "module", "")("json", "");
     auto vm = parse_options(args, desc);
-    bool json = vm.count("json");
+    bool json = json_wanted(vm, io);
     if (vm.count("module"))
         return module_stats(json, io);
     const std::string path = vm["store"].as<std::string>();
@@ -162,7 +165,7 @@ int cmd_stats(const Args& args, Io& io) {
     auto r = iopf::read_store(path, [&](const iopf::Json& j) { s.add_store_line(j); });
     warn_bad(io, path, r);
     if (json)
-        print_json_line(io.out, s.to_json());
+        print_json(io, s.to_json());
     else
         io.out << s.to_text();
     return 0;

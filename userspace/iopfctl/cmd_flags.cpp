@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// iopfctl flags set|update|get|clear
+// iopfctl flags set|update|get|clear (aliases: show, unregister, del, delete)
 #include <fmt/core.h>
 
 #include "iopf/client.hpp"
@@ -11,11 +11,15 @@ namespace iopfctl {
 
 const char* const kFlagsUsage = R"(usage: iopfctl flags set SID FLAGS      register a handler
        iopfctl flags update SID FLAGS   replace the flags (mask 0, set FLAGS)
-       iopfctl flags update SID --mask M --set S
-       iopfctl flags get SID [--json]
-       iopfctl flags clear SID          unregister the handler
+       iopfctl flags update SID [--mask M] [--set S]
+       iopfctl flags get|show SID [--json]
+       iopfctl flags clear|unregister|del SID   unregister the handler
+  SID: StreamID, decimal or 0x hex (--sid SID also works)
   FLAGS: any of --flat --nested --l1 --l2 --unrecov, or --flags LIST
-         (LIST: comma-separated flat,nested,l1,l2,unrecov)
+  LIST, M, S: comma-separated names (flat,nested,l1,l2,unrecov) or a
+         number (0xe); the kernel keeps flags & M, then ORs S
+example: iopfctl flags set 0x10 --nested --l1 --l2
+         iopfctl flags update 0x10 --mask flat,nested --set l2
 )";
 
 namespace {
@@ -27,7 +31,8 @@ struct FlagOpts {
 
 FlagOpts parse(const Args& args, bool with_flags, bool with_mask, bool with_json) {
     po::options_description desc("flags");
-    desc.add_options()("sid", po::value<std::string>(), "StreamID");
+    po::positional_options_description pos;
+    add_sid(desc, pos);
     if (with_flags)
         desc.add_options()("flat", "FLAT")("nested", "NESTED")("l1", "NESTED_L1_CONCERNED")(
             "l2", "NESTED_L2_CONCERNED")("unrecov", "REPORT_UNRECOV")(
@@ -37,11 +42,9 @@ FlagOpts parse(const Args& args, bool with_flags, bool with_mask, bool with_json
                            "keep flags & MASK")("set", po::value<std::string>(), "then OR SET");
     if (with_json)
         desc.add_options()("json", "JSON output");
-    po::positional_options_description pos;
-    pos.add("sid", 1);
     FlagOpts o;
     o.vm = parse_options(args, desc, &pos);
-    o.sid = static_cast<uint32_t>(num_req(o.vm, "sid", UINT32_MAX));
+    o.sid = sid_req(o.vm);
     return o;
 }
 
@@ -61,11 +64,7 @@ std::optional<uint32_t> named_flags(const po::variables_map& vm) {
         }
     }
     if (vm.count("flags")) {
-        try {
-            f |= iopf::parse_report_flags(vm["flags"].as<std::string>());
-        } catch (const iopf::ParseError& e) {
-            throw UsageError(fmt::format("--flags: {}", e.what()));
-        }
+        f |= flags_arg(vm["flags"].as<std::string>(), "--flags");
         any = true;
     }
     return any ? std::optional(f) : std::nullopt;
@@ -82,7 +81,11 @@ void check_flags(uint32_t flags) {
 int cmd_flags(const Args& args, Io& io) {
     if (args.empty())
         throw UsageError("missing subcommand (set, update, get, clear)");
-    const std::string& sub = args[0];
+    const std::string sub =
+        subcommand(args[0], {{"set", {}},
+                             {"update", {}},
+                             {"get", {"show"}},
+                             {"clear", {"unregister", "del", "delete"}}});
     Args rest(args.begin() + 1, args.end());
     if (sub == "set") {
         auto o = parse(rest, true, false, false);
@@ -98,21 +101,27 @@ int cmd_flags(const Args& args, Io& io) {
     if (sub == "update") {
         auto o = parse(rest, true, true, false);
         auto flags = named_flags(o.vm);
-        auto mask = num_opt(o.vm, "mask", UINT32_MAX);
-        auto set = num_opt(o.vm, "set", UINT32_MAX);
+        std::optional<uint32_t> mask, set;
+        if (o.vm.count("mask")) {
+            try {
+                mask = iopf::parse_report_mask(o.vm["mask"].as<std::string>());
+            } catch (const iopf::ParseError& e) {
+                throw UsageError(fmt::format("--mask: {}", e.what()));
+            }
+        }
+        if (o.vm.count("set"))
+            set = flags_arg(o.vm["set"].as<std::string>(), "--set");
         if (flags && (mask || set))
             throw UsageError("give either flag switches or --mask/--set, not both");
         if (!flags && !mask && !set)
             throw UsageError("no flags given");
         // Flags replace the set: checked whole. With --mask/--set only the
         // kernel knows the resulting set; SET's bits can be checked here.
+        // (SET's unknown bits were refused by flags_arg.)
         if (flags)
             check_flags(*flags);
-        else if (set && (*set & ~IOPF_REPORT_ALL))
-            throw UsageError(fmt::format("--set: {:#x} has unknown reporting flags (known: {:#x})",
-                                         *set, IOPF_REPORT_ALL));
-        uint32_t m = flags ? 0 : static_cast<uint32_t>(mask.value_or(0));
-        uint32_t s = flags ? *flags : static_cast<uint32_t>(set.value_or(0));
+        uint32_t m = flags ? 0 : mask.value_or(0);
+        uint32_t s = flags ? *flags : set.value_or(0);
         iopf::Client c;
         c.handler_update(o.sid, m, s);
         auto d = c.dev_get(o.sid);
@@ -123,14 +132,14 @@ int cmd_flags(const Args& args, Io& io) {
     if (sub == "get") {
         auto o = parse(rest, false, false, true);
         auto d = iopf::Client().dev_get(o.sid);
-        if (o.vm.count("json")) {
+        if (json_wanted(o.vm, io)) {
             iopf::Json j = iopf::Json::object();
             j.set("sid", d.sid);
             j.set("registered", d.registered);
             j.set("flags",
                   d.registered ? iopf::Json(iopf::format_report_flags(d.flags)) : iopf::Json());
             j.set("flags_value", d.flags);
-            print_json_line(io.out, j);
+            print_json(io, j);
         } else if (d.registered) {
             io.out << fmt::format("{:#x} {}\n", d.flags, iopf::format_report_flags(d.flags));
         } else {
@@ -138,13 +147,13 @@ int cmd_flags(const Args& args, Io& io) {
         }
         return 0;
     }
-    if (sub == "clear" || sub == "unregister") {
+    if (sub == "clear") {
         auto o = parse(rest, false, false, false);
         iopf::Client().handler_unregister(o.sid);
         io.out << fmt::format("device {:#x}: handler unregistered\n", o.sid);
         return 0;
     }
-    throw UsageError(fmt::format("unknown subcommand '{}'", sub));
+    throw UsageError(fmt::format("unknown subcommand '{}'", sub)); // not reached
 }
 
 } // namespace iopfctl

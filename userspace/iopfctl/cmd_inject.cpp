@@ -14,9 +14,10 @@
 
 namespace iopfctl {
 
-const char* const kInjectUsage = R"(usage: iopfctl inject --sid SID [fields] [--count N]
+const char* const kInjectUsage = R"(usage: iopfctl inject SID [fields] [--count N]
        iopfctl inject --raw W0 W1 W2 W3
        iopfctl inject --file FILE|-      (four hex words per line)
+  SID: StreamID, decimal or 0x hex (--sid SID also works)
   fields: --ssid N  --event translation|addr-size|access|permission|ID
           --stall --stag N  --s2 --ipa IPA  --addr ADDR
           --read|--write  --exec  --priv
@@ -24,13 +25,14 @@ const char* const kInjectUsage = R"(usage: iopfctl inject --sid SID [fields] [--
   --dry-run    print the records instead of writing them
   --verbose    (-v) also say how many writes it took (1024 records at most each)
   --debugfs D  module directory (default /sys/kernel/debug/iopf_testbed)
+example: iopfctl inject 0x10 --stall --stag 7 --s2 --ipa 0x80001000 --addr 0x1000
 )";
 
 namespace {
 
 std::vector<iopf::Record> from_fields(const po::variables_map& vm) {
     iopf::RecordFields f;
-    f.sid = static_cast<uint32_t>(num_req(vm, "sid", UINT32_MAX));
+    f.sid = sid_req(vm);
     if (auto v = num_opt(vm, "ssid", UINT32_MAX))
         f.ssid = static_cast<uint32_t>(*v);
     if (vm.count("event")) {
@@ -50,7 +52,7 @@ std::vector<iopf::Record> from_fields(const po::variables_map& vm) {
     f.read = !vm.count("write");
     f.exec = vm.count("exec");
     f.priv = vm.count("priv");
-    uint64_t count = num_opt(vm, "count", 1'000'000).value_or(1);
+    uint64_t count = count_opt(vm, "count", 1'000'000).value_or(1);
     if (count == 0)
         throw UsageError("--count must be at least 1");
 
@@ -101,14 +103,16 @@ std::vector<iopf::Record> from_file(const std::string& path) {
 
 int cmd_inject(const Args& args, Io& io) {
     po::options_description desc("inject");
-    desc.add_options()("sid", po::value<std::string>())("ssid", po::value<std::string>())(
+    po::positional_options_description pos;
+    add_sid(desc, pos);
+    desc.add_options()("ssid", po::value<std::string>())(
         "event", po::value<std::string>())("stall", "")("stag", po::value<std::string>())("s2", "")(
         "ipa", po::value<std::string>())("addr", po::value<std::string>())("read", "")("write", "")(
         "exec", "")("priv", "")("count", po::value<std::string>())(
         "raw", po::value<std::vector<std::string>>()->multitoken())(
         "file", po::value<std::string>())("dry-run", "")("verbose,v", "")(
         "debugfs", po::value<std::string>()->default_value(iopf::kDefaultDebugfs));
-    auto vm = parse_options(args, desc);
+    auto vm = parse_options(args, desc, &pos);
 
     bool raw = vm.count("raw"), file = vm.count("file");
     bool fields = false;
@@ -116,7 +120,7 @@ int cmd_inject(const Args& args, Io& io) {
                           "write", "exec", "priv", "count"})
         fields |= vm.count(o) > 0;
     if (int(raw) + int(file) + int(fields) != 1)
-        throw UsageError("give exactly one of: fields (--sid ...), --raw, --file");
+        throw UsageError("give exactly one of: fields (SID ...), --raw, --file");
 
     std::vector<iopf::Record> recs = raw    ? from_raw(vm["raw"].as<std::vector<std::string>>())
                                      : file ? from_file(vm["file"].as<std::string>())

@@ -35,6 +35,7 @@ const char* const kScriptUsage = R"(usage: iopfctl script FILE|- [--fresh] [--no
   --no-check     only run and print
   --stop         stop at the first mismatch
   --module PATH  the module reload ops load (default /lib/modules/iopf_testbed.ko)
+example: iopfctl script repro.txt --fresh --stop
 )";
 
 int cmd_script(const Args& args, Io& io) {
@@ -63,7 +64,7 @@ int cmd_script(const Args& args, Io& io) {
     ec.debugfs = vm["debugfs"].as<std::string>();
     ec.module_path = vm["module"].as<std::string>();
     ec.module_params = vm["module-params"].as<std::string>();
-    ec.check_every = static_cast<unsigned>(num_opt(vm, "check-every", UINT32_MAX).value_or(1));
+    ec.check_every = static_cast<unsigned>(count_opt(vm, "check-every", UINT32_MAX).value_or(1));
     difftest::Executor ex(ec);
     if (vm.count("fresh"))
         ex.make_fresh();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // iopfctl watch: stream FAULT_NTF and RESUME_NTF until Ctrl-C, --count or --timeout.
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <ostream>
@@ -21,6 +22,8 @@ const char* const kWatchUsage =
   Prints every fault and resume notification until Ctrl-C, N faults or SEC
   seconds. Lost notifications (socket overflow, sequence gaps) are reported
   on stderr as they are detected and in the closing summary.
+  SEC may have a fraction (0.5); SIZE takes K, M or G (1 byte to 2G-1).
+example: iopfctl -j watch --count 10 --timeout 30
 )";
 
 namespace {
@@ -44,7 +47,7 @@ struct Printer : iopf::EventSink {
         if (json) {
             auto j = iopf::fault_to_json(f, {.report_flags = std::nullopt, .extra = true});
             j.set("kind", "fault");
-            print_json_line(io.out, j);
+            print_json(io, j);
         } else {
             io.out << fault_line(f) << '\n';
         }
@@ -55,7 +58,7 @@ struct Printer : iopf::EventSink {
         if (json) {
             auto j = iopf::resume_to_json(r);
             j.set("kind", "resume");
-            print_json_line(io.out, j);
+            print_json(io, j);
         } else {
             io.out << resume_line(r) << '\n';
         }
@@ -88,15 +91,22 @@ struct Printer : iopf::EventSink {
 
 int cmd_watch(const Args& args, Io& io) {
     po::options_description desc("watch");
-    desc.add_options()("count", po::value<std::string>())("timeout", po::value<double>())(
+    desc.add_options()("count", po::value<std::string>())("timeout", po::value<std::string>())(
         "json", "")("rcvbuf", po::value<std::string>()->default_value("16M"));
     auto vm = parse_options(args, desc);
-    auto count = num_opt(vm, "count", UINT64_MAX);
+    auto count = count_opt(vm, "count", UINT64_MAX);
     std::optional<double> timeout;
     if (vm.count("timeout")) {
-        timeout = vm["timeout"].as<double>();
-        if (*timeout < 0)
-            throw UsageError("--timeout must not be negative");
+        // seconds, decimal with an optional fraction, at most a day
+        const std::string t = vm["timeout"].as<std::string>();
+        double v = 0;
+        auto r = std::from_chars(t.data(), t.data() + t.size(), v, std::chars_format::fixed);
+        if (t.empty() || t[0] == '-' || t[0] == '+' || r.ec == std::errc::invalid_argument ||
+            r.ptr != t.data() + t.size())
+            throw UsageError(fmt::format("--timeout: '{}' is not a number of seconds", t));
+        if (r.ec == std::errc::result_out_of_range || v > 86400)
+            throw UsageError(fmt::format("--timeout: {} is out of range (max 86400)", t));
+        timeout = v;
     }
     std::size_t rcvbuf;
     try {
@@ -118,7 +128,7 @@ int cmd_watch(const Args& args, Io& io) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    Printer p(io, vm.count("json") > 0);
+    Printer p(io, json_wanted(vm, io));
     using clock = std::chrono::steady_clock;
     const auto deadline = timeout ? clock::now() + std::chrono::duration_cast<clock::duration>(
                                                        std::chrono::duration<double>(*timeout))

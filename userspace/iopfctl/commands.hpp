@@ -14,6 +14,9 @@ using Args = std::vector<std::string>;
 struct Io {
     std::ostream& out;
     std::ostream& err;
+    // Global options, given before the command (iproute2's -j and -p).
+    bool json = false;   // -j/--json: JSON output wherever there is output
+    bool pretty = false; // -p/--pretty: indented JSON (implies -j)
 };
 
 using Handler = int (*)(const Args& args, Io& io);
@@ -34,8 +37,11 @@ class UsageError : public std::runtime_error {
 const std::vector<Command>& commands();
 
 // Dispatch argv (without the program name). Returns the exit status:
-// 0 success, 1 failure, 2 usage error.
+// 0 success, 1 failure (also: stdout could not be written), 2 usage error.
 int run(const Args& argv, Io& io);
+
+// The program's version (the CMake project's).
+const char* version();
 
 // Handlers (cmd_*.cpp). `args` follow the group's name.
 int cmd_dev(const Args& args, Io& io);

@@ -11,20 +11,11 @@ namespace iopfctl {
 
 po::variables_map parse_options(const Args& args, const po::options_description& desc,
                                 const po::positional_options_description* pos) {
-    po::variables_map vm;
     try {
-        po::command_line_parser p(args);
-        p.options(desc);
-        if (pos)
-            p.positional(*pos);
-        else
-            p.positional(po::positional_options_description{});
-        po::store(p.run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
+        return iopf::cli::parse(args, desc, pos);
+    } catch (const iopf::cli::CommandLineError& e) {
         throw UsageError(e.what());
     }
-    return vm;
 }
 
 uint64_t num_arg(const std::string& s, const char* what, uint64_t max) {
@@ -46,6 +37,114 @@ uint64_t num_req(const po::variables_map& vm, const char* name, uint64_t max) {
     if (!v)
         throw UsageError(fmt::format("--{} is required", name));
     return *v;
+}
+
+std::optional<uint64_t> count_opt(const po::variables_map& vm, const char* name, uint64_t max) {
+    if (!vm.count(name))
+        return std::nullopt;
+    try {
+        return iopf::parse_count(vm[name].as<std::string>(), max, std::string("--") + name);
+    } catch (const iopf::ParseError& e) {
+        throw UsageError(e.what());
+    }
+}
+
+void add_sid(po::options_description& desc, po::positional_options_description& pos) {
+    desc.add_options()("sid", po::value<std::string>(), "StreamID");
+    pos.add("sid", 1);
+}
+
+std::optional<uint32_t> sid_opt(const po::variables_map& vm) {
+    if (!vm.count("sid"))
+        return std::nullopt;
+    return static_cast<uint32_t>(num_arg(vm["sid"].as<std::string>(), "SID", UINT32_MAX));
+}
+
+uint32_t sid_req(const po::variables_map& vm) {
+    auto sid = sid_opt(vm);
+    if (!sid)
+        throw UsageError("missing SID");
+    return *sid;
+}
+
+uint32_t flags_arg(const std::string& s, const char* opt) {
+    try {
+        return iopf::parse_report_flags(s);
+    } catch (const iopf::ParseError& e) {
+        throw UsageError(fmt::format("{}: {}", opt, e.what()));
+    }
+}
+
+const char* subcommand(const std::string& word, const std::vector<iopf::cli::Word>& table) {
+    try {
+        return iopf::cli::match(word, table, "subcommand");
+    } catch (const iopf::cli::CommandLineError& e) {
+        throw UsageError(e.what());
+    }
+}
+
+bool json_wanted(const po::variables_map& vm, const Io& io) {
+    return io.json || vm.count("json");
+}
+
+void print_json(Io& io, const iopf::Json& j) {
+    if (io.pretty)
+        io.out << pretty_json(j.dump()) << '\n';
+    else
+        io.out << j.dump() << '\n';
+}
+
+std::string pretty_json(std::string_view in) {
+    std::string out;
+    int depth = 0;
+    bool in_str = false, esc = false;
+    auto newline = [&] { out += '\n' + std::string(static_cast<std::size_t>(depth) * 2, ' '); };
+    for (std::size_t i = 0; i < in.size(); i++) {
+        char c = in[i];
+        if (in_str) {
+            out += c;
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = true;
+            out += c;
+            break;
+        case '{':
+        case '[':
+            out += c;
+            // empty containers stay on one line
+            if (i + 1 < in.size() && (in[i + 1] == '}' || in[i + 1] == ']')) {
+                out += in[++i];
+                break;
+            }
+            depth++;
+            newline();
+            break;
+        case '}':
+        case ']':
+            depth--;
+            newline();
+            out += c;
+            break;
+        case ',':
+            out += c;
+            newline();
+            break;
+        case ':':
+            out += ": ";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
 }
 
 namespace {

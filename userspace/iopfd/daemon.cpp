@@ -15,13 +15,26 @@
 #include "iopf/error.hpp"
 #include "iopf/fault_json.hpp"
 #include "iopf/names.hpp"
+#include "log.hpp"
+#include "notify.hpp"
 
 namespace iopfd {
 
 namespace {
 
+// Severities (log.hpp): log() is info, warn() loss and degraded service,
+// err() a failed operation.
 template <typename... A> void log(fmt::format_string<A...> f, A&&... a) {
-    std::cerr << "iopfd: " << fmt::format(f, std::forward<A>(a)...) << '\n';
+    log_line(Severity::info, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A> void debug(fmt::format_string<A...> f, A&&... a) {
+    log_line(Severity::debug, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A> void warn(fmt::format_string<A...> f, A&&... a) {
+    log_line(Severity::warning, fmt::format(f, std::forward<A>(a)...));
+}
+template <typename... A> void err(fmt::format_string<A...> f, A&&... a) {
+    log_line(Severity::err, fmt::format(f, std::forward<A>(a)...));
 }
 
 constexpr std::size_t kDefaultRcvbuf = 16u << 20;
@@ -30,12 +43,21 @@ constexpr std::size_t kRecordedWindow = 1u << 20;
 } // namespace
 
 Daemon::Daemon(Options opts, iopf::Config cfg) : opts_(std::move(opts)), cfg_(std::move(cfg)) {
+    // The command line wins over the file; saying so when both are given.
     const std::string store = opts_.store.value_or(cfg_.store.value_or(iopf::kDefaultStore));
+    if (opts_.store && cfg_.store && *cfg_.store != *opts_.store)
+        warn("--store {} overrides the configuration's store {}", *opts_.store, *cfg_.store);
+    store_lock_ = std::make_unique<StoreLock>(store);
     store_ = std::make_unique<iopf::StoreWriter>(store);
     std::size_t rcvbuf = opts_.rcvbuf.value_or(cfg_.rcvbuf.value_or(kDefaultRcvbuf));
+    if (opts_.rcvbuf && cfg_.rcvbuf && *cfg_.rcvbuf != *opts_.rcvbuf)
+        warn("--rcvbuf {} overrides the configuration's rcvbuf {}", *opts_.rcvbuf, *cfg_.rcvbuf);
     events_ = std::make_unique<iopf::EventSocket>(rcvbuf, true);
-    log("store {}, receive buffer {} bytes{}", store, events_->rcvbuf(),
-        events_->rcvbuf_forced() ? "" : " (SO_RCVBUFFORCE refused: capped by rmem_max)");
+    log("store {}, receive buffer {} bytes", store, events_->rcvbuf());
+    if (events_->rcvbuf() < rcvbuf)
+        warn("receive buffer: asked for {} bytes, the kernel granted {} (SO_RCVBUFFORCE "
+             "refused: capped by net.core.rmem_max; needs CAP_NET_ADMIN)",
+             rcvbuf, events_->rcvbuf());
 }
 
 // ---- notifications -------------------------------------------------------
@@ -85,7 +107,7 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
     store_->append(line);
     summary_.add_fault(f, resynced, recovered);
     if (opts_.verbose)
-        log("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
+        debug("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
             iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
             resynced ? " (resync)" : "");
 }
@@ -99,7 +121,7 @@ void Daemon::on_resume(const iopf::Resume& r) {
     store_->append(line);
     summary_.resumes++;
     if (opts_.verbose)
-        log("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag, iopf::resume_resp_name(r.resp),
+        debug("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag, iopf::resume_resp_name(r.resp),
             iopf::origin_name(r.origin));
 }
 
@@ -117,7 +139,7 @@ void Daemon::on_overflow() {
     need_resync_ = true;
     sync_due_ = true;
     last_activity_ = Clock::now();
-    log("event socket overflowed (ENOBUFS): notifications lost; will resync pending requests");
+    warn("event socket overflowed (ENOBUFS): notifications lost; will resync pending requests");
     loss_line("overflow", iopf::Json::object());
 }
 
@@ -133,7 +155,7 @@ void Daemon::on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
     summary_.tail_missing += missing;
     summary_.recovered += recovered;
     need_resync_ = true;
-    log("{} fault notification(s) lost at the tail (seq {}..{}), {} already resynced; will "
+    warn("{} fault notification(s) lost at the tail (seq {}..{}), {} already resynced; will "
         "resync pending requests",
         missing, first, first + missing - 1, recovered);
     iopf::Json j = iopf::Json::object();
@@ -145,7 +167,7 @@ void Daemon::on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
 
 void Daemon::on_resume_tail(uint64_t first, uint64_t missing) {
     summary_.resume_missing += missing;
-    log("{} resume notification(s) lost at the tail (resume seq {}..{})", missing, first,
+    warn("{} resume notification(s) lost at the tail (resume seq {}..{})", missing, first,
         first + missing - 1);
     iopf::Json j = iopf::Json::object();
     j.set("first", first);
@@ -155,7 +177,7 @@ void Daemon::on_resume_tail(uint64_t first, uint64_t missing) {
 
 void Daemon::on_late(uint64_t seq) {
     summary_.late++;
-    log("fault seq {} arrived after a sync point counted it lost: count taken back", seq);
+    warn("fault seq {} arrived after a sync point counted it lost: count taken back", seq);
     iopf::Json j = iopf::Json::object();
     j.set("seq", seq);
     loss_line("late", j);
@@ -172,7 +194,7 @@ void Daemon::on_gap(uint64_t seq, uint64_t missing) {
     summary_.gap_events++;
     summary_.missing += missing;
     need_resync_ = true;
-    log("{} fault notification(s) lost before seq {}; will resync pending requests", missing, seq);
+    warn("{} fault notification(s) lost before seq {}; will resync pending requests", missing, seq);
     iopf::Json j = iopf::Json::object();
     j.set("seq", seq);
     j.set("missing", missing);
@@ -181,7 +203,7 @@ void Daemon::on_gap(uint64_t seq, uint64_t missing) {
 
 void Daemon::on_resume_gap(uint64_t seq, uint64_t missing) {
     summary_.resume_missing += missing;
-    log("{} resume notification(s) lost before resume seq {}", missing, seq);
+    warn("{} resume notification(s) lost before resume seq {}", missing, seq);
     iopf::Json j = iopf::Json::object();
     j.set("seq", seq);
     j.set("missing", missing);
@@ -190,7 +212,7 @@ void Daemon::on_resume_gap(uint64_t seq, uint64_t missing) {
 
 void Daemon::on_malformed(const std::string& why) {
     summary_.malformed++;
-    log("malformed notification: {}", why);
+    warn("malformed notification: {}", why);
     iopf::Json j = iopf::Json::object();
     j.set("error", why);
     loss_line("malformed", j);
@@ -248,6 +270,7 @@ void Daemon::bring_up() {
     log("module present (family {}): {} device(s) set up", client_->family(), cfg_.devices.size());
     resync();
     write_ready();
+    notify(fmt::format("STATUS=module present, {} device(s) set up", cfg_.devices.size()));
 }
 
 void Daemon::go_down(const char* why) {
@@ -257,14 +280,15 @@ void Daemon::go_down(const char* why) {
     client_.reset();
     events_->mark_gone();
     if (!timers_.empty())
-        log("dropping {} scheduled response(s): the module went away", timers_.size());
+        warn("dropping {} scheduled response(s): the module went away", timers_.size());
     timers_.clear();
     recorded_.clear();
     need_resync_ = false;
     iopf::Json extra = iopf::Json::object();
     extra.set("why", why);
     daemon_line("module_down", extra);
-    log("module gone ({}); waiting for it to come back", why);
+    warn("module gone ({}); waiting for it to come back", why);
+    notify(fmt::format("STATUS=module gone ({}); waiting for it", why));
 }
 
 void Daemon::check_family() {
@@ -301,7 +325,7 @@ void Daemon::setup_device(const iopf::DeviceConfig& d) {
         log("device {:#x}: flags {}, L1 {}, L2 {}", d.sid, iopf::format_report_flags(d.flags),
             d.l1.to_string(), d.l2.to_string());
     } catch (const std::exception& e) {
-        log("device {:#x}: setup failed: {}", d.sid, e.what());
+        err("device {:#x}: setup failed: {}", d.sid, e.what());
     }
 }
 
@@ -368,7 +392,7 @@ void Daemon::sync_tail(bool final) {
         if (e.err() == EPROTO) {
             // A module without the marks: gaps are all we can count.
             no_marks_ = true;
-            log("sync points off: {}", e.what());
+            warn("sync points off: {}", e.what());
         } else {
             handle_error(e, "sync point");
         }
@@ -423,7 +447,7 @@ void Daemon::respond(const Response& r) {
         line.set("ok", true);
         summary_.responses[iopf::resp_code_name(r.code)]++;
         if (opts_.verbose)
-            log("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
+            debug("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
                 iopf::resp_code_name(r.code));
     } catch (const std::exception& e) {
         line.set("ok", false);
@@ -435,7 +459,7 @@ void Daemon::respond(const Response& r) {
 }
 
 void Daemon::handle_error(const std::exception& e, const char* what) {
-    log("{}: {}", what, e.what());
+    err("{}: {}", what, e.what());
     // The family may be gone: find out now rather than at the next tick.
     if (auto* ie = dynamic_cast<const iopf::Error*>(&e); ie && ie->err() == ENOENT)
         next_check_ = Clock::now();
@@ -448,7 +472,7 @@ void Daemon::reload() {
     try {
         next = iopf::load_config(opts_.config);
     } catch (const std::exception& e) {
-        log("SIGHUP: keeping the current configuration: {}", e.what());
+        warn("SIGHUP: keeping the current configuration: {}", e.what());
         return;
     }
     apply_reload(next);
@@ -457,14 +481,19 @@ void Daemon::reload() {
 void Daemon::apply_reload(const iopf::Config& next) {
     iopf::Config old = std::move(cfg_);
     cfg_ = next;
+    if (opts_.store && cfg_.store && *cfg_.store != *opts_.store)
+        warn("SIGHUP: the configuration's store {} is ignored: --store {} given", *cfg_.store,
+             *opts_.store);
     if (!opts_.store && cfg_.store && *cfg_.store != store_->path()) {
         try {
+            auto l = std::make_unique<StoreLock>(*cfg_.store);
             auto s = std::make_unique<iopf::StoreWriter>(*cfg_.store);
             store_->sync();
             store_ = std::move(s);
+            store_lock_ = std::move(l);
             log("store now {}", store_->path());
         } catch (const std::exception& e) {
-            log("SIGHUP: keeping store {}: {}", store_->path(), e.what());
+            warn("SIGHUP: keeping store {}: {}", store_->path(), e.what());
         }
     }
     if (cfg_.rcvbuf != old.rcvbuf)
@@ -512,7 +541,7 @@ void Daemon::write_ready() {
         out << fmt::format("pid={} up={}\n", getpid(), ups_);
     }
     if (std::rename(tmp.c_str(), opts_.ready_file->c_str()) != 0)
-        log("writing {}: {}", *opts_.ready_file, std::strerror(errno));
+        err("writing {}: {}", *opts_.ready_file, std::strerror(errno));
 }
 
 int Daemon::poll_timeout_ms() const {
@@ -541,9 +570,14 @@ int Daemon::run() {
     start.set("config", opts_.config);
     daemon_line("start", start);
     check_family();
-    if (!up_)
+    if (!up_) {
         log("module not loaded yet; waiting for family " IOPF_GENL_NAME);
+        notify("STATUS=waiting for the module (family " IOPF_GENL_NAME ")");
+    }
     store_->flush();
+    // Ready: store locked and open, listening, devices set up if the module
+    // is there (else they will be when it comes).
+    notify("READY=1");
 
     bool stop = false;
     while (!stop) {
@@ -558,7 +592,7 @@ int Daemon::run() {
             try {
                 drain_events();
             } catch (const std::exception& e) {
-                log("receiving notifications: {}", e.what());
+                err("receiving notifications: {}", e.what());
             }
         }
         if (family_event_) {
@@ -577,27 +611,30 @@ int Daemon::run() {
             signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
                 if (si.ssi_signo == SIGHUP) {
+                    notify("RELOADING=1");
                     reload();
+                    notify("READY=1");
                 } else if (si.ssi_signo == SIGUSR1) {
                     std::cerr << summary_.to_text();
                 } else {
                     log("signal {}: flushing and exiting",
                         strsignal(static_cast<int>(si.ssi_signo)));
                     stop = true;
+                    notify("STOPPING=1");
                 }
             }
         }
         try {
             store_->flush();
         } catch (const std::exception& e) {
-            log("{}", e.what());
+            err("{}", e.what());
         }
     }
     ::close(sfd);
     // What was lost at the very end is only known from the module's marks.
     sync_tail(true);
     if (!timers_.empty())
-        log("{} scheduled response(s) not sent: left pending in the module", timers_.size());
+        warn("{} scheduled response(s) not sent: left pending in the module", timers_.size());
     iopf::Json stop_line = iopf::Json::object();
     iopf::Json books = books_json();
     if (!books.as_object().empty()) {

@@ -14,6 +14,7 @@
 #include "iopf/store.hpp"
 #include "iopf/summary.hpp"
 #include "options.hpp"
+#include "store_lock.hpp"
 
 namespace iopfd {
 
@@ -73,6 +74,7 @@ class Daemon : public iopf::EventSink {
 
     Options opts_;
     iopf::Config cfg_;
+    std::unique_ptr<StoreLock> store_lock_; // before store_: locked first, released last
     std::unique_ptr<iopf::StoreWriter> store_;
     std::unique_ptr<iopf::EventSocket> events_;
     std::unique_ptr<iopf::Client> client_; // null while the module is absent

@@ -3,8 +3,36 @@
 #include <csignal>
 #include <iostream>
 
+#include <fmt/core.h>
+
 #include "daemon.hpp"
+#include "iopf/cli.hpp"
 #include "iopf/config.hpp"
+#include "iopf/names.hpp"
+#include "log.hpp"
+
+namespace {
+
+// --check-config: what the file sets up, and where the command line wins.
+void print_config(const iopfd::Options& o, const iopf::Config& c) {
+    auto from = [](bool cli, bool file) {
+        return cli ? "--store/--rcvbuf" : file ? "config" : "default";
+    };
+    std::cout << fmt::format("{}: OK, {} device(s)\n", o.config, c.devices.size());
+    std::cout << fmt::format("store {} ({})\n",
+                             o.store.value_or(c.store.value_or(iopf::kDefaultStore)),
+                             from(o.store.has_value(), c.store.has_value()));
+    if (o.store && c.store && *o.store != *c.store)
+        std::cout << fmt::format("  (the configuration's store {} is overridden)\n", *c.store);
+    std::cout << fmt::format("rcvbuf {} ({})\n", o.rcvbuf.value_or(c.rcvbuf.value_or(16u << 20)),
+                             from(o.rcvbuf.has_value(), c.rcvbuf.has_value()));
+    for (const auto& d : c.devices)
+        std::cout << fmt::format("device {:#x} flags={} l1={} l2={}\n", d.sid,
+                                 iopf::format_report_flags(d.flags), d.l1.to_string(),
+                                 d.l2.to_string());
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
     std::string usage;
@@ -14,10 +42,23 @@ int main(int argc, char** argv) {
                                     &usage);
     } catch (const std::invalid_argument& e) {
         std::cerr << "iopfd: " << e.what() << '\n' << usage;
-        return 2;
+        return iopfd::kExitUsage;
     }
     if (!opts)
-        return 0;
+        return iopf::cli::flush_ok(std::cout) ? iopfd::kExitOk : iopfd::kExitFailure;
+
+    // A configuration error is its own exit status: restarting cannot help.
+    iopf::Config cfg;
+    try {
+        cfg = iopf::load_config(opts->config);
+    } catch (const std::exception& e) {
+        iopfd::log_line(iopfd::Severity::err, e.what());
+        return iopfd::kExitConfig;
+    }
+    if (opts->check_config) {
+        print_config(*opts, cfg);
+        return iopf::cli::flush_ok(std::cout) ? iopfd::kExitOk : iopfd::kExitFailure;
+    }
 
     // Signals are read from a signalfd in the main loop.
     sigset_t set;
@@ -28,10 +69,10 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     try {
-        iopfd::Daemon d(*opts, iopf::load_config(opts->config));
+        iopfd::Daemon d(*opts, std::move(cfg));
         return d.run();
     } catch (const std::exception& e) {
-        std::cerr << "iopfd: " << e.what() << '\n';
-        return 1;
+        iopfd::log_line(iopfd::Severity::err, e.what());
+        return iopfd::kExitFailure;
     }
 }

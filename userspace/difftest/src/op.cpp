@@ -145,12 +145,16 @@ std::string format_flags(uint32_t flags) {
     uint32_t known = 0;
     for (const auto& f : kFlagNames) {
         if (flags & f.bit) {
-            s += (s.empty() ? "" : ",") + std::string(f.name);
+            // appends, not "," + name: GCC 12 -O2 warns (falsely, -Wrestrict) in the inlined operator+
+            s += s.empty() ? "" : ",";
+            s += f.name;
             known |= f.bit;
         }
     }
-    if (uint32_t rest = flags & ~known)
-        s += (s.empty() ? "" : ",") + fmt::format("0x{:x}", rest);
+    if (uint32_t rest = flags & ~known) {
+        s += s.empty() ? "" : ",";
+        s += fmt::format("0x{:x}", rest);
+    }
     return s;
 }
 
@@ -198,7 +202,7 @@ std::string format_op(const Op& op) {
     case OpKind::Inject: {
         std::string s = op.raw ? "inject_raw" : n;
         for (const auto& r : op.recs)
-            s += " " + iopf::format_record(r);
+            s += fmt::format(" {}", iopf::format_record(r));
         return s;
     }
     case OpKind::Respond:

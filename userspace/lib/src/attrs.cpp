@@ -137,11 +137,17 @@ void parse_nest(nlattr* (&tb)[N], const Spec<N>& spec, const nlattr* nest, const
     parse_checked(tb, spec, static_cast<nlattr*>(nla_data(n)), nla_len(n), what);
 }
 
-template <std::size_t N>
-const nlattr* need(nlattr* const (&tb)[N], const Spec<N>& spec, int type, const char* what) {
+// Not a template: GCC 12 folds identical instances for different N into one
+// and then warns (-Warray-bounds) that the merged one overruns the smaller tb.
+const nlattr* need_attr(nlattr* const* tb, const AttrSpec* spec, int type, const char* what) {
     if (!tb[type])
         throw ParseError(fmt::format("{}: missing attribute {}", what, spec[type].name));
     return tb[type];
+}
+
+template <std::size_t N>
+const nlattr* need(nlattr* const (&tb)[N], const Spec<N>& spec, int type, const char* what) {
+    return need_attr(tb, spec.data(), type, what);
 }
 
 uint32_t u32_of(const nlattr* a) {

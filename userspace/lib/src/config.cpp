@@ -39,12 +39,13 @@ Action parse_action(std::string_view s) {
         rest = opt.size() < rest.size() ? rest.substr(opt.size() + 1) : std::string_view{};
         if (!opt.starts_with("delay_ms="))
             throw ParseError(fmt::format("'{}': unknown action option '{}'", s, opt));
-        a.delay = std::chrono::milliseconds(parse_uint(opt.substr(9), 3'600'000, "delay_ms"));
+        a.delay = std::chrono::milliseconds(parse_count(opt.substr(9), 3'600'000, "delay_ms"));
     }
     return a;
 }
 
 std::size_t parse_size(std::string_view s) {
+    const std::string text(s);
     uint64_t mult = 1;
     if (!s.empty()) {
         switch (s.back()) {
@@ -64,7 +65,20 @@ std::size_t parse_size(std::string_view s) {
         if (mult != 1)
             s.remove_suffix(1);
     }
-    uint64_t v = parse_uint(s, (1ULL << 31) / mult, "size");
+    // A socket buffer size is an int (SO_RCVBUF): 2G would wrap to a tiny
+    // buffer, 0 would ask for the minimum. Both are refused.
+    uint64_t v = 0;
+    try {
+        v = parse_count(s, UINT64_MAX, "size");
+    } catch (const ParseError&) {
+        throw ParseError(fmt::format("size: '{}' is not a size (a number, optionally K, M or G)",
+                                     text));
+    }
+    if (v == 0)
+        throw ParseError("size: 0 is too small (at least 1 byte)");
+    if (v > kMaxSize / mult)
+        throw ParseError(fmt::format("size: {} is too large (at most {} bytes, 2G-1)", text,
+                                     kMaxSize));
     return static_cast<std::size_t>(v * mult);
 }
 

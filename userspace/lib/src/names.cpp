@@ -79,8 +79,35 @@ std::string lower(std::string_view s) {
 
 } // namespace
 
+namespace {
+
+bool starts_with_digit(std::string_view s) {
+    return !s.empty() && std::isdigit(static_cast<unsigned char>(s[0]));
+}
+
+} // namespace
+
 uint32_t parse_report_flags(std::string_view list) {
+    if (starts_with_digit(list)) {
+        auto v = static_cast<uint32_t>(parse_report_mask(list));
+        if (v & ~IOPF_REPORT_ALL)
+            throw ParseError(fmt::format("{} has unknown reporting flags (known: {:#x})", list,
+                                         IOPF_REPORT_ALL));
+        return v;
+    }
+    return parse_report_mask(list);
+}
+
+uint32_t parse_report_mask(std::string_view list) {
     uint32_t flags = 0;
+    if (starts_with_digit(list)) {
+        try {
+            return static_cast<uint32_t>(parse_uint(list, UINT32_MAX, "flags"));
+        } catch (const ParseError& e) {
+            // the caller names the option: "'0x1g' is not a number"
+            throw ParseError(std::string(e.what()).substr(sizeof("flags: ") - 1));
+        }
+    }
     if (list.empty() || list == "none")
         return 0;
     while (!list.empty()) {
@@ -315,7 +342,9 @@ uint32_t parse_event(std::string_view s) {
         "unknown event '{}' (expected translation, addr-size, access, permission or an ID)", s));
 }
 
-uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what) {
+namespace {
+
+uint64_t parse_number(std::string_view s, uint64_t max, std::string_view what, bool hex_max) {
     int base = 10;
     std::string_view digits = s;
     if (s.starts_with("0x") || s.starts_with("0X")) {
@@ -328,8 +357,19 @@ uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what) {
         r.ptr != digits.data() + digits.size())
         throw ParseError(fmt::format("{}: '{}' is not a number", what, s));
     if (r.ec == std::errc::result_out_of_range || v > max)
-        throw ParseError(fmt::format("{}: {} is out of range (max {:#x})", what, s, max));
+        throw ParseError(hex_max ? fmt::format("{}: {} is out of range (max {:#x})", what, s, max)
+                                 : fmt::format("{}: {} is out of range (max {})", what, s, max));
     return v;
+}
+
+} // namespace
+
+uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what) {
+    return parse_number(s, max, what, true);
+}
+
+uint64_t parse_count(std::string_view s, uint64_t max, std::string_view what) {
+    return parse_number(s, max, what, false);
 }
 
 uint64_t parse_hex_word(std::string_view s) {

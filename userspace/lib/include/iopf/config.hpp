@@ -58,7 +58,9 @@ struct Config {
 Config parse_config(std::istream& in, const std::string& name);
 Config load_config(const std::string& path);
 
-// "16M", "512K", "65536"
+// The largest socket buffer size the kernel takes (an int).
+inline constexpr std::size_t kMaxSize = 0x7fffffff;
+// "16M", "512K", "65536": 1 byte to kMaxSize. Throws ParseError.
 std::size_t parse_size(std::string_view s);
 
 } // namespace iopf

@@ -13,8 +13,11 @@
 namespace iopf {
 
 // Reporting flags as a comma-separated list of flat,nested,l1,l2,unrecov
-// ("none" or "" is 0). Throws ParseError naming an unknown word.
+// ("none" or "" is 0), or as a number (0xe, 14) with known bits only.
+// Throws ParseError naming an unknown word or bit.
 uint32_t parse_report_flags(std::string_view list);
+// The same, but a number may have any bit (a mask: "keep flags & M").
+uint32_t parse_report_mask(std::string_view list);
 std::string format_report_flags(uint32_t flags);
 
 // Fault flags (IOPF_PRQ_* or IOPF_UNRECOV_* by type) as lowercase names.
@@ -42,8 +45,11 @@ std::string stat_name(int attr);             // injected, reported, ...
 // or a number (0x10, 16) up to 0xff.
 uint32_t parse_event(std::string_view s);
 
-// Decimal or 0x-prefixed hex, at most `max`. `what` names the value in errors.
+// Decimal or 0x-prefixed hex, at most `max`. `what` names the value in errors,
+// which give the maximum in hex (identifiers, addresses, bit fields).
 uint64_t parse_uint(std::string_view s, uint64_t max, std::string_view what);
+// The same for counts and times: the maximum is given in decimal.
+uint64_t parse_count(std::string_view s, uint64_t max, std::string_view what);
 // A record word as the inject file takes it (record_text.h's
 // iopf_parse_hex_word()): 1-16 hex digits, "0x" optional. Throws ParseError
 // "'S': <the parser's reason>".
