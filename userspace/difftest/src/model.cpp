@@ -317,7 +317,7 @@ std::string format_event(const Event& e) {
     return fmt::format("RESUME seq={} sid={:#x} stag={} resp={} code={} origin={} cmd={:#018x},{:#018x}",
                        r.seq, r.sid, r.stag, iopf::resume_resp_name(r.resp),
                        r.code <= IOPF_RESP_FAILURE ? iopf::resp_code_name(r.code) : std::to_string(r.code),
-                       r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_FLUSH
+                       r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_TIMEOUT
                            ? iopf::origin_name(r.origin)
                            : std::to_string(r.origin),
                        r.cmd[0], r.cmd[1]);
