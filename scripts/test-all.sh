@@ -10,7 +10,7 @@
 #
 #   --kernels  restrict to these series (space or comma separated)
 #   --quick    for the edit-test loop: no apt (scripts/install-deps.sh is
-#              skipped; the tools are still checked) and a 120 s guest timeout
+#              skipped; the tools are still checked) and a 300 s guest timeout
 #              instead of 600 s. Nothing is left out of the test itself.
 #
 # What "N passed, N failed" counts, every one a case:
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ ${#series[@]} -gt 0 ] || series=(6.1 6.12)
-guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 120 || echo 600)}
+guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 300 || echo 600)}
 
 LOGS=$ROOT/build/logs
 mkdir -p "$LOGS"

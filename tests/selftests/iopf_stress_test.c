@@ -1250,7 +1250,7 @@ TEST_F_TIMEOUT(stress, one_stall_one_resume, 180)
  * fresh StreamIDs, register handlers and inject stalls at them: every call
  * may find the module gone or a new one. The module must not mind (the
  * debug kernel's KASAN, lockdep and kmemleak watch; suite.sh checks the
- * log). Bounded: RACE_ROUNDS unload attempts or IOPF_STRESS_SECONDS * 5
+ * log). Bounded: RACE_ROUNDS unload attempts or IOPF_STRESS_SECONDS * 3
  * (an insmod takes a few hundred ms under TCG, more on the debug kernel).
  */
 #define RACE_ROUNDS	300
@@ -1321,7 +1321,7 @@ TEST_F_TIMEOUT(reload, race_with_churn_and_injection, 300)
 {
 	struct race r = { .base = self->base + 300 };
 	pthread_t chu[2], inj;
-	uint64_t deadline = now_ns() + 5ull * stress_seconds() * 1000000000ull;
+	uint64_t deadline = now_ns() + 3ull * stress_seconds() * 1000000000ull;
 	unsigned int rounds = 0, unloaded = 0, busy = 0;
 	int ret, i;
 
