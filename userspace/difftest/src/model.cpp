@@ -97,6 +97,13 @@ Outcome Model::inject(const iopf::Record& rec) {
             break;
         }
     }
+    if (!failed && page_req && (f.flags & IOPF_PRQ_LAST_PAGE) &&
+        d.pending.size() >= kPendingLimit) {
+        // core.c: over the device's pending_limit the report fails
+        d.stats[IOPF_STAT_A_PENDING_FULL]++;
+        d.stats[IOPF_STAT_A_REPORT_FAILED]++;
+        failed = true;
+    }
     if (!failed) {
         iopf::Fault n;
         n.seq = ++fault_seq_;
