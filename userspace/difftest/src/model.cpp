@@ -187,10 +187,10 @@ Outcome Model::apply(const Op& op) {
     case OpKind::Register:
         if (op.flags & ~IOPF_REPORT_ALL) // policy: NLA_POLICY_MASK
             out.err = EINVAL;
+        else if (iopf_flags_check(op.flags)) // before the device, as upstream
+            out.err = EINVAL;
         else if (!exists)
             out.err = ENODEV;
-        else if (iopf_flags_check(op.flags))
-            out.err = EINVAL;
         else if (it->second.registered)
             out.err = EBUSY;
         else
