@@ -15,10 +15,29 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "iopf_testbed.h"
+
+/*
+ * Bounds on what a user can make the module hold. A pending request costs
+ * about 200 bytes (Documentation/model.md has the figures); a StreamID can
+ * have at most one stalled transaction per STAG, 2^16, outstanding.
+ */
+static unsigned int iopf_pending_limit = 1024;
+module_param_named(pending_limit, iopf_pending_limit, uint, 0644);
+MODULE_PARM_DESC(pending_limit,
+		 "Page requests a new device holds pending at most; more are aborted (1-65536, default 1024)");
+
+static unsigned int iopf_max_devices = 1024;
+module_param_named(max_devices, iopf_max_devices, uint, 0644);
+MODULE_PARM_DESC(max_devices,
+		 "Devices that may exist at once (default 1024)");
 
 static DEFINE_XARRAY(iopf_devs);
 /* Serialises device creation and removal against look-ups */
@@ -29,6 +48,9 @@ static atomic64_t iopf_records = ATOMIC64_INIT(0);
 static atomic64_t iopf_unhandled = ATOMIC64_INIT(0);
 static atomic64_t iopf_unknown_sid = ATOMIC64_INIT(0);
 static atomic64_t iopf_ndevs = ATOMIC64_INIT(0);
+static atomic64_t iopf_resume_lost = ATOMIC64_INIT(0);
+
+static void iopf_dev_timeout_work(struct work_struct *work);
 
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 {
@@ -39,11 +61,20 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 	if (!dev)
 		return -ENOMEM;
 	kref_init(&dev->ref);
+	mutex_init(&dev->stream_lock);
 	mutex_init(&dev->lock);
+	INIT_DELAYED_WORK(&dev->timeout_work, iopf_dev_timeout_work);
 	dev->sid = sid;
+	dev->pending_limit = clamp_val(READ_ONCE(iopf_pending_limit), 1,
+				       IOPF_PENDING_LIMIT_MAX);
 
 	mutex_lock(&iopf_devs_lock);
-	ret = xa_insert(&iopf_devs, sid, dev, GFP_KERNEL);
+	if (atomic64_read(&iopf_ndevs) >= READ_ONCE(iopf_max_devices)) {
+		NL_SET_ERR_MSG(extack, "too many devices (module parameter max_devices)");
+		ret = -ENOSPC;
+	} else {
+		ret = xa_insert(&iopf_devs, sid, dev, GFP_KERNEL);
+	}
 	if (!ret) {
 		iopf_devs_gen++;
 		atomic64_inc(&iopf_ndevs);
@@ -53,6 +84,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 
 	if (ret) {
 		mutex_destroy(&dev->lock);
+		mutex_destroy(&dev->stream_lock);
 		kfree(dev);
 	}
 	if (ret == -EBUSY) {
@@ -67,6 +99,7 @@ static void iopf_dev_release(struct kref *ref)
 	struct iopf_dev *dev = container_of(ref, struct iopf_dev, ref);
 
 	mutex_destroy(&dev->lock);
+	mutex_destroy(&dev->stream_lock);
 	kfree(dev);
 }
 
@@ -75,16 +108,21 @@ void iopf_dev_put(struct iopf_dev *dev)
 	kref_put(&dev->ref, iopf_dev_release);
 }
 
-/* Consistent copies of the counters and, when @flags, the handler's flags */
+/* Consistent copies of the counters and of what else is asked for */
 void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
-		       u32 *flags)
+		       u32 *flags, u32 *pending_limit, u32 *timeout_ms)
 {
 	mutex_lock(&dev->lock);
 	*stats = dev->stats;
 	if (flags)
 		*flags = dev->fault_param ? dev->fault_param->flags : 0;
+	if (pending_limit)
+		*pending_limit = dev->pending_limit;
+	if (timeout_ms)
+		*timeout_ms = dev->timeout_ms;
 	mutex_unlock(&dev->lock);
 	stats->notify_lost = atomic64_read(&dev->notify_lost);
+	stats->notify_unheard = atomic64_read(&dev->notify_unheard);
 }
 
 /* Takes a reference; the caller drops it with iopf_dev_put() */
@@ -125,8 +163,121 @@ u32 iopf_devs_generation(void)
 }
 
 /*
+ * Pending requests are on fparam->faults, oldest first (dumps, timeouts,
+ * flush), and indexed by STAG: fparam->stags holds the oldest request with
+ * each STAG, and those with the same STAG form a ring through same_stag,
+ * oldest first after it. A response is matched without walking the list.
+ */
+static int iopf_pending_add(struct iopf_dev *dev,
+			    struct iopf_fault_param *fparam,
+			    struct iopf_event *evt)
+{
+	struct iopf_event *first;
+	int ret;
+
+	INIT_LIST_HEAD(&evt->same_stag);
+	first = xa_load(&fparam->stags, evt->fault.grpid);
+	if (first) {
+		list_add_tail(&evt->same_stag, &first->same_stag);
+	} else {
+		ret = xa_insert(&fparam->stags, evt->fault.grpid, evt,
+				GFP_KERNEL);
+		if (ret)
+			return ret;
+	}
+	list_add_tail(&evt->list, &fparam->faults);
+	dev->stats.pending++;
+	return 0;
+}
+
+static void iopf_pending_del(struct iopf_dev *dev,
+			     struct iopf_fault_param *fparam,
+			     struct iopf_event *evt)
+{
+	if (xa_load(&fparam->stags, evt->fault.grpid) == evt) {
+		if (list_empty(&evt->same_stag))
+			xa_erase(&fparam->stags, evt->fault.grpid);
+		else	/* replaces an entry: cannot fail */
+			xa_store(&fparam->stags, evt->fault.grpid,
+				 list_next_entry(evt, same_stag), GFP_KERNEL);
+	}
+	list_del(&evt->same_stag);
+	list_del(&evt->list);
+	kfree(evt);
+	dev->stats.pending--;
+}
+
+/* Answers what has waited longer than the device's timeout */
+static void iopf_dev_timeout_work(struct work_struct *work)
+{
+	struct iopf_dev *dev = container_of(to_delayed_work(work),
+					    struct iopf_dev, timeout_work);
+	struct iopf_fault_param *fparam;
+	struct iopf_event *evt, *next;
+	u64 now, tmo;
+
+	mutex_lock(&dev->lock);
+	fparam = dev->fault_param;
+	if (dev->removed || !fparam || !dev->timeout_ms)
+		goto out_unlock;
+	tmo = (u64)dev->timeout_ms * NSEC_PER_MSEC;
+	now = ktime_get_ns();
+	list_for_each_entry_safe(evt, next, &fparam->faults, list) {
+		if (evt->timestamp_ns + tmo > now) {
+			/* The oldest left: come back when it is due */
+			schedule_delayed_work(&dev->timeout_work,
+					      nsecs_to_jiffies(evt->timestamp_ns +
+							       tmo - now) + 1);
+			break;
+		}
+		iopf_smmu_page_response(dev, evt, IOPF_RESP_FAILURE,
+					IOPF_ORIGIN_TIMEOUT);
+		iopf_pending_del(dev, fparam, evt);
+		dev->stats.timeouts++;
+		cond_resched();
+	}
+out_unlock:
+	mutex_unlock(&dev->lock);
+}
+
+/* Called with dev->lock held, when a request becomes pending */
+static void iopf_timeout_arm(struct iopf_dev *dev)
+{
+	if (dev->timeout_ms && !delayed_work_pending(&dev->timeout_work))
+		schedule_delayed_work(&dev->timeout_work,
+				      msecs_to_jiffies(dev->timeout_ms) + 1);
+}
+
+int iopf_dev_configure(struct iopf_dev *dev,
+		       const struct iopf_dev_config *cfg,
+		       struct netlink_ext_ack *extack)
+{
+	int ret = 0;
+
+	mutex_lock(&dev->lock);
+	if (dev->removed) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	/* A lower limit leaves what is pending; it only refuses more */
+	if (cfg->pending_limit)
+		dev->pending_limit = *cfg->pending_limit;
+	if (cfg->timeout_ms) {
+		dev->timeout_ms = *cfg->timeout_ms;
+		/* Look at what is pending with the new timeout, now */
+		if (dev->timeout_ms && dev->stats.pending)
+			mod_delayed_work(system_wq, &dev->timeout_work, 0);
+	}
+out_unlock:
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+/*
  * Removing a device answers its pending page requests, as a driver tearing
- * down a stalled stream must, and drops the handler.
+ * down a stalled stream must, and drops the handler. The stream lock keeps
+ * out an event being reported and, if need be, aborted: that request is
+ * either answered by the event's thread before, or flushed here.
  */
 static void iopf_dev_teardown(struct iopf_dev *dev)
 {
@@ -135,6 +286,7 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 
 	iopf_debugfs_dev_remove(dev);
 
+	mutex_lock(&dev->stream_lock);
 	mutex_lock(&dev->lock);
 	dev->removed = true;
 	fparam = dev->fault_param;
@@ -143,12 +295,16 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 		list_for_each_entry_safe(evt, next, &fparam->faults, list) {
 			iopf_smmu_page_response(dev, evt, IOPF_RESP_FAILURE,
 						IOPF_ORIGIN_FLUSH);
-			list_del(&evt->list);
-			kfree(evt);
-			dev->stats.pending--;
+			iopf_pending_del(dev, fparam, evt);
+			/* Up to 64Ki requests, under genl_mutex */
+			cond_resched();
 		}
+		xa_destroy(&fparam->stags);
 	}
 	mutex_unlock(&dev->lock);
+	mutex_unlock(&dev->stream_lock);
+	/* After removed is set nothing queues it again */
+	cancel_delayed_work_sync(&dev->timeout_work);
 	kfree(fparam);
 	iopf_dev_put(dev);
 }
@@ -181,6 +337,7 @@ void iopf_dev_destroy_all(void)
 	while ((dev = iopf_dev_find_next(&index))) {
 		iopf_dev_destroy(dev->sid, NULL);
 		iopf_dev_put(dev);
+		cond_resched();
 	}
 }
 
@@ -207,6 +364,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 	fparam->flags = flags;
 	fparam->data = data;
 	INIT_LIST_HEAD(&fparam->faults);
+	xa_init(&fparam->stags);
 
 	mutex_lock(&dev->lock);
 	if (dev->removed) {
@@ -308,8 +466,13 @@ static int iopf_filter(struct iopf_dev *dev, enum iopf_verdict verdict)
  * @dev: the device the fault came from
  * @evt: the fault; the handler fills in its sequence numbers
  *
+ * A page request is refused (-ENOSPC, counted in pending_full) when the
+ * device already holds pending_limit of them: the driver then aborts it, as
+ * it does any request it cannot report.
+ *
  * Return: 0 when the handler took the fault; -EINVAL without a handler,
- * -EOPNOTSUPP when the handler's flags filter it, or the handler's error.
+ * -EOPNOTSUPP when the handler's flags filter it, -ENOSPC or -ENOMEM when
+ * the request cannot be kept pending, or the handler's error.
  */
 int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 {
@@ -342,24 +505,30 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 	/* Pending before the handler runs, so it may respond at once */
 	if (evt->fault.type == IOPF_FAULT_PAGE_REQ &&
 	    (evt->fault.flags & IOPF_PRQ_LAST_PAGE)) {
+		if (dev->stats.pending >= dev->pending_limit) {
+			dev->stats.pending_full++;
+			dev->stats.report_failed++;
+			ret = -ENOSPC;
+			goto done_unlock;
+		}
 		if (!iopf_should_fail(IOPF_FAIL_REPORT_ALLOC))
 			evt_pending = kmemdup(evt, sizeof(*evt), GFP_KERNEL);
+		if (evt_pending &&
+		    iopf_pending_add(dev, fparam, evt_pending)) {
+			kfree(evt_pending);
+			evt_pending = NULL;
+		}
 		if (!evt_pending) {
 			dev->stats.report_failed++;
 			ret = -ENOMEM;
 			goto done_unlock;
 		}
-		list_add_tail(&evt_pending->list, &fparam->faults);
-		dev->stats.pending++;
 	}
 
 	ret = fparam->handler(dev, evt, fparam->data);
 	if (ret) {
-		if (evt_pending) {
-			list_del(&evt_pending->list);
-			kfree(evt_pending);
-			dev->stats.pending--;
-		}
+		if (evt_pending)
+			iopf_pending_del(dev, fparam, evt_pending);
 		dev->stats.report_failed++;
 		goto done_unlock;
 	}
@@ -367,6 +536,7 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 	if (evt_pending) {
 		evt_pending->seq = evt->seq;
 		evt_pending->dev_seq = evt->dev_seq;
+		iopf_timeout_arm(dev);
 	}
 	dev->stats.reported++;
 
@@ -381,9 +551,11 @@ done_unlock:
  * @msg: the response
  * @extack: why it was rejected
  *
- * The first pending request with the response's grpid is answered. A PASID
- * must match only when the request needs one (IOPF_PRQ_NEEDS_PASID, which
- * SMMUv3 never sets); otherwise a PASID in the response is dropped.
+ * The oldest pending request with the response's grpid is answered (v5.13
+ * took the first match of its list, which is the same): a second request
+ * with a STAG still pending waits behind the first. A PASID must match only
+ * when the request needs one (IOPF_PRQ_NEEDS_PASID, which SMMUv3 never
+ * sets); otherwise a PASID in the response is dropped.
  */
 int iopf_page_response(struct iopf_dev *dev,
 		       const struct iopf_page_response *msg,
@@ -391,7 +563,7 @@ int iopf_page_response(struct iopf_dev *dev,
 {
 	bool has_pasid = msg->flags & IOPF_PRQ_PASID_VALID;
 	struct iopf_fault_param *fparam;
-	struct iopf_event *evt;
+	struct iopf_event *first, *evt;
 	int ret = -EINVAL;
 
 	mutex_lock(&dev->lock);
@@ -406,26 +578,26 @@ int iopf_page_response(struct iopf_dev *dev,
 		goto done_count;
 	}
 
-	list_for_each_entry(evt, &fparam->faults, list) {
+	first = xa_load(&fparam->stags, msg->grpid);
+	evt = first;
+	while (evt) {
 		const struct iopf_fault *prm = &evt->fault;
 		bool needs_pasid = prm->flags & IOPF_PRQ_NEEDS_PASID;
 
-		if (prm->grpid != msg->grpid)
-			continue;
-		if (needs_pasid && (!has_pasid || msg->pasid != prm->pasid))
-			continue;
-
-		ret = iopf_smmu_page_response(dev, evt, msg->code,
-					      IOPF_ORIGIN_RESPONSE);
-		if (ret) {
-			NL_SET_ERR_MSG(extack, "unknown response code");
-			goto done_count;
+		if (!needs_pasid || (has_pasid && msg->pasid == prm->pasid)) {
+			ret = iopf_smmu_page_response(dev, evt, msg->code,
+						      IOPF_ORIGIN_RESPONSE);
+			if (ret) {
+				NL_SET_ERR_MSG(extack, "unknown response code");
+				goto done_count;
+			}
+			iopf_pending_del(dev, fparam, evt);
+			dev->stats.responses++;
+			goto done_unlock;
 		}
-		list_del(&evt->list);
-		kfree(evt);
-		dev->stats.pending--;
-		dev->stats.responses++;
-		goto done_unlock;
+		evt = list_next_entry(evt, same_stag);
+		if (evt == first)
+			break;
 	}
 	NL_SET_ERR_MSG(extack, "no pending page request matches");
 
@@ -452,6 +624,10 @@ const struct iopf_stat_field iopf_dev_stat_fields[] = {
 	DEV_STAT(responses, RESPONSES),
 	DEV_STAT(response_errors, RESPONSE_ERRORS),
 	DEV_STAT(auto_aborts, AUTO_ABORTS),
+	DEV_STAT(resume_lost, RESUME_LOST),
+	DEV_STAT(notify_unheard, NOTIFY_UNHEARD),
+	DEV_STAT(pending_full, PENDING_FULL),
+	DEV_STAT(timeouts, TIMEOUTS),
 };
 
 const unsigned int iopf_dev_stat_nfields = ARRAY_SIZE(iopf_dev_stat_fields);
@@ -466,6 +642,7 @@ const struct iopf_stat_field iopf_global_stat_fields[] = {
 	GLOBAL_STAT(devices, DEVICES),
 	GLOBAL_STAT(fault_seq, FAULT_SEQ),
 	GLOBAL_STAT(resume_seq, RESUME_SEQ),
+	GLOBAL_STAT(resume_lost, RESUME_LOST),
 };
 
 const unsigned int iopf_global_stat_nfields =
@@ -486,8 +663,14 @@ void iopf_count_unknown_sid(void)
 	atomic64_inc(&iopf_unknown_sid);
 }
 
+void iopf_count_resume_lost(void)
+{
+	atomic64_inc(&iopf_resume_lost);
+}
+
 void iopf_global_stats(struct iopf_global_stats *stats)
 {
+	stats->resume_lost = atomic64_read(&iopf_resume_lost);
 	stats->records = atomic64_read(&iopf_records);
 	stats->unhandled_event = atomic64_read(&iopf_unhandled);
 	stats->unknown_sid = atomic64_read(&iopf_unknown_sid);

@@ -228,7 +228,7 @@ static int iopf_dev_stats_show(struct seq_file *m, void *v)
 	struct iopf_dev *dev = m->private;
 	struct iopf_dev_stats s;
 
-	iopf_dev_snapshot(dev, &s, NULL);
+	iopf_dev_snapshot(dev, &s, NULL, NULL, NULL);
 	iopf_stats_print(m, &s, iopf_dev_stat_fields, iopf_dev_stat_nfields);
 	return 0;
 }
@@ -251,6 +251,7 @@ static int iopf_dev_pending_show(struct seq_file *m, void *v)
 				seq_puts(m, "pasid=-");
 			seq_printf(m, " level=%u addr=%#llx\n", f->level,
 				   f->addr);
+			cond_resched();
 		}
 	}
 	mutex_unlock(&dev->lock);
@@ -264,6 +265,7 @@ static int iopf_dev_last_resume_show(struct seq_file *m, void *v)
 		[IOPF_ORIGIN_RESPONSE] = "response",
 		[IOPF_ORIGIN_REPORT_FAILED] = "report_failed",
 		[IOPF_ORIGIN_FLUSH] = "flush",
+		[IOPF_ORIGIN_TIMEOUT] = "timeout",
 	};
 	struct iopf_dev *dev = m->private;
 	struct iopf_resume r;
@@ -285,7 +287,11 @@ static int iopf_dev_last_resume_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_dev_last_resume);
 
-/* Called under the device registry lock, when the device appears */
+/*
+ * Called under the device registry lock, when the device appears. Devices
+ * come and go over netlink only, which module exit stops before it removes
+ * debugfs (main.c): the parent is always there.
+ */
 void iopf_debugfs_dev_add(struct iopf_dev *dev)
 {
 	char name[16];
@@ -307,7 +313,7 @@ void iopf_debugfs_dev_add(struct iopf_dev *dev)
 /* Waits for readers; must not be called with dev->lock held */
 void iopf_debugfs_dev_remove(struct iopf_dev *dev)
 {
-	/* After iopf_debugfs_exit() the directory is already gone */
+	/* At module exit the directory went with the whole tree */
 	if (iopf_debugfs_root)
 		debugfs_remove(dev->debugfs);
 	dev->debugfs = NULL;

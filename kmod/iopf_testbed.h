@@ -21,6 +21,8 @@
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include <iopf_testbed/fault_core.h>
 
@@ -29,7 +31,8 @@ struct iopf_dev;
 
 /* A reported fault; also the pending copy of a page request */
 struct iopf_event {
-	struct list_head list;
+	struct list_head list;		/* pending requests, oldest first */
+	struct list_head same_stag;	/* pending with the same STAG, ring */
 	struct iopf_fault fault;
 	u64 record[IOPF_EVT_DWORDS];
 	u64 seq;
@@ -65,6 +68,7 @@ struct iopf_fault_param {
 	u32 flags;
 	void *data;
 	struct list_head faults;	/* pending page requests */
+	struct xarray stags;		/* STAG -> oldest request with it */
 };
 
 struct iopf_dev_stats {
@@ -80,19 +84,33 @@ struct iopf_dev_stats {
 	u64 responses;
 	u64 response_errors;
 	u64 auto_aborts;
+	u64 resume_lost;
+	u64 notify_unheard;
+	u64 pending_full;
+	u64 timeouts;
 };
 
 /* A synthetic device behind the SMMU, named by its StreamID */
 struct iopf_dev {
 	struct kref ref;
 	u32 sid;
+	/*
+	 * The driver's stream lock (arm_smmu's streams_mutex): held from the
+	 * look-up through the report and the abort of a request that could
+	 * not be reported, and by removal. Taken before @lock.
+	 */
+	struct mutex stream_lock;
 	/* dev_iommu->lock: everything below */
 	struct mutex lock;
 	bool removed;
 	struct iopf_fault_param *fault_param;	/* NULL: no handler */
-	struct iopf_dev_stats stats;	/* but notify_lost: below */
+	struct iopf_dev_stats stats;	/* but notify_*: below */
 	/* Counted when a batch is sent, under the notify lock, not ours */
 	atomic64_t notify_lost;
+	atomic64_t notify_unheard;
+	u32 pending_limit;
+	u32 timeout_ms;				/* 0: no response timeout */
+	struct delayed_work timeout_work;	/* answers what timed out */
 	u64 dev_seq;
 	struct iopf_resume last_resume;		/* seq 0: none yet */
 	struct dentry *debugfs;
@@ -126,6 +144,7 @@ struct iopf_global_stats {
 	u64 devices;
 	u64 fault_seq;
 	u64 resume_seq;
+	u64 resume_lost;
 };
 
 /* main.c: quirks=, each reproducing a bug of the RFC as posted */
@@ -141,14 +160,23 @@ static inline bool iopf_quirk(unsigned int quirk)
 }
 
 /* core.c */
+/* DEV_SET's settings; a NULL one is left as it is */
+struct iopf_dev_config {
+	const u32 *pending_limit;
+	const u32 *timeout_ms;
+};
+
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack);
+int iopf_dev_configure(struct iopf_dev *dev,
+		       const struct iopf_dev_config *cfg,
+		       struct netlink_ext_ack *extack);
 int iopf_dev_destroy(u32 sid, struct netlink_ext_ack *extack);
 void iopf_dev_destroy_all(void);
 struct iopf_dev *iopf_dev_get(u32 sid);
 struct iopf_dev *iopf_dev_find_next(unsigned long *index);
 void iopf_dev_put(struct iopf_dev *dev);
 void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
-		       u32 *flags);
+		       u32 *flags, u32 *pending_limit, u32 *timeout_ms);
 u32 iopf_devs_generation(void);
 int iopf_register_fault_handler(struct iopf_dev *dev,
 				iopf_fault_handler_t handler, u32 flags,
@@ -165,6 +193,7 @@ void iopf_global_stats(struct iopf_global_stats *stats);
 void iopf_count_record(void);
 void iopf_count_unhandled(void);
 void iopf_count_unknown_sid(void);
+void iopf_count_resume_lost(void);
 
 /* smmu.c */
 void iopf_smmu_handle_evt(const u64 *evt);
@@ -176,7 +205,7 @@ int iopf_netlink_init(void);
 void iopf_netlink_exit(void);
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
-void iopf_nl_notify_resume(struct iopf_resume *resume);
+bool iopf_nl_notify_resume(struct iopf_resume *resume);
 void iopf_nl_flush(void);
 void iopf_nl_seqs(u64 *fault_seq, u64 *resume_seq);
 

@@ -43,13 +43,15 @@ static int __init iopf_testbed_init(void)
 static void __exit iopf_testbed_exit(void)
 {
 	/*
-	 * Injection first (waits for writers, whose last batch is then sent),
-	 * then configuration: once both are gone nothing can reach a device,
-	 * and removing the devices answers what is still pending (the
-	 * listeners are gone with the family).
+	 * The family first: genl doits do not pin the module, and
+	 * unregistering waits for those running, so no DEV_NEW or DEV_DEL
+	 * adds or removes a debugfs directory under (or after) the removal of
+	 * the tree. Then debugfs, which waits for writers: no record is
+	 * injected afterwards. Then the devices: removing them answers what is
+	 * still pending (nobody hears it: the family is gone).
 	 */
-	iopf_debugfs_exit();
 	iopf_netlink_exit();
+	iopf_debugfs_exit();
 	iopf_dev_destroy_all();
 }
 

@@ -48,13 +48,19 @@ static struct {
 
 enum iopf_nl_mcgrp { IOPF_NL_MCGRP_FAULTS };
 
+/*
+ * Faults reveal what devices touch: admins only. A kernel without the flag
+ * (before 6.7 and its stable backports) would let anyone join: refuse to
+ * build rather than open the group. IOPF_TEST_NO_MCAST_CAP proves it.
+ */
+#if !defined(GENL_MCAST_CAP_NET_ADMIN) || defined(IOPF_TEST_NO_MCAST_CAP)
+#error "GENL_MCAST_CAP_NET_ADMIN is missing: the faults group would be open to everyone"
+#endif
+
 static const struct genl_multicast_group iopf_nl_mcgrps[] = {
 	[IOPF_NL_MCGRP_FAULTS] = {
 		.name = IOPF_GENL_MCGRP_FAULTS,
-#ifdef GENL_MCAST_CAP_NET_ADMIN
-		/* Faults reveal what devices touch: admins only */
 		.flags = GENL_MCAST_CAP_NET_ADMIN,
-#endif
 	},
 };
 
@@ -89,6 +95,23 @@ static const struct nla_policy iopf_response_policy[IOPF_A_CODE + 1] = {
 	[IOPF_A_CODE] = NLA_POLICY_MAX(NLA_U32, IOPF_RESP_FAILURE),
 };
 
+static struct netlink_range_validation iopf_pending_limit_range = {
+	.min = 1,
+	.max = IOPF_PENDING_LIMIT_MAX,
+};
+
+static struct netlink_range_validation iopf_timeout_range = {
+	.max = IOPF_TIMEOUT_MS_MAX,
+};
+
+static const struct nla_policy iopf_set_policy[IOPF_A_TIMEOUT_MS + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_PENDING_LIMIT] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pending_limit_range),
+	[IOPF_A_TIMEOUT_MS] =
+		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_timeout_range),
+};
+
 /* No attributes at all: any is rejected by strict validation */
 static const struct nla_policy iopf_empty_policy[IOPF_A_PAD + 1] = {
 };
@@ -101,7 +124,7 @@ static int iopf_nl_put_u64(struct sk_buff *skb, int attr, u64 val, int pad)
 static size_t iopf_nl_fault_size(void)
 {
 	return nla_total_size(0) +				/* nest */
-	       4 * nla_total_size_64bit(sizeof(u64)) +		/* seqs, ts, addr */
+	       5 * nla_total_size_64bit(sizeof(u64)) +	/* seqs, ts, addr, ipa */
 	       9 * nla_total_size(sizeof(u32)) +
 	       nla_total_size(IOPF_EVT_BYTES);
 }
@@ -142,6 +165,9 @@ static int iopf_nl_put_fault(struct sk_buff *skb, const struct iopf_event *evt)
 	if (f->type == IOPF_FAULT_DMA_UNRECOV &&
 	    nla_put_u32(skb, IOPF_FAULT_A_REASON, f->reason))
 		goto cancel;
+	if (f->type == IOPF_FAULT_DMA_UNRECOV && f->level == 2 &&
+	    iopf_nl_put_u64(skb, IOPF_FAULT_A_IPA, f->ipa, IOPF_FAULT_A_PAD))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
 
@@ -150,26 +176,31 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Multicasts @skb; returns whether a listener's queue was full */
-static bool iopf_nl_multicast(struct sk_buff *skb)
+enum iopf_nl_sent { IOPF_NL_SENT, IOPF_NL_LOST, IOPF_NL_UNHEARD };
+
+/* Multicasts @skb; says whether a listener got it, lost it, or none was */
+static enum iopf_nl_sent iopf_nl_multicast(struct sk_buff *skb)
 {
 	int ret;
 
 	if (!iopf_nl_registered) {
 		nlmsg_free(skb);
-		return false;
+		return IOPF_NL_UNHEARD;
 	}
 	if (iopf_should_fail(IOPF_FAIL_NOTIFY_SEND)) {
 		nlmsg_free(skb);
-		return true;
+		return IOPF_NL_LOST;
 	}
 	ret = genlmsg_multicast(&iopf_nl_family, skb, 0, IOPF_NL_MCGRP_FAULTS,
 				GFP_KERNEL);
 	/*
-	 * -ESRCH: nobody listens, not a loss. -ENOBUFS: a listener that set
-	 * NETLINK_BROADCAST_ERROR overflowed; it sees a sequence gap.
+	 * -ESRCH: nobody listens, not a loss but not a delivery either.
+	 * -ENOBUFS: a listener that set NETLINK_BROADCAST_ERROR overflowed;
+	 * it sees a sequence gap.
 	 */
-	return ret == -ENOBUFS;
+	if (ret == -ESRCH)
+		return IOPF_NL_UNHEARD;
+	return ret == -ENOBUFS ? IOPF_NL_LOST : IOPF_NL_SENT;
 }
 
 /* Sends the open batch, if any; called with iopf_nl_notify_lock held */
@@ -179,8 +210,17 @@ static void iopf_nl_flush_locked(void)
 	if (!iopf_nl_batch.skb)
 		return;
 	genlmsg_end(iopf_nl_batch.skb, iopf_nl_batch.hdr);
-	if (iopf_nl_multicast(iopf_nl_batch.skb))
+	switch (iopf_nl_multicast(iopf_nl_batch.skb)) {
+	case IOPF_NL_LOST:
 		atomic64_add(iopf_nl_batch.n, &iopf_nl_batch.dev->notify_lost);
+		break;
+	case IOPF_NL_UNHEARD:
+		atomic64_add(iopf_nl_batch.n,
+			     &iopf_nl_batch.dev->notify_unheard);
+		break;
+	case IOPF_NL_SENT:
+		break;
+	}
 	iopf_dev_put(iopf_nl_batch.dev);
 	iopf_nl_batch.skb = NULL;
 	iopf_nl_batch.dev = NULL;
@@ -293,9 +333,14 @@ static int iopf_nl_put_resume(struct sk_buff *skb,
 	return 0;
 }
 
-/* Numbers @resume and tells listeners; a lost message is only counted */
-void iopf_nl_notify_resume(struct iopf_resume *resume)
+/*
+ * Numbers @resume and tells listeners. Returns false when the notification
+ * was lost (no memory, the failure knob, a full listener): the caller counts
+ * it, as notify_lost counts faults. Nobody listening is not a loss.
+ */
+bool iopf_nl_notify_resume(struct iopf_resume *resume)
 {
+	bool sent = false;
 	struct sk_buff *skb;
 	void *hdr;
 
@@ -307,14 +352,15 @@ void iopf_nl_notify_resume(struct iopf_resume *resume)
 	if (!skb)
 		goto out_unlock;
 	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_RESUME_NTF);
-	if (!hdr || iopf_nl_put_resume(skb, resume)) {
+	if (WARN_ON_ONCE(!hdr || iopf_nl_put_resume(skb, resume))) {
 		nlmsg_free(skb);
 		goto out_unlock;
 	}
 	genlmsg_end(skb, hdr);
-	iopf_nl_multicast(skb);
+	sent = iopf_nl_multicast(skb) != IOPF_NL_LOST;
 out_unlock:
 	mutex_unlock(&iopf_nl_notify_lock);
+	return sent;
 }
 
 /* A STATS nest of every counter a table names */
@@ -344,11 +390,11 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 			    struct netlink_callback *cb)
 {
 	struct iopf_dev_stats stats;
-	u32 hflags;
+	u32 hflags, limit, timeout;
 	void *hdr;
 
 	/* Registered handlers always have valid, hence non-zero, flags */
-	iopf_dev_snapshot(dev, &stats, &hflags);
+	iopf_dev_snapshot(dev, &stats, &hflags, &limit, &timeout);
 
 	hdr = genlmsg_put(skb, portid, seq, &iopf_nl_family, flags,
 			  IOPF_CMD_DEV_GET);
@@ -359,6 +405,8 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 	if (nla_put_u32(skb, IOPF_A_SID, dev->sid) ||
 	    nla_put_u8(skb, IOPF_A_REGISTERED, !!hflags) ||
 	    nla_put_u32(skb, IOPF_A_FLAGS, hflags) ||
+	    nla_put_u32(skb, IOPF_A_PENDING_LIMIT, limit) ||
+	    nla_put_u32(skb, IOPF_A_TIMEOUT_MS, timeout) ||
 	    iopf_nl_put_stats(skb, &stats, iopf_dev_stat_fields,
 			      iopf_dev_stat_nfields)) {
 		genlmsg_cancel(skb, hdr);
@@ -423,7 +471,60 @@ static int iopf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: the next StreamID to visit */
+/*
+ * Dumps walk StreamIDs with cb->args[0] the next to visit and
+ * cb->args[IOPF_NL_DUMP_LAST] 1 + the last one (0: all): an IOPF_A_SID in
+ * the request restricts the dump to that device. A dump past StreamID
+ * 0xffffffff ends: args[0] goes to 2^32 only where a long holds it, so the
+ * end is told by iopf_nl_dump_next() instead.
+ */
+#define IOPF_NL_DUMP_LAST	2
+#define IOPF_NL_DUMP_DONE	3
+
+static int iopf_nl_dump_start_sid(struct netlink_callback *cb)
+{
+	struct nlattr *tb[IOPF_A_SID + 1];
+	int ret;
+
+	/* Parsed here, the same way on every kernel generation */
+	ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, IOPF_A_SID,
+			  iopf_sid_policy, cb->extack);
+	if (ret)
+		return ret;
+	if (tb[IOPF_A_SID]) {
+		cb->args[0] = nla_get_u32(tb[IOPF_A_SID]);
+		cb->args[IOPF_NL_DUMP_LAST] = 1 + (unsigned long)cb->args[0];
+	}
+	return 0;
+}
+
+/* The next device of the dump at or after *index, or NULL at its end */
+static struct iopf_dev *iopf_nl_dump_next(struct netlink_callback *cb,
+					  unsigned long *index)
+{
+	unsigned long last = cb->args[IOPF_NL_DUMP_LAST] ?
+			     cb->args[IOPF_NL_DUMP_LAST] - 1 : U32_MAX;
+	struct iopf_dev *dev;
+
+	if (cb->args[IOPF_NL_DUMP_DONE] || *index > last)
+		return NULL;
+	dev = iopf_dev_find_next(index);
+	if (dev && *index > last) {
+		iopf_dev_put(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+/* Moves the dump past @sid, which has been sent whole */
+static void iopf_nl_dump_past(struct netlink_callback *cb, u32 sid)
+{
+	if (sid == U32_MAX)
+		cb->args[IOPF_NL_DUMP_DONE] = 1;
+	else
+		cb->args[0] = (unsigned long)sid + 1;
+}
+
 static int iopf_nl_dev_get_dumpit(struct sk_buff *skb,
 				  struct netlink_callback *cb)
 {
@@ -432,15 +533,16 @@ static int iopf_nl_dev_get_dumpit(struct sk_buff *skb,
 	int ret = 0;
 
 	cb->seq = iopf_devs_generation();
-	while ((dev = iopf_dev_find_next(&index))) {
+	while ((dev = iopf_nl_dump_next(cb, &index))) {
 		ret = iopf_nl_fill_dev(skb, dev, NETLINK_CB(cb->skb).portid,
 				       cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
 		iopf_dev_put(dev);
 		if (ret)
 			break;
-		index++;
+		iopf_nl_dump_past(cb, index);
+		index = cb->args[0];
+		cond_resched();
 	}
-	cb->args[0] = index;
 	/* A device too large for an empty message would loop forever */
 	if (ret && !skb->len)
 		return ret;
@@ -452,13 +554,24 @@ static int iopf_nl_register_doit(struct sk_buff *skb, struct genl_info *info)
 	struct iopf_dev *dev;
 	int ret;
 
+	const char *why;
+	u32 flags;
+
 	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_FLAGS))
 		return -EINVAL;
+	/* Flags before the device, as iommu_register_device_fault_handler() */
+	flags = nla_get_u32(info->attrs[IOPF_A_FLAGS]);
+	why = iopf_flags_check(flags);
+	if (why) {
+		/* fault_core.h's reasons are string literals: static storage */
+		info->extack->_msg = why;
+		info->extack->bad_attr = info->attrs[IOPF_A_FLAGS];
+		return -EINVAL;
+	}
 	dev = iopf_nl_get_dev(info);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	ret = iopf_register_fault_handler(dev, iopf_nl_fault_handler,
-					  nla_get_u32(info->attrs[IOPF_A_FLAGS]),
+	ret = iopf_register_fault_handler(dev, iopf_nl_fault_handler, flags,
 					  NULL, info->extack);
 	iopf_dev_put(dev);
 	return ret;
@@ -521,26 +634,10 @@ static int iopf_nl_response_doit(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
- * cb->args[0]: StreamID being dumped; [1]: SEQ of its last entry sent (the
- * list is in SEQ order, so answers in between cannot make the dump skip
- * one); [2]: 1 + the StreamID to restrict the dump to, or 0.
+ * As the DEV_GET dump, and cb->args[1]: SEQ of the device's last entry
+ * sent (the list is in SEQ order, so answers in between cannot make the
+ * dump skip one).
  */
-static int iopf_nl_pending_start(struct netlink_callback *cb)
-{
-	struct nlattr *tb[IOPF_A_SID + 1];
-	int ret;
-
-	/* Parsed here, the same way on every kernel generation */
-	ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, IOPF_A_SID,
-			  iopf_sid_policy, cb->extack);
-	if (ret)
-		return ret;
-	if (tb[IOPF_A_SID]) {
-		cb->args[0] = nla_get_u32(tb[IOPF_A_SID]);
-		cb->args[2] = 1 + (unsigned long)cb->args[0];
-	}
-	return 0;
-}
 
 static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 				    struct netlink_callback *cb,
@@ -572,6 +669,8 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 		}
 		genlmsg_end(skb, hdr);
 		cb->args[1] = evt->seq;
+		/* Up to 64Ki requests: a full dump is long */
+		cond_resched();
 	}
 out_unlock:
 	mutex_unlock(&dev->lock);
@@ -581,16 +680,11 @@ out_unlock:
 static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 				  struct netlink_callback *cb)
 {
-	unsigned long last = cb->args[2] ? cb->args[2] - 1 : U32_MAX;
 	unsigned long index = cb->args[0];
 	struct iopf_dev *dev;
 	int ret = 0;
 
-	while ((dev = iopf_dev_find_next(&index))) {
-		if (index > last) {
-			iopf_dev_put(dev);
-			break;
-		}
+	while ((dev = iopf_nl_dump_next(cb, &index))) {
 		if (index != cb->args[0]) {
 			cb->args[0] = index;	/* a new device */
 			cb->args[1] = 0;
@@ -599,16 +693,36 @@ static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 		iopf_dev_put(dev);
 		if (ret)
 			break;
-		index++;
-	}
-	if (!ret) {
-		/* Nothing left: the next call finds no device and ends */
-		cb->args[0] = index;
+		iopf_nl_dump_past(cb, index);
 		cb->args[1] = 0;
+		index = cb->args[0];
 	}
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;
+}
+
+static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_dev_config cfg = {};
+	struct iopf_dev *dev;
+	u32 limit, timeout;
+	int ret;
+
+	if (info->attrs[IOPF_A_PENDING_LIMIT]) {
+		limit = nla_get_u32(info->attrs[IOPF_A_PENDING_LIMIT]);
+		cfg.pending_limit = &limit;
+	}
+	if (info->attrs[IOPF_A_TIMEOUT_MS]) {
+		timeout = nla_get_u32(info->attrs[IOPF_A_TIMEOUT_MS]);
+		cfg.timeout_ms = &timeout;
+	}
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_dev_configure(dev, &cfg, info->extack);
+	iopf_dev_put(dev);
+	return ret;
 }
 
 static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
@@ -654,6 +768,7 @@ static const struct genl_ops iopf_nl_ops[] = {
 	{
 		.cmd = IOPF_CMD_DEV_GET,
 		.doit = iopf_nl_dev_get_doit,
+		.start = iopf_nl_dump_start_sid,
 		.dumpit = iopf_nl_dev_get_dumpit,
 		.policy = iopf_sid_policy,
 		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
@@ -688,16 +803,25 @@ static const struct genl_ops iopf_nl_ops[] = {
 	},
 	{
 		.cmd = IOPF_CMD_PENDING_GET,
-		.start = iopf_nl_pending_start,
+		.start = iopf_nl_dump_start_sid,
 		.dumpit = iopf_nl_pending_dumpit,
 		.policy = iopf_sid_policy,
 		.maxattr = ARRAY_SIZE(iopf_sid_policy) - 1,
+		/* Fault contents, as the faults group: admins only */
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = IOPF_CMD_STATS_GET,
 		.doit = iopf_nl_stats_doit,
 		.policy = iopf_empty_policy,
 		.maxattr = ARRAY_SIZE(iopf_empty_policy) - 1,
+	},
+	{
+		.cmd = IOPF_CMD_DEV_SET,
+		.doit = iopf_nl_dev_set_doit,
+		.policy = iopf_set_policy,
+		.maxattr = ARRAY_SIZE(iopf_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -37,7 +37,11 @@ int iopf_smmu_page_response(struct iopf_dev *dev,
 	if (origin == IOPF_ORIGIN_REPORT_FAILED)
 		dev->stats.auto_aborts++;
 
-	iopf_nl_notify_resume(&resume);
+	/* Issued whatever happens to its notification: a loss is counted */
+	if (!iopf_nl_notify_resume(&resume)) {
+		dev->stats.resume_lost++;
+		iopf_count_resume_lost();
+	}
 	dev->last_resume = resume;
 	return 0;
 }
@@ -85,18 +89,24 @@ void iopf_smmu_handle_evt(const u64 *evt)
 
 	memcpy(fault_evt.record, evt, sizeof(fault_evt.record));
 	fault_evt.timestamp_ns = ktime_get_ns();
+	/*
+	 * Report and abort under one hold of the stream lock, as the driver
+	 * holds streams_mutex: a removal cannot come in between and flush the
+	 * pending list without this request, leaving it with no RESUME.
+	 */
+	mutex_lock(&dev->stream_lock);
 	ret = iopf_report_device_fault(dev, &fault_evt);
-	if (ret == -ENODEV)	/* removed since the look-up */
+	if (ret == -ENODEV) {
+		/* Removed since the look-up: no stream, nothing to resume */
 		iopf_count_unknown_sid();
-	if (ret && fault_evt.fault.type == IOPF_FAULT_PAGE_REQ) {
+	} else if (ret && fault_evt.fault.type == IOPF_FAULT_PAGE_REQ) {
 		/* Nobody cared: abort the stalled access */
 		mutex_lock(&dev->lock);
-		if (!dev->removed)
-			iopf_smmu_page_response(dev, &fault_evt,
-						IOPF_RESP_FAILURE,
-						IOPF_ORIGIN_REPORT_FAILED);
+		iopf_smmu_page_response(dev, &fault_evt, IOPF_RESP_FAILURE,
+					IOPF_ORIGIN_REPORT_FAILED);
 		mutex_unlock(&dev->lock);
 	}
+	mutex_unlock(&dev->stream_lock);
 	iopf_dev_put(dev);
 
 out_log:

@@ -12,7 +12,7 @@
 #
 #   --kernels  restrict to these series (space or comma separated)
 #   --quick    for the edit-test loop: no apt (scripts/install-deps.sh is
-#              skipped; the tools are still checked) and a 120 s guest timeout
+#              skipped; the tools are still checked) and a 300 s guest timeout
 #              instead of 600 s. Nothing is left out of the test itself.
 #
 # What "N passed, N failed" counts, every one a case:
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ ${#series[@]} -gt 0 ] || series=(6.1 6.12)
-guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 120 || echo 600)}
+guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 300 || echo 600)}
 
 LOGS=$ROOT/build/logs
 mkdir -p "$LOGS"
@@ -176,7 +176,7 @@ host_program() {
 # fails ("no iopf_*_test program"), but still loads and unloads the module.
 bins=()
 if [ -n "$host_ok" ]; then
-	for t in iopf_testbed_test iopf_errors_test iopf_stress_test; do
+	for t in iopf_testbed_test iopf_errors_test iopf_lifetime_test iopf_stress_test; do
 		selftest=$(host_program tests/selftests "$t")
 		if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no $t was built: the guest suite will fail"; fi
 	done
@@ -250,7 +250,7 @@ if step "debug kernel" scripts/debug-kernel.sh build; then
 	t0=$(now) rc=0 p=0 f=0 k=0
 	out=$LOGS/ktap-debug.txt
 	selftest=$(host_program tests/selftests iopf_testbed_test)
-	IOPF_DEBUG_BINS="$(host_program tests/selftests iopf_errors_test) $(host_program tests/selftests iopf_stress_test)" \
+	IOPF_DEBUG_BINS="$(host_program tests/selftests iopf_errors_test) $(host_program tests/selftests iopf_lifetime_test) $(host_program tests/selftests iopf_stress_test)" \
 		scripts/debug-run.sh --timeout 900 ${selftest:+--selftest "$selftest"} | tee "$out" || rc=$?
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
 	[ -z "$totals" ] || read -r p f k <<<"$totals"

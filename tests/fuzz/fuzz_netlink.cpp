@@ -141,7 +141,7 @@ void roundtrip(const nl::FaultBatch& b) {
 
 void check_resume(const Resume& r) {
     CHECK(r.resp <= IOPF_RESUME_ABORT);
-    CHECK(r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_FLUSH);
+    CHECK(r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_TIMEOUT);
     auto m = genl_msg(IOPF_CMD_RESUME_NTF);
     nlattr* n = nla_nest_start(m.get(), IOPF_A_RESUME);
     CHECK(n);

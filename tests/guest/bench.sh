@@ -49,7 +49,8 @@ run() { # OUTFILE ARGS...: REPS runs of iopf_bench, their lines in OUTFILE
 	sed 's/^/  /' "$out"
 }
 
-load_module || exit 1
+# 10000 requests pending on one device: over the default pending_limit
+load_module pending_limit=65536 || exit 1
 echo "# $(uname -r), $(nproc) vCPUs, $REPS runs per figure, $FAULTS faults per stream run"
 echo "# raw runs:"
 for b in 1 16 64; do

@@ -241,7 +241,7 @@ case_replay_of_the_kernel_log() {
 
 case_module_reload_survived() {
 	unload_module || return 1
-	load_module || return 1
+	load_module "$LOAD_ARGS" || return 1
 	wait_for 10 ready_up 2 || { echo "devices not set up again; iopfd log:"; cat "$W/iopfd.log"; return 1; }
 	daemon_alive || { echo "iopfd died"; return 1; }
 	expect flags "0xe nested,l1,l2
@@ -287,8 +287,11 @@ EOF
 	return 0
 }
 
+# The overflow case leaves up to 2000 requests pending on one device while
+# the daemon resyncs: above the default pending_limit they would be aborted.
+LOAD_ARGS=pending_limit=65536
 ktap_begin 18
-ktap_case load_module load_module
+ktap_case load_module load_module "$LOAD_ARGS"
 ktap_case daemon_starts case_daemon_starts
 ktap_case second_daemon_refused case_second_daemon_refused
 ktap_case cli_conventions case_cli_conventions

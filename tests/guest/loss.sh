@@ -24,7 +24,12 @@
 #      socket fills and drops the rest; after SIGCONT no later SEQ comes;
 #   3. the notify_send failure knob: 3 notifications dropped then 3 sent (a
 #      gap without ENOBUFS), then 6 dropped with nothing after (a tail no
-#      overflow announced: only the periodic sync point sees it).
+#      overflow announced: only the periodic sync point sees it);
+#   4. the knob on RESUMEs: every other notification dropped while the
+#      daemon answers page requests (RESUME gaps and a RESUME tail).
+# RESUMEs have the same books: the module's RESUME_SEQ = RESUMEs stored +
+# the daemon's RESUMEs lost, and the module's RESUME_LOST agrees with what
+# the daemon missed.
 # Prints KTAP, the numbers as diagnostics; the exit status is the verdict.
 # shellcheck disable=SC1091,SC3043 # busybox sh has local; lib.sh is in the image
 . /opt/iopf/tests/lib.sh
@@ -199,6 +204,26 @@ case_knob_gap_and_silent_tail() {
 	grep '"what":"tail"' "$STORE" | tail -n 1
 }
 
+case_knob_resumes() {
+	local lost0
+	lost0=$(global_stat resume_lost)
+	# One fault message (3 page requests, one batch) then 3 RESUMEs as the
+	# daemon answers: with every 2nd call failing, RESUMEs 1 and 3 are lost
+	gen $W/r1 --sid 0x40 --stall --stag 5000 --addr 0xe0000000 --count 3 || return 1
+	cp $W/r1 $W/knob3.000
+	knob probability 100 && knob interval 2 && knob seed 0 && knob times -1 || return 1
+	inject_chunks $W/knob3 || return 1
+	INJ_PR=$((INJ_PR + 3)) INJECTED=$((INJECTED + 3))
+	quiet
+	local rc=$?
+	knob times 0
+	knob interval 1
+	[ $rc -eq 0 ] || return 1
+	echo "module resume_lost: $lost0 -> $(global_stat resume_lost)"
+	[ "$(global_stat resume_lost)" -eq $((lost0 + 2)) ] ||
+		{ echo "expected 2 RESUME notifications lost by the knob"; return 1; }
+}
+
 case_daemon_stops() {
 	local rc
 	kill -TERM "$DPID" || return 1
@@ -240,8 +265,25 @@ case_books_balance() {
 	[ "$INJECTED" -eq $((stored + lost)) ] ||
 		{ echo "BOOKS DO NOT BALANCE: $INJECTED != $stored + $lost"; return 1; }
 	echo "injected = stored + reported_lost: $INJECTED = $stored + $lost"
-	[ "$(jbool balanced "$stop")" = true ] || { echo "the daemon's own books do not balance"; return 1; }
-	if [ "$(jnum handed_out "$stop")" -ne "$INJECTED" ] || [ "$(jnum lost "$stop")" -ne "$lost" ]; then
+	# (the stop line also holds resume_books: read each object by itself)
+	local books
+	books=$(echo "$stop" | sed -n 's/.*"books":\({[^}]*}\).*/\1/p')
+	[ "$(jbool balanced "$books")" = true ] || { echo "the daemon's own books do not balance"; return 1; }
+	# The RESUME books: every RESUME handed out is stored or counted lost
+	local rbooks rstored rlost rseq
+	rbooks=$(echo "$stop" | sed -n 's/.*"resume_books":\({[^}]*}\).*/\1/p')
+	rseq=$(global_stat resume_seq)
+	rstored=$(sed -n 's/^{"kind":"resume","seq":\([0-9]*\),.*/\1/p' "$STORE" | sort -un | wc -l)
+	rlost=$(jnum lost "$rbooks")
+	echo "RESUME books: module resume_seq=$rseq = stored $rstored + lost $rlost; daemon's: $rbooks"
+	[ -n "$rlost" ] || { echo "no resume_books in the stop line"; return 1; }
+	[ "$rseq" -eq $((rstored + rlost)) ] ||
+		{ echo "RESUME BOOKS DO NOT BALANCE: $rseq != $rstored + $rlost"; return 1; }
+	[ "$(jbool balanced "$rbooks")" = true ] || { echo "the daemon's RESUME books do not balance"; return 1; }
+	[ "$(jnum handed_out "$rbooks")" -eq "$rseq" ] || { echo "RESUMEs handed out disagree"; return 1; }
+	[ "$rlost" -gt 0 ] || { echo "no RESUME was lost: the knob case did not bite"; return 1; }
+	echo "$rlost" >$W/n.rlost
+	if [ "$(jnum handed_out "$books")" -ne "$INJECTED" ] || [ "$(jnum lost "$books")" -ne "$lost" ]; then
 		echo "the stop line disagrees with the store"
 		return 1
 	fi
@@ -258,6 +300,12 @@ case_kernel_agrees() {
 	missed=$(cat $W/n.missed)
 	echo "kernel notify_lost=$((nl40 + nl41)) (0x40 $nl40, 0x41 $nl41); daemon missed (net of late)=$missed"
 	[ $((nl40 + nl41)) -eq "$missed" ] || { echo "NOTIFY_LOST and the daemon disagree"; return 1; }
+	local rl40 rl41 rlost
+	rl40=$(dev_stat 0x40 resume_lost) rl41=$(dev_stat 0x41 resume_lost)
+	rlost=$(cat $W/n.rlost)
+	echo "kernel resume_lost=$((rl40 + rl41)) (0x40 $rl40, 0x41 $rl41, global $(global_stat resume_lost)); daemon's RESUMEs lost=$rlost"
+	[ $((rl40 + rl41)) -eq "$(global_stat resume_lost)" ] || { echo "per-device and global RESUME_LOST disagree"; return 1; }
+	[ $((rl40 + rl41)) -eq "$rlost" ] || { echo "RESUME_LOST and the daemon disagree"; return 1; }
 	[ $(($(dev_stat 0x40 reported) + $(dev_stat 0x41 reported))) -eq "$INJECTED" ] ||
 		{ echo "reported != injected"; return 1; }
 }
@@ -273,12 +321,15 @@ case_every_page_request_recovered() {
 	none_pending || { echo "page requests left pending"; return 1; }
 }
 
-ktap_begin 10
-ktap_case load_module load_module
+ktap_begin 11
+# Bursts into a daemon that cannot keep up leave thousands pending on one
+# device: above the default pending_limit they would be aborted, not reported.
+ktap_case load_module load_module pending_limit=65536
 ktap_case daemon_starts case_daemon_starts
 ktap_case overload_burst case_overload_burst
 ktap_case tail_after_stall case_tail_after_stall
 ktap_case knob_gap_and_silent_tail case_knob_gap_and_silent_tail
+ktap_case knob_resumes case_knob_resumes
 ktap_case daemon_stops case_daemon_stops
 ktap_case books_balance case_books_balance
 ktap_case kernel_agrees case_kernel_agrees

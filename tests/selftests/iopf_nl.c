@@ -175,6 +175,9 @@ int iopf_nl_parse_fault(const void *data, size_t len, struct iopf_nl_fault *f)
 		case IOPF_FAULT_A_ADDR:
 			ok = attr_u64(a, &f->addr);
 			break;
+		case IOPF_FAULT_A_IPA:
+			ok = attr_u64(a, &f->ipa);
+			break;
 		case IOPF_FAULT_A_RECORD:
 			f->record_len = (uint32_t)attr_len(a);
 			if (attr_len(a) == sizeof(f->record)) {
@@ -276,6 +279,12 @@ int iopf_nl_parse_dev(const void *attrs, size_t len, struct iopf_nl_dev *d)
 			break;
 		case IOPF_A_FLAGS:
 			ok = attr_u32(a, &d->flags);
+			break;
+		case IOPF_A_PENDING_LIMIT:
+			ok = attr_u32(a, &d->pending_limit);
+			break;
+		case IOPF_A_TIMEOUT_MS:
+			ok = attr_u32(a, &d->timeout_ms);
 			break;
 		case IOPF_A_STATS:
 			iopf_nl_parse_stats(attr_data(a), attr_len(a), &d->stats);
@@ -812,13 +821,35 @@ int iopf_dev_get(struct iopf_nl *nl, uint32_t sid, struct iopf_nl_dev *out)
 
 int iopf_dev_dump(struct iopf_nl *nl, struct iopf_nl_dev *out, int max)
 {
+	return iopf_dev_dump_sid(nl, NULL, out, max);
+}
+
+int iopf_dev_dump_sid(struct iopf_nl *nl, const uint32_t *sid,
+		      struct iopf_nl_dev *out, int max)
+{
 	struct dev_arg da = { .out = out, .max = max };
 	struct iopf_nl_msg m;
 	int ret;
 
 	iopf_msg_family(&m, nl, IOPF_CMD_DEV_GET, true);
+	if (sid)
+		iopf_msg_put_u32(&m, IOPF_A_SID, *sid);
 	ret = iopf_nl_transact(nl, &m, dev_cb, &da);
 	return ret ? ret : da.n;
+}
+
+int iopf_dev_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pending_limit,
+		 const uint32_t *timeout_ms)
+{
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_DEV_SET, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	if (pending_limit)
+		iopf_msg_put_u32(&m, IOPF_A_PENDING_LIMIT, *pending_limit);
+	if (timeout_ms)
+		iopf_msg_put_u32(&m, IOPF_A_TIMEOUT_MS, *timeout_ms);
+	return iopf_nl_transact(nl, &m, NULL, NULL);
 }
 
 int iopf_handler_register(struct iopf_nl *nl, uint32_t sid, uint32_t flags)

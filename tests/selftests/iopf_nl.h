@@ -34,6 +34,7 @@ struct iopf_nl_fault {
 	uint32_t perm;
 	uint32_t reason;
 	uint64_t addr;
+	uint64_t ipa;
 	uint8_t record[32];
 	uint32_t record_len;
 	int nests_in_msg;	/* how many FAULT nests its message carried */
@@ -71,6 +72,8 @@ struct iopf_nl_dev {
 	uint32_t sid;
 	uint8_t registered;
 	uint32_t flags;
+	uint32_t pending_limit;
+	uint32_t timeout_ms;
 	struct iopf_nl_stats stats;
 };
 
@@ -155,6 +158,12 @@ int iopf_dev_del(struct iopf_nl *nl, uint32_t sid);
 int iopf_dev_get(struct iopf_nl *nl, uint32_t sid, struct iopf_nl_dev *out);
 /* Dump all devices into out[max]; returns the count (may exceed max) */
 int iopf_dev_dump(struct iopf_nl *nl, struct iopf_nl_dev *out, int max);
+/* The same with an IOPF_A_SID filter when sid != NULL */
+int iopf_dev_dump_sid(struct iopf_nl *nl, const uint32_t *sid,
+		      struct iopf_nl_dev *out, int max);
+/* DEV_SET: NULL leaves a setting out of the request */
+int iopf_dev_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pending_limit,
+		 const uint32_t *timeout_ms);
 int iopf_handler_register(struct iopf_nl *nl, uint32_t sid, uint32_t flags);
 int iopf_handler_update(struct iopf_nl *nl, uint32_t sid, uint32_t mask,
 			uint32_t set);

@@ -1011,4 +1011,358 @@ TEST_F_TIMEOUT(reload, unload_with_listeners_and_pending, 180)
 	iopf_nl_close(small);
 }
 
+/* ------------------------------------------------------------------ */
+/* stress.one_stall_one_resume                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every stall record the driver accepts (its StreamID had a device) ends
+ * in exactly one RESUME, whatever answers it: a response, the driver's
+ * abort (no handler, filtered, over the pending limit), the flush of a
+ * DEV_DEL, or the timeout. Stalls are injected at one StreamID with STAGs
+ * never reused, while another thread deletes and re-creates the device,
+ * registers a handler or not, and sets a small pending limit or a short
+ * timeout. A listener with a big buffer counts the RESUMEs per STAG and by
+ * origin and answers every third fault. Then: every STAG has 0 or 1
+ * RESUME, and the STAGs with none are exactly the records counted as an
+ * unknown StreamID; no RESUME notification lost (RESUME_LOST, SEQ gaps).
+ */
+#define OS_STAGS	65536
+
+struct one_stall {
+	uint32_t sid;
+	atomic_int stop, lis_stop;
+	atomic_uint injected;		/* STAGs 0..injected-1 were written */
+	atomic_uchar resumes[OS_STAGS];
+	atomic_ullong by_origin[IOPF_ORIGIN_TIMEOUT + 1];
+	atomic_ullong other_sid, overflow, rseq_gaps, faults, answered;
+	uint64_t deadline;
+	char err[256];
+	atomic_int failed;
+};
+
+static void os_fail(struct one_stall *o, const char *why)
+{
+	if (!atomic_exchange(&o->failed, 1))
+		snprintf(o->err, sizeof(o->err), "%s", why);
+}
+
+static void *os_injector(void *p)
+{
+	struct one_stall *o = p;
+	uint64_t evt[8][4];
+	unsigned int k, i;
+
+	while (!atomic_load(&o->stop) && now_ns() < o->deadline) {
+		k = atomic_load(&o->injected);
+		if (k + 8 > OS_STAGS)
+			break;
+		for (i = 0; i < 8; i++) {
+			evt[i][0] = (uint64_t)o->sid << 32 | 0x10;
+			evt[i][1] = 0x0000000880000000ull | ((k + i) & 0xffff);
+			evt[i][2] = 0x1000ull * (k + i);
+			evt[i][3] = 0;
+		}
+		if (iopf_inject_raw((const uint64_t (*)[4])evt, 8)) {
+			os_fail(o, "inject_raw failed");
+			break;
+		}
+		atomic_store(&o->injected, k + 8);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void *os_listener(void *p)
+{
+	struct one_stall *o = p;
+	struct iopf_nl *lis = iopf_nl_open(), *cmd = iopf_nl_open();
+	struct iopf_nl_event ev;
+	uint64_t last_rseq = 0;
+	int sz = 16 << 20, r;
+
+	if (!lis || !cmd || iopf_nl_subscribe(lis)) {
+		os_fail(o, "listener: cannot open or subscribe");
+		goto out;
+	}
+	setsockopt(lis->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	atomic_store(&o->lis_stop, 0);
+	while (!atomic_load(&o->lis_stop)) {
+		r = iopf_nl_recv_event(lis, 100, &ev);
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			atomic_fetch_add(&o->overflow, 1);
+			continue;
+		}
+		if (ev.cmd == IOPF_CMD_FAULT_NTF) {
+			if (ev.fault.sid != o->sid)
+				continue;
+			/* answer every third: the rest wait for the others */
+			if (atomic_fetch_add(&o->faults, 1) % 3 == 0 &&
+			    !iopf_page_response(cmd, o->sid, ev.fault.grpid,
+						IOPF_RESP_SUCCESS, NULL))
+				atomic_fetch_add(&o->answered, 1);
+			continue;
+		}
+		if (last_rseq && ev.resume.seq != last_rseq + 1)
+			atomic_fetch_add(&o->rseq_gaps, 1);
+		last_rseq = ev.resume.seq;
+		if (ev.resume.sid != o->sid) {
+			atomic_fetch_add(&o->other_sid, 1);
+			continue;
+		}
+		if (ev.resume.origin > IOPF_ORIGIN_TIMEOUT || ev.resume.stag >= OS_STAGS) {
+			os_fail(o, "a RESUME with an unknown origin or STAG");
+			continue;
+		}
+		atomic_fetch_add(&o->resumes[ev.resume.stag], 1);
+		atomic_fetch_add(&o->by_origin[ev.resume.origin], 1);
+	}
+out:
+	iopf_nl_close(cmd);
+	iopf_nl_close(lis);
+	return NULL;
+}
+
+static void *os_churner(void *p)
+{
+	struct one_stall *o = p;
+	struct iopf_nl *nl = iopf_nl_open();
+	uint32_t r = 0x9e3779b9u, limit = 4, tmo;
+
+	if (!nl) {
+		os_fail(o, "churner: cannot open");
+		return NULL;
+	}
+	while (!atomic_load(&o->stop) && now_ns() < o->deadline) {
+		iopf_dev_del(nl, o->sid);
+		usleep(rnd(&r) % 3000);
+		if (iopf_dev_new(nl, o->sid)) {
+			os_fail(o, "DEV_NEW failed");
+			break;
+		}
+		switch (rnd(&r) % 4) {
+		case 0:		/* no handler: the driver aborts */
+			break;
+		case 1:		/* a few pending at most */
+			iopf_dev_set(nl, o->sid, &limit, NULL);
+			iopf_handler_register(nl, o->sid, IOPF_REPORT_FLAT);
+			break;
+		case 2:		/* a short timeout */
+			tmo = 1 + rnd(&r) % 20;
+			iopf_dev_set(nl, o->sid, NULL, &tmo);
+			iopf_handler_register(nl, o->sid, IOPF_REPORT_FLAT);
+			break;
+		default:	/* stage 1 filtered out: aborted */
+			iopf_handler_register(nl, o->sid, (rnd(&r) & 1) ?
+					      IOPF_REPORT_FLAT :
+					      IOPF_REPORT_NESTED |
+					      IOPF_REPORT_NESTED_L2_CONCERNED);
+			break;
+		}
+		usleep(2000 + rnd(&r) % 20000);
+	}
+	iopf_nl_close(nl);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, one_stall_one_resume, 180)
+{
+	struct iopf_nl *nl = self->nl;
+	struct one_stall *o = calloc(1, sizeof(*o));
+	pthread_t inj, lis, chu;
+	struct iopf_nl_stats g0, g1;
+	uint64_t unknown, none = 0, once = 0, twice = 0, sum = 0, t0;
+	unsigned int k, n;
+
+	ASSERT_NE(NULL, o);
+	o->sid = self->base + 40;
+	ASSERT_EQ(0, iopf_stats_get(nl, &g0));
+	atomic_store(&o->lis_stop, 1);
+	ASSERT_EQ(0, pthread_create(&lis, NULL, os_listener, o));
+	for (k = 0; k < 100 && atomic_load(&o->lis_stop); k++)
+		usleep(10000);
+	ASSERT_EQ(0, iopf_dev_new(nl, o->sid));
+	o->deadline = now_ns() + (uint64_t)stress_seconds() * 1000000000ull;
+	ASSERT_EQ(0, pthread_create(&inj, NULL, os_injector, o));
+	ASSERT_EQ(0, pthread_create(&chu, NULL, os_churner, o));
+	pthread_join(inj, NULL);
+	atomic_store(&o->stop, 1);
+	pthread_join(chu, NULL);
+	/* what is still pending is flushed: one RESUME each */
+	iopf_dev_del(nl, o->sid);
+	ASSERT_EQ(0, iopf_stats_get(nl, &g1));
+	/* the listener has heard up to the last RESUME handed out */
+	t0 = now_ns();
+	while (now_ns() - t0 < 10000000000ull) {
+		sum = 0;
+		for (k = 0; k < OS_STAGS; k++)
+			sum += atomic_load(&o->resumes[k]);
+		if (sum + atomic_load(&o->other_sid) >=
+		    g1.v[IOPF_STAT_A_RESUME_SEQ] - g0.v[IOPF_STAT_A_RESUME_SEQ])
+			break;
+		usleep(50000);
+	}
+	atomic_store(&o->lis_stop, 1);
+	pthread_join(lis, NULL);
+	ASSERT_EQ(0, atomic_load(&o->failed)) TH_LOG("%s", o->err);
+
+	n = atomic_load(&o->injected);
+	for (k = 0; k < n; k++) {
+		unsigned int c = atomic_load(&o->resumes[k]);
+
+		none += c == 0;
+		once += c == 1;
+		twice += c > 1;
+	}
+	unknown = g1.v[IOPF_STAT_A_UNKNOWN_SID] - g0.v[IOPF_STAT_A_UNKNOWN_SID];
+	TH_LOG("%u stalls: %llu with one RESUME (response %llu, report_failed %llu, flush %llu, timeout %llu), %llu with none (unknown StreamID %llu), %llu with more; %llu faults heard, %llu answered",
+	       n, (unsigned long long)once,
+	       (unsigned long long)atomic_load(&o->by_origin[IOPF_ORIGIN_RESPONSE]),
+	       (unsigned long long)atomic_load(&o->by_origin[IOPF_ORIGIN_REPORT_FAILED]),
+	       (unsigned long long)atomic_load(&o->by_origin[IOPF_ORIGIN_FLUSH]),
+	       (unsigned long long)atomic_load(&o->by_origin[IOPF_ORIGIN_TIMEOUT]),
+	       (unsigned long long)none, (unsigned long long)unknown,
+	       (unsigned long long)twice, (unsigned long long)atomic_load(&o->faults),
+	       (unsigned long long)atomic_load(&o->answered));
+	EXPECT_EQ(0u, atomic_load(&o->overflow));
+	EXPECT_EQ(0u, atomic_load(&o->rseq_gaps));
+	EXPECT_EQ(g0.v[IOPF_STAT_A_RESUME_LOST], g1.v[IOPF_STAT_A_RESUME_LOST]);
+	EXPECT_EQ(0u, twice);
+	EXPECT_EQ(unknown, none);
+	EXPECT_EQ((uint64_t)n, once + none);
+	/* every path was taken */
+	EXPECT_LT(0u, atomic_load(&o->by_origin[IOPF_ORIGIN_RESPONSE]));
+	EXPECT_LT(0u, atomic_load(&o->by_origin[IOPF_ORIGIN_REPORT_FAILED]));
+	EXPECT_LT(0u, atomic_load(&o->by_origin[IOPF_ORIGIN_FLUSH]));
+	EXPECT_LT(0u, atomic_load(&o->by_origin[IOPF_ORIGIN_TIMEOUT]));
+	EXPECT_LT(0u, unknown);
+	free(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* reload.race_with_churn_and_injection                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * rmmod/insmod in a loop while other threads create and delete devices on
+ * fresh StreamIDs, register handlers and inject stalls at them: every call
+ * may find the module gone or a new one. The module must not mind (the
+ * debug kernel's KASAN, lockdep and kmemleak watch; suite.sh checks the
+ * log). Bounded: RACE_ROUNDS unload attempts or IOPF_STRESS_SECONDS * 3
+ * (an insmod takes a few hundred ms under TCG, more on the debug kernel).
+ */
+#define RACE_ROUNDS	300
+#define RACE_SIDS	200
+
+static void race_evt(uint32_t sid, uint32_t stag, bool stall, uint64_t evt[4])
+{
+	evt[0] = (uint64_t)sid << 32 | 0x10;
+	evt[1] = 0x0000000800000000ull | (stall ? 0x80000000ull | (stag & 0xffff) : 0);
+	evt[2] = 0x1000;
+	evt[3] = 0;
+}
+
+struct race {
+	uint32_t base;
+	atomic_int stop;
+	atomic_ullong news, injects;
+};
+
+static void *race_churner(void *p)
+{
+	struct race *r = p;
+	uint32_t sid = r->base, x = 0x12345u;
+	uint64_t evt[2][4];
+
+	while (!atomic_load(&r->stop)) {
+		struct iopf_nl *nl = iopf_nl_open();	/* the family may be new */
+
+		if (!nl) {
+			usleep(1000);
+			continue;
+		}
+		sid = r->base + (sid - r->base + 1) % RACE_SIDS;
+		if (!iopf_dev_new(nl, sid)) {
+			atomic_fetch_add(&r->news, 1);
+			iopf_handler_register(nl, sid, IOPF_REPORT_FLAT);
+			race_evt(sid, rnd(&x), true, evt[0]);
+			race_evt(sid, 0, false, evt[1]);
+			if (!iopf_inject_raw((const uint64_t (*)[4])evt, 2))
+				atomic_fetch_add(&r->injects, 1);
+			if (rnd(&x) & 1)
+				iopf_dev_del(nl, sid);
+		}
+		iopf_nl_close(nl);
+	}
+	return NULL;
+}
+
+static void *race_injector(void *p)
+{
+	struct race *r = p;
+	uint32_t x = 0x777u;
+	uint64_t evt[4][4];
+	int i;
+
+	while (!atomic_load(&r->stop)) {
+		for (i = 0; i < 4; i++)
+			race_evt(r->base + rnd(&x) % RACE_SIDS, rnd(&x), true,
+				 evt[i]);
+		if (!iopf_inject_raw((const uint64_t (*)[4])evt, 4))
+			atomic_fetch_add(&r->injects, 1);
+		/* an open inject_raw holds the module: leave rmmod a chance */
+		usleep(5000);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(reload, race_with_churn_and_injection, 300)
+{
+	struct race r = { .base = self->base + 300 };
+	pthread_t chu[2], inj;
+	uint64_t deadline = now_ns() + 3ull * stress_seconds() * 1000000000ull;
+	unsigned int rounds = 0, unloaded = 0, busy = 0;
+	int ret, i;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&chu[i], NULL, race_churner, &r));
+	ASSERT_EQ(0, pthread_create(&inj, NULL, race_injector, &r));
+	while (rounds < RACE_ROUNDS && now_ns() < deadline) {
+		rounds++;
+		ret = unload();
+		if (ret == -EAGAIN || ret == -EBUSY) {
+			busy++;	/* a debugfs file or a dump holds it */
+			usleep(500);
+			continue;
+		}
+		if (ret) {
+			TH_LOG("rmmod: %s", strerror(-ret));
+			break;
+		}
+		unloaded++;
+		ret = load(self->params);
+		if (ret) {
+			TH_LOG("insmod: %s", strerror(-ret));
+			break;
+		}
+		usleep(2000);
+	}
+	atomic_store(&r.stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(chu[i], NULL);
+	pthread_join(inj, NULL);
+	if (!loaded())
+		ASSERT_EQ(0, load(self->params));
+	TH_LOG("%u rounds: %u unloads and reloads, %u refused while busy; %llu devices created, %llu writes injected",
+	       rounds, unloaded, busy, (unsigned long long)atomic_load(&r.news),
+	       (unsigned long long)atomic_load(&r.injects));
+	ASSERT_EQ(0, ret);
+	EXPECT_LE(50u, rounds);
+	EXPECT_LE(10u, unloaded);
+	EXPECT_LT(0u, atomic_load(&r.news));
+	EXPECT_LT(0u, atomic_load(&r.injects));
+}
+
 TEST_HARNESS_MAIN

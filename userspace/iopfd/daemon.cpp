@@ -120,6 +120,11 @@ void Daemon::on_resume(const iopf::Resume& r) {
         line.set(k, v);
     store_->append(line);
     summary_.resumes++;
+    // A RESUME is notified once or lost (no dump recovers it): within the
+    // books, each notification is one stored.
+    const iopf::LossLedger& rl = events_->resume_ledger();
+    if (rl.base() && r.seq > *rl.base())
+        resumes_stored_++;
     if (opts_.verbose)
         debug("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag, iopf::resume_resp_name(r.resp),
             iopf::origin_name(r.origin));
@@ -240,6 +245,7 @@ void Daemon::bring_up() {
     ups_++;
     recorded_.clear();
     max_recorded_ = 0;
+    resumes_stored_ = 0;
     // The books start at what the module had handed out when we joined:
     // faults reported before are not our loss (their pending page requests
     // are taken by the resync below). Subscribed first, so nothing after
@@ -420,6 +426,24 @@ iopf::Json Daemon::books_json() const {
     j.set("late", l.late());
     j.set("lost", l.lost());
     j.set("balanced", handed_out == stored + l.lost() && l.lost() == l.holes());
+    return j;
+}
+
+// The same books for RESUMEs: handed_out = stored + lost
+iopf::Json Daemon::resume_books_json() const {
+    const iopf::LossLedger& l = events_->resume_ledger();
+    iopf::Json j = iopf::Json::object();
+    if (!up_ || !l.base() || !l.last())
+        return j;
+    uint64_t handed_out = *l.last() - *l.base();
+    j.set("base", *l.base());
+    j.set("last", *l.last());
+    j.set("handed_out", handed_out);
+    j.set("stored", resumes_stored_);
+    j.set("missing", l.missing());
+    j.set("late", l.late());
+    j.set("lost", l.lost());
+    j.set("balanced", handed_out == resumes_stored_ + l.lost() && l.lost() == l.holes());
     return j;
 }
 
@@ -644,6 +668,15 @@ int Daemon::run() {
             books.at("missing").as_u64(), books.at("recovered").as_u64(), books.at("late").as_u64(),
             books.at("balanced").as_bool() ? "" : ": DO NOT BALANCE");
         stop_line.set("books", books);
+    }
+    iopf::Json rbooks = resume_books_json();
+    if (!rbooks.as_object().empty()) {
+        log("resume books: {} RESUMEs handed out since we joined = {} stored + {} lost ({} "
+            "missed, {} late){}",
+            rbooks.at("handed_out").as_u64(), rbooks.at("stored").as_u64(),
+            rbooks.at("lost").as_u64(), rbooks.at("missing").as_u64(),
+            rbooks.at("late").as_u64(), rbooks.at("balanced").as_bool() ? "" : ": DO NOT BALANCE");
+        stop_line.set("resume_books", rbooks);
     }
     daemon_line("stop", stop_line);
     store_->sync();

@@ -63,6 +63,7 @@ class Daemon : public iopf::EventSink {
     std::size_t drain_events();
     void loss_line(const char* what, iopf::Json fields);
     iopf::Json books_json() const;
+    iopf::Json resume_books_json() const;
     void send_due();
     void respond(const Response& r);
     void reload();
@@ -82,6 +83,7 @@ class Daemon : public iopf::EventSink {
     std::multimap<Clock::time_point, Response> timers_;
     std::unordered_set<uint64_t> recorded_; // seqs seen in this module instance
     uint64_t max_recorded_ = 0;
+    uint64_t resumes_stored_ = 0; // RESUMEs stored within the resume books
     bool need_resync_ = false;
     // Something arrived (or overflowed) since the last sync point.
     bool sync_due_ = false;

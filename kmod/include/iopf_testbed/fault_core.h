@@ -81,6 +81,7 @@ enum iopf_verdict {
  * @perm: IOPF_PERM_* bits
  * @reason: IOPF_REASON_* for unrecoverable faults, 0 otherwise
  * @addr: faulting address: the IPA for stage-2 page requests, else the IOVA
+ * @ipa: the IPA of a stage-2 unrecoverable fault (its @addr is the IOVA)
  */
 struct iopf_fault {
 	u32 type;
@@ -93,6 +94,7 @@ struct iopf_fault {
 	u32 perm;
 	u32 reason;
 	u64 addr;
+	u64 ipa;
 };
 
 static inline u32 iopf_evt_id(const u64 *evt)
@@ -197,6 +199,8 @@ static inline int iopf_decode(const u64 *evt, struct iopf_fault *flt)
 		flt->type = IOPF_FAULT_DMA_UNRECOV;
 		flt->reason = reason;
 		flt->flags = IOPF_UNRECOV_ADDR_VALID;
+		if (s2)
+			flt->ipa = evt[3] & EVTQ_3_IPA;
 		if (ssv)
 			flt->flags |= IOPF_UNRECOV_PASID_VALID;
 	}

@@ -49,9 +49,12 @@ struct Collector : iopf::EventSink {
 };
 
 void diff_counters(std::vector<std::string>& d, const std::string& what, const iopf::Stats& got,
-                   const Counters& want, int first, int last) {
+                   const Counters& want, int first, int last, int xfirst, int xlast) {
     std::map<int, uint64_t> g(got.begin(), got.end());
-    for (int a = first; a <= last; a++) {
+    auto known = [&](int a) { return (a >= first && a <= last) || (a >= xfirst && a <= xlast); };
+    for (int a = 0; a <= IOPF_STAT_A_MAX; a++) {
+        if (!known(a))
+            continue;
         auto it = g.find(a);
         if (it == g.end())
             d.push_back(fmt::format("{}: counter {} missing", what, iopf::stat_name(a)));
@@ -60,7 +63,7 @@ void diff_counters(std::vector<std::string>& d, const std::string& what, const i
                                     it->second));
     }
     for (const auto& [a, v] : g)
-        if (a < first || a > last)
+        if (!known(a))
             d.push_back(fmt::format("{}: unexpected counter {} = {}", what, a, v));
 }
 
@@ -202,7 +205,8 @@ std::vector<Event> Executor::drain(std::vector<std::string>& diffs) {
 
 std::vector<std::string> Executor::check_state(const Model& m) {
     std::vector<std::string> d;
-    diff_counters(d, "STATS_GET", client_->stats(), m.global(), kGlobalStatFirst, kGlobalStatLast);
+    diff_counters(d, "STATS_GET", client_->stats(), m.global(), kGlobalStatFirst, kGlobalStatLast,
+                  kGlobalStatExtraFirst, kGlobalStatExtraLast);
 
     std::map<uint32_t, iopf::DevInfo> got;
     for (auto& di : client_->dev_list())
@@ -220,7 +224,8 @@ std::vector<std::string> Executor::check_state(const Model& m) {
         if (g.flags != want.flags)
             d.push_back(fmt::format("{}: FLAGS expected {}, got {}", what, format_flags(want.flags),
                                     format_flags(g.flags)));
-        diff_counters(d, what, g.stats, want.stats, kDevStatFirst, kDevStatLast);
+        diff_counters(d, what, g.stats, want.stats, kDevStatFirst, kDevStatLast,
+                      kDevStatExtraFirst, kDevStatExtraLast);
     }
     for (const auto& [sid, g] : got)
         if (!m.device(sid))

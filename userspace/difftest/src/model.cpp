@@ -97,6 +97,13 @@ Outcome Model::inject(const iopf::Record& rec) {
             break;
         }
     }
+    if (!failed && page_req && (f.flags & IOPF_PRQ_LAST_PAGE) &&
+        d.pending.size() >= kPendingLimit) {
+        // core.c: over the device's pending_limit the report fails
+        d.stats[IOPF_STAT_A_PENDING_FULL]++;
+        d.stats[IOPF_STAT_A_REPORT_FAILED]++;
+        failed = true;
+    }
     if (!failed) {
         iopf::Fault n;
         n.seq = ++fault_seq_;
@@ -180,10 +187,10 @@ Outcome Model::apply(const Op& op) {
     case OpKind::Register:
         if (op.flags & ~IOPF_REPORT_ALL) // policy: NLA_POLICY_MASK
             out.err = EINVAL;
+        else if (iopf_flags_check(op.flags)) // before the device, as upstream
+            out.err = EINVAL;
         else if (!exists)
             out.err = ENODEV;
-        else if (iopf_flags_check(op.flags))
-            out.err = EINVAL;
         else if (it->second.registered)
             out.err = EBUSY;
         else
@@ -317,7 +324,7 @@ std::string format_event(const Event& e) {
     return fmt::format("RESUME seq={} sid={:#x} stag={} resp={} code={} origin={} cmd={:#018x},{:#018x}",
                        r.seq, r.sid, r.stag, iopf::resume_resp_name(r.resp),
                        r.code <= IOPF_RESP_FAILURE ? iopf::resp_code_name(r.code) : std::to_string(r.code),
-                       r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_FLUSH
+                       r.origin >= IOPF_ORIGIN_RESPONSE && r.origin <= IOPF_ORIGIN_TIMEOUT
                            ? iopf::origin_name(r.origin)
                            : std::to_string(r.origin),
                        r.cmd[0], r.cmd[1]);

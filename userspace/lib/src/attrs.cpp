@@ -43,6 +43,8 @@ constexpr Spec<IOPF_A_MAX + 1> make_top_spec() {
     s[IOPF_A_STATS] = {"STATS", kNest};
     s[IOPF_A_FAULT] = {"FAULT", kNest};
     s[IOPF_A_RESUME] = {"RESUME", kNest};
+    s[IOPF_A_PENDING_LIMIT] = {"PENDING_LIMIT", 4};
+    s[IOPF_A_TIMEOUT_MS] = {"TIMEOUT_MS", 4};
     return s;
 }
 
@@ -63,6 +65,7 @@ constexpr Spec<IOPF_FAULT_A_MAX + 1> make_fault_spec() {
     s[IOPF_FAULT_A_REASON] = {"REASON", 4};
     s[IOPF_FAULT_A_ADDR] = {"ADDR", 8};
     s[IOPF_FAULT_A_RECORD] = {"RECORD", IOPF_EVT_BYTES};
+    s[IOPF_FAULT_A_IPA] = {"IPA", 8};
     return s;
 }
 
@@ -256,7 +259,7 @@ Resume parse_resume_nest(const nlattr* nest) {
         w = le64toh(w);
     if (r.resp > IOPF_RESUME_ABORT)
         throw ParseError(fmt::format("RESUME: RESP {} out of range", r.resp));
-    if (r.origin < IOPF_ORIGIN_RESPONSE || r.origin > IOPF_ORIGIN_FLUSH)
+    if (r.origin < IOPF_ORIGIN_RESPONSE || r.origin > IOPF_ORIGIN_TIMEOUT)
         throw ParseError(fmt::format("RESUME: ORIGIN {} out of range", r.origin));
     return r;
 }

@@ -171,6 +171,8 @@ Resume resume_from_json(const Json& j) {
         r.origin = IOPF_ORIGIN_REPORT_FAILED;
     else if (origin == "flush")
         r.origin = IOPF_ORIGIN_FLUSH;
+    else if (origin == "timeout")
+        r.origin = IOPF_ORIGIN_TIMEOUT;
     else
         throw ParseError("unknown origin '" + origin + "'");
     const auto& cmd = j.at("cmd").as_array();

@@ -261,6 +261,8 @@ std::string origin_name(uint32_t origin) {
         return "report_failed";
     case IOPF_ORIGIN_FLUSH:
         return "flush";
+    case IOPF_ORIGIN_TIMEOUT:
+        return "timeout";
     default:
         return fmt::format("origin{}", origin);
     }
@@ -316,6 +318,14 @@ std::string stat_name(int attr) {
         return "unknown_sid";
     case IOPF_STAT_A_DEVICES:
         return "devices";
+    case IOPF_STAT_A_RESUME_LOST:
+        return "resume_lost";
+    case IOPF_STAT_A_NOTIFY_UNHEARD:
+        return "notify_unheard";
+    case IOPF_STAT_A_PENDING_FULL:
+        return "pending_full";
+    case IOPF_STAT_A_TIMEOUTS:
+        return "timeouts";
     default:
         return fmt::format("stat{}", attr);
     }

@@ -69,7 +69,13 @@ enum iopf_resume_origin {
 	IOPF_ORIGIN_RESPONSE = 1,	/* a page response from user space */
 	IOPF_ORIGIN_REPORT_FAILED,	/* report failed: the driver aborts */
 	IOPF_ORIGIN_FLUSH,		/* the device went away while pending */
+	IOPF_ORIGIN_TIMEOUT,		/* nobody answered within the timeout */
 };
+
+/* IOPF_A_PENDING_LIMIT: 1 to one request per STAG (16 bits) */
+#define IOPF_PENDING_LIMIT_MAX		65536
+/* IOPF_A_TIMEOUT_MS: 0 (off) to ten minutes */
+#define IOPF_TIMEOUT_MS_MAX		600000
 
 enum iopf_cmd {
 	IOPF_CMD_UNSPEC,
@@ -84,6 +90,7 @@ enum iopf_cmd {
 	IOPF_CMD_STATS_GET,		/* do: global STATS */
 	IOPF_CMD_FAULT_NTF,		/* multicast: one or more FAULT nests */
 	IOPF_CMD_RESUME_NTF,		/* multicast: one RESUME nest */
+	IOPF_CMD_DEV_SET,		/* SID, [PENDING_LIMIT], [TIMEOUT_MS]; admin */
 
 	__IOPF_CMD_MAX,
 	IOPF_CMD_MAX = __IOPF_CMD_MAX - 1
@@ -103,6 +110,8 @@ enum iopf_attr {
 	IOPF_A_STATS,			/* nest: IOPF_STAT_* */
 	IOPF_A_FAULT,			/* nest: IOPF_FAULT_A_*; may repeat */
 	IOPF_A_RESUME,			/* nest: IOPF_RESUME_A_* */
+	IOPF_A_PENDING_LIMIT,		/* u32: page requests pending at most */
+	IOPF_A_TIMEOUT_MS,		/* u32: answer with ABORT after; 0 off */
 
 	__IOPF_A_MAX,
 	IOPF_A_MAX = __IOPF_A_MAX - 1
@@ -125,6 +134,7 @@ enum iopf_fault_attr {
 	IOPF_FAULT_A_REASON,		/* u32: unrecoverable only */
 	IOPF_FAULT_A_ADDR,		/* u64: IPA for stage-2 page requests */
 	IOPF_FAULT_A_RECORD,		/* binary: the 32-byte event record */
+	IOPF_FAULT_A_IPA,		/* u64: stage-2 unrecoverable faults */
 
 	__IOPF_FAULT_A_MAX,
 	IOPF_FAULT_A_MAX = __IOPF_FAULT_A_MAX - 1
@@ -148,6 +158,7 @@ enum iopf_resume_attr {
 /*
  * Counters, all u64. Per device:
  *   injected = reported + filtered_* + no_handler + report_failed
+ *   pending_full is part of report_failed (and of auto_aborts)
  * Global (IOPF_CMD_STATS_GET):
  *   records = unhandled_event + unknown_sid + the devices' injected
  */
@@ -165,13 +176,17 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_PENDING,		/* page requests awaiting a response */
 	IOPF_STAT_A_RESPONSES,		/* page responses that matched */
 	IOPF_STAT_A_RESPONSE_ERRORS,	/* no request pending or matching */
-	IOPF_STAT_A_AUTO_ABORTS,	/* RESUME ABORTs issued by the module */
+	IOPF_STAT_A_AUTO_ABORTS,	/* ABORTs of requests not reported */
 	IOPF_STAT_A_RECORDS,		/* global: records injected */
 	IOPF_STAT_A_UNHANDLED_EVENT,	/* global: event IDs not reported */
 	IOPF_STAT_A_UNKNOWN_SID,	/* global: no device with that SID */
 	IOPF_STAT_A_DEVICES,		/* global: devices that exist */
 	IOPF_STAT_A_FAULT_SEQ,		/* global: SEQ of the last fault */
 	IOPF_STAT_A_RESUME_SEQ,		/* global: SEQ of the last RESUME */
+	IOPF_STAT_A_RESUME_LOST,	/* RESUME notifications lost; also global */
+	IOPF_STAT_A_NOTIFY_UNHEARD,	/* faults sent while nobody listened */
+	IOPF_STAT_A_PENDING_FULL,	/* page requests over the pending limit */
+	IOPF_STAT_A_TIMEOUTS,		/* requests the timeout answered */
 
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1

@@ -34,6 +34,14 @@ inline constexpr int kDevStatFirst = IOPF_STAT_A_INJECTED;
 inline constexpr int kDevStatLast = IOPF_STAT_A_AUTO_ABORTS;
 inline constexpr int kGlobalStatFirst = IOPF_STAT_A_RECORDS;
 inline constexpr int kGlobalStatLast = IOPF_STAT_A_RESUME_SEQ;
+// Added later, at the end of the numbering: per device RESUME_LOST ..
+// TIMEOUTS, globally RESUME_LOST.
+inline constexpr int kDevStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
+inline constexpr int kDevStatExtraLast = IOPF_STAT_A_TIMEOUTS;
+inline constexpr int kGlobalStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
+inline constexpr int kGlobalStatExtraLast = IOPF_STAT_A_RESUME_LOST;
+// The module's default pending_limit: requests beyond are aborted.
+inline constexpr std::size_t kPendingLimit = 1024;
 
 struct DevState {
     uint32_t sid = 0;
