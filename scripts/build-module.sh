@@ -2,7 +2,7 @@
 # Build iopf_testbed.ko for one kernel series: build/kmod-<release>/iopf_testbed.ko
 #
 #   scripts/build-module.sh 6.12
-#   scripts/build-module.sh debug    (the debug kernel, scripts/debug-kernel.sh)
+#   scripts/build-module.sh 7.2      (built from source, scripts/source-kernel.sh; `debug` too)
 #
 # Kbuild writes its objects next to the sources, so Kbuild and kmod/ are copied
 # into build/kmod-<release>/src and built there: the source tree stays clean and

@@ -43,13 +43,14 @@ mkdir -p "$(dirname "$log")"
 # TCG's jittery TSC from being declared unstable mid-run. quiet keeps the
 # console for KTAP (the guest reads its full kernel log with dmesg).
 # panic=-1 reboots at once on panic, and -no-reboot turns that into an exit.
+# APPEND: what the series needs (scripts/kernels.sh env).
 set +e
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
 	-accel tcg -m 1024 -smp 2 -nodefaults -nographic -no-reboot \
 	-serial stdio \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-kernel "$VMLINUZ" -initrd "$initramfs" \
-	-append "console=ttyS0 tsc=reliable panic=-1 quiet iopf.run=$run $append" \
+	-append "console=ttyS0 tsc=reliable panic=-1 quiet iopf.run=$run ${APPEND:-} $append" \
 	</dev/null >"$log" 2>&1
 rc=$?
 set -e
