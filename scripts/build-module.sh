@@ -30,7 +30,10 @@ if [ -f "$src/tests/common/fault_cases.h" ]; then
 fi
 
 log=$out/build.log
-if ! make -C "$KDIR" M="$out/src" W=1 modules >"$log" 2>&1; then
+# Cross builds (arm64 series): kernels.sh names ARCH and CROSS_COMPILE.
+cross=()
+[ "${ARCH:-x86_64}" = x86_64 ] || cross=(ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE")
+if ! make -C "$KDIR" M="$out/src" W=1 "${cross[@]}" modules >"$log" 2>&1; then
 	cat "$log" >&2
 	echo "build-module.sh: FAIL: module build for $KREL failed (log: $log)" >&2
 	exit 1

@@ -6,8 +6,20 @@
 #   scripts/kernels.sh matrix               the default matrix: 6.1 6.12 and the newest (7.2)
 #   scripts/kernels.sh newest               the newest series Debian sid has the source of
 #   scripts/kernels.sh release SERIES       the kernel release of SERIES (no download, no build)
+#   scripts/kernels.sh modules SERIES M...  the image's .ko files for modules M (with dependencies,
+#                                           in load order; none when built in)
 #   scripts/kernels.sh env SERIES           fetch or build if needed, print KREL= VMLINUZ= KDIR=
-#                                           (and APPEND=, kernel arguments the series needs)
+#                                           ARCH= CROSS_COMPILE= (for make and the tool chain),
+#                                           MODROOT= (a root with the image's in-tree modules,
+#                                           Debian arm64 only) and APPEND= (kernel arguments)
+#
+# arm64 series (arm64-6.1, arm64-6.12: Debian's arm64 images; arm64-X.Y with
+# X >= 7: built from sid's linux-source-X.Y with aarch64-linux-gnu- and
+# scripts/arm64-kernel.config) boot under qemu-system-aarch64 -M virt,iommu=smmuv3.
+# Their images, headers and the in-tree modules the SMMU test loads come from
+# `apt-get download PKG:arm64` (dpkg --add-architecture arm64, which
+# scripts/install-deps.sh does) unpacked into the cache with the host's
+# linux-kbuild: the headers' absolute `include` is rewritten to point there.
 #
 # 6.1 and 6.12 are Debian's images (headers from apt, scripts/install-deps.sh).
 # Any other X.Y (7.2 today) is built from Debian sid's linux-source-X.Y by
@@ -29,10 +41,15 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${IOPF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iopf-testbed}/kernels
 SERIES=(6.1 6.12)
+ARM64_SERIES=(arm64-6.12 arm64-6.1)
+
+# arm64-6.12 -> arm64, 6.12 -> x86_64; and the series without its arch prefix
+arch_of() { case $1 in arm64-*) echo arm64 ;; *) echo x86_64 ;; esac; }
+base_of() { echo "${1#arm64-}"; }
 
 # Series built from source: X.Y with X >= 7 (Debian's own images stop at 6.12
 # here), or `debug`, the newest of them.
-source_series() { [ "$1" = debug ] || [[ $1 =~ ^([7-9]|[1-9][0-9])\.[0-9]+$ ]]; }
+source_series() { [ "$1" = debug ] || [[ $(base_of "$1") =~ ^([7-9]|[1-9][0-9])\.[0-9]+$ ]]; }
 
 newest() {
 	local pkg
@@ -46,6 +63,12 @@ source_kernel() {
 	local s=$1
 	shift
 	[ "$s" != debug ] || s=$(newest)
+	if [ "$(arch_of "$s")" = arm64 ]; then
+		IOPF_SID_SOURCE=linux-source-$(base_of "$s") IOPF_KERNEL_ARCH=arm64 \
+			IOPF_KERNEL_FRAGMENT=$ROOT/scripts/arm64-kernel.config \
+			"$ROOT/scripts/source-kernel.sh" --series "$s" "$@"
+		return
+	fi
 	IOPF_SID_SOURCE=linux-source-$s "$ROOT/scripts/source-kernel.sh" --series "$s" "$@"
 }
 
@@ -56,7 +79,9 @@ meta_package() {
 	case $1 in
 	6.1) echo linux-image-amd64 ;;
 	6.12) echo linux-image-6.12-amd64 ;;
-	*) die "unknown kernel series '$1' (known: ${SERIES[*]}, 7.x built from source, debug)" ;;
+	arm64-6.1) echo linux-image-arm64:arm64 ;;
+	arm64-6.12) echo linux-image-6.12-arm64:arm64 ;;
+	*) die "unknown kernel series '$1' (known: ${SERIES[*]} ${ARM64_SERIES[*]}, [arm64-]7.x built from source, debug)" ;;
 	esac
 }
 
@@ -66,11 +91,12 @@ release() {
 	local meta pkg
 	meta=$(meta_package "$1")
 	pkg=$(apt-cache depends "$meta" 2>/dev/null |
-		sed -n 's/^ *Depends: \(linux-image-[^ ]*-amd64\)$/\1/p' | head -n1)
-	[ -n "$pkg" ] || die "apt-cache cannot resolve $meta (run apt-get update or scripts/install-deps.sh)"
+		sed -n 's/^ *Depends: \(linux-image-[^ ]*-\(amd64\|arm64\)\)\(:arm64\)\?$/\1/p' | head -n1)
+	[ -n "$pkg" ] || die "apt-cache cannot resolve $meta (run apt-get update or scripts/install-deps.sh;" \
+		"arm64 needs dpkg --add-architecture arm64)"
 	local krel=${pkg#linux-image-}
 	# A meta package moving to another series would silently change what we test.
-	[[ $krel == "$1".* ]] || die "$meta resolves to $krel, not a $1 kernel"
+	[[ $krel == "$(base_of "$1")".* ]] || die "$meta resolves to $krel, not a $1 kernel"
 	echo "$krel"
 }
 
@@ -98,6 +124,48 @@ fetch() {
 	rm -rf "$TMP"
 }
 
+# Debian arm64: the image's /boot, the in-tree modules the SMMU test loads
+# (virtio, hw_random, with a depmod index), and the headers. The arm64 headers
+# package points its scripts/ at linux-kbuild (host tools: the host's arch is
+# the one to unpack) and includes the -common tree by absolute path, both
+# unpacked into the same root here; the include is rewritten to that root.
+fetch_arm64() {
+	local krel=$1 root=$CACHE/$1 kbuild common hostarch
+	[ -s "$root/.iopf-complete" ] && return 0
+	hostarch=$(dpkg --print-architecture)
+	common=$(apt-cache depends "linux-headers-$krel:arm64" 2>/dev/null |
+		sed -n 's/^ *Depends: <\?\(linux-headers-[^ :>]*-common\)\(:arm64\)\?>\?$/\1/p' | head -n1)
+	kbuild=$(apt-cache depends "linux-headers-$krel:arm64" 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-kbuild-[^ :]*\)\(:arm64\)\?$/\1/p' | head -n1)
+	[ -n "$common" ] && [ -n "$kbuild" ] ||
+		die "apt-cache cannot resolve the headers of $krel (dpkg --add-architecture arm64; apt-get update)"
+	TMP=$(mktemp -d "$CACHE.tmp.XXXXXX")
+	trap 'rm -rf "$TMP"' EXIT
+	echo "kernels.sh: downloading linux-image-$krel, its headers, $common, $kbuild:$hostarch" >&2
+	local sandbox=()
+	[ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+	(cd "$TMP" && apt-get download -q "${sandbox[@]}" "linux-image-$krel:arm64" \
+		"linux-headers-$krel:arm64" "$common" "$kbuild:$hostarch" >&2) ||
+		die "apt-get download for $krel failed (stale apt lists? run apt-get update)"
+	mkdir -p "$TMP/x"
+	dpkg-deb --fsys-tarfile "$TMP"/linux-image-"$krel"_*.deb |
+		tar -x -C "$TMP/x" --wildcards ./boot "./lib/modules/$krel/modules.*" \
+			"./lib/modules/$krel/kernel/drivers/virtio" "./lib/modules/$krel/kernel/drivers/char/hw_random"
+	[ -s "$TMP/x/boot/vmlinuz-$krel" ] || die "no vmlinuz-$krel in linux-image-$krel"
+	/sbin/depmod -b "$TMP/x" "$krel"
+	local deb
+	for deb in "$TMP"/linux-headers-*.deb "$TMP"/linux-kbuild-*.deb; do
+		dpkg-deb -x "$deb" "$TMP/x"
+	done
+	local kdir=$TMP/x/usr/src/linux-headers-$krel
+	[ -f "$kdir/Makefile" ] || die "no headers Makefile for $krel"
+	sed -i "s|^include /usr/src/|include $root/usr/src/|" "$kdir/Makefile"
+	echo "$krel" >"$TMP/x/.iopf-complete"
+	rm -rf "${CACHE:?}/$krel"
+	mv "$TMP/x" "$root"
+	rm -rf "$TMP"
+}
+
 # KEY=value lines, quoted for eval.
 print_env() {
 	if source_series "$1"; then
@@ -107,16 +175,27 @@ print_env() {
 		# for 2593), and the refined calibration won't fix a deviation over
 		# 1%: guest time would run ~6x fast. kasan_multi_shot: every report,
 		# not only the first; log_buf_len: KUnit at every load, verbose checkers.
-		printf 'APPEND=%q\n' "clocksource=hpet kasan_multi_shot log_buf_len=4M"
+		if [ "$(arch_of "$1")" = arm64 ]; then
+			printf 'MODROOT=\nAPPEND=\n'
+		else
+			printf 'MODROOT=\nAPPEND=%q\n' "clocksource=hpet kasan_multi_shot log_buf_len=4M"
+		fi
 		return
 	fi
 	local krel kdir
 	krel=$(release "$1")
+	if [ "$(arch_of "$1")" = arm64 ]; then
+		fetch_arm64 "$krel"
+		printf 'SERIES=%q\nKREL=%q\nVMLINUZ=%q\nKDIR=%q\nARCH=arm64\nCROSS_COMPILE=aarch64-linux-gnu-\nMODROOT=%q\nAPPEND=\n' \
+			"$1" "$krel" "$(vmlinuz_path "$krel")" "$CACHE/$krel/usr/src/linux-headers-$krel" "$CACHE/$krel"
+		return
+	fi
 	fetch "$krel"
 	kdir=/usr/src/linux-headers-$krel
 	[ -f "$kdir/Makefile" ] ||
 		die "$kdir missing: run scripts/install-deps.sh (installs linux-headers-$krel)"
-	printf 'SERIES=%q\nKREL=%q\nVMLINUZ=%q\nKDIR=%q\nAPPEND=\n' "$1" "$krel" "$(vmlinuz_path "$krel")" "$kdir"
+	printf 'SERIES=%q\nKREL=%q\nVMLINUZ=%q\nKDIR=%q\nARCH=x86_64\nCROSS_COMPILE=\nMODROOT=\nAPPEND=\n' \
+		"$1" "$krel" "$(vmlinuz_path "$krel")" "$kdir"
 }
 
 mkdir -p "$CACHE"
@@ -124,6 +203,18 @@ cmd=${1:-fetch}
 [ $# -gt 0 ] && shift
 case $cmd in
 list) echo "${SERIES[*]}" ;;
+list-arm64) echo "${ARM64_SERIES[*]}" ;;
+modules)
+	# The in-tree module files (with their dependencies, in load order) that
+	# the image has as modules; nothing for built-ins or source-built kernels.
+	[ $# -ge 2 ] || die "usage: kernels.sh modules SERIES MODULE..."
+	eval "$(print_env "$1")"
+	shift
+	[ -n "$MODROOT" ] || exit 0
+	for m in "$@"; do
+		/sbin/modprobe -d "$MODROOT" -S "$KREL" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
+	done | awk '!seen[$0]++'
+	;;
 matrix) echo "${SERIES[*]} $(newest)" ;;
 newest) newest ;;
 release) [ $# -eq 1 ] || die "usage: kernels.sh release SERIES"; release "$1" ;;
@@ -137,7 +228,7 @@ fetch)
 		(
 			eval "$(print_env "$s")" # sets KREL, VMLINUZ
 			# shellcheck disable=SC2153
-			printf '%-5s %-24s %s\n' "$s" "$KREL" "$VMLINUZ"
+			printf '%-10s %-26s %s\n' "$s" "$KREL" "$VMLINUZ"
 		)
 	done
 	;;
