@@ -8,7 +8,13 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
 	qemu-system-x86 busybox-static cpio zstd xz-utils kmod
 	linux-headers-amd64 linux-headers-6.12-amd64
+	# arm64 guests: the cross tool chain and QEMU's virt board
+	qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
 )
+# The arm64 user space links against Debian's arm64 builds of the same
+# libraries (multiarch, beside the host's; cmake/aarch64-linux-gnu.cmake).
+# Their libc6:arm64 also gives mkinitramfs.sh the arm64 loader and libc.
+arm64_pkgs=(libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libfmt-dev:arm64 libboost-program-options-dev:arm64)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -23,8 +29,16 @@ apt_install() {
 	$SUDO apt-get install -y -qq --no-install-recommends "$@"
 }
 
+# arm64 packages (the kernels too: scripts/kernels.sh apt-get downloads
+# linux-image-*:arm64) need arm64 in dpkg's architectures and in the lists.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	$SUDO dpkg --add-architecture arm64
+	$SUDO apt-get update -qq
+	updated=1
+fi
+
 missing=()
-for p in "${pkgs[@]}"; do
+for p in "${pkgs[@]}" "${arm64_pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 apt_install "${missing[@]}"

@@ -3,7 +3,9 @@
 #
 #   scripts/kernels.sh [fetch] [SERIES...]  fetch or build (cache hit: nothing to do), print a table
 #   scripts/kernels.sh list                 the Debian series: 6.1 6.12
-#   scripts/kernels.sh matrix               the default matrix: 6.1 6.12 and the newest (7.2)
+#   scripts/kernels.sh matrix               the default matrix: 6.1 6.12 and the newest (7.2),
+#                                           then arm64-6.12 and arm64-<newest>
+#   scripts/kernels.sh list-arm64           the Debian arm64 series: arm64-6.12 arm64-6.1
 #   scripts/kernels.sh newest               the newest series Debian sid has the source of
 #   scripts/kernels.sh release SERIES       the kernel release of SERIES (no download, no build)
 #   scripts/kernels.sh modules SERIES M...  the image's .ko files for modules M (with dependencies,
@@ -215,7 +217,10 @@ modules)
 		/sbin/modprobe -d "$MODROOT" -S "$KREL" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
 	done | awk '!seen[$0]++'
 	;;
-matrix) echo "${SERIES[*]} $(newest)" ;;
+matrix)
+	n=$(newest)
+	echo "${SERIES[*]} $n arm64-6.12 arm64-$n"
+	;;
 newest) newest ;;
 release) [ $# -eq 1 ] || die "usage: kernels.sh release SERIES"; release "$1" ;;
 env) [ $# -eq 1 ] || die "usage: kernels.sh env SERIES"; print_env "$1" ;;

@@ -108,6 +108,19 @@ if [ ${#series[@]} -eq 0 ]; then
 	step "kernel matrix" scripts/kernels.sh matrix || { summary; exit 1; }
 	read -r -a series <<<"$(cat "$LOGS/step-kernel_matrix.log")"
 fi
+# arm64 cells (arm64-6.12, arm64-7.2...): cross tools and the guest's QEMU
+arm64_cell() { [[ $1 == arm64-* ]]; }
+arm64=
+for s in "${series[@]}"; do arm64_cell "$s" && arm64=1; done
+check_arm64_tools() {
+	local t missing=()
+	for t in qemu-system-aarch64 aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ aarch64-linux-gnu-readelf xz; do
+		command -v "$t" >/dev/null || missing+=("$t")
+	done
+	[ -e /lib/ld-linux-aarch64.so.1 ] || missing+=("libc6:arm64")
+	[ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
+}
+[ -z "$arm64" ] || step "arm64 tools" check_arm64_tools || { summary; exit 1; }
 # One step per kernel: a series built from source takes minutes when cold.
 for s in "${series[@]}"; do
 	step "kernel $s" scripts/kernels.sh fetch "$s" || { summary; exit 1; }
@@ -160,9 +173,10 @@ pass fuzz "$p"
 [ "$f" -eq 0 ] || fail "fuzz ($f failed)" "$f"
 table+=("host fuzz $p $f - $(since "$t0")s")
 
-# A program the host build made, wherever CMake put it under build/host/DIR.
+# A program the host build made, wherever CMake put it under build/host/DIR
+# (build/arm64/DIR with BUILD=build/arm64).
 host_program() {
-	find "build/host/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1
+	find "${BUILD:-build/host}/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1
 }
 
 # The programs the guest runs. Only from a successful build: stale ones from
@@ -180,10 +194,33 @@ if [ -n "$host_ok" ]; then
 	done
 fi
 
+# The same programs cross-built for arm64 guests (cmake/aarch64-linux-gnu.cmake,
+# the multiarch arm64 -dev libraries): only what the guest runs, no unit tests.
+bins_arm64=()
+if [ -n "$arm64" ] &&
+	step "cmake configure arm64" cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake &&
+	step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
+		iopf_stress_test iopfctl iopfd iopf_difftest_bin; then
+	for t in tests/selftests/iopf_testbed_test tests/selftests/iopf_errors_test tests/selftests/iopf_stress_test \
+		userspace/iopfctl userspace/iopfd userspace/iopf_difftest; do
+		b=$(BUILD=build/arm64 host_program "$(dirname "$t")" "$(basename "$t")")
+		if [ -n "$b" ]; then bins_arm64+=("$b"); else echo "warning: no arm64 $(basename "$t") was built"; fi
+	done
+fi
+
 # The debug cell (a series built from source: KASAN, lockdep, kmemleak) runs
 # a few times slower than Debian's kernels under TCG.
 debug_cell() { [[ ${krel[$1]} == *-iopf-debug ]]; }
-timeout_for() { if debug_cell "$1"; then echo $((guest_timeout * 4)); else echo "$guest_timeout"; fi; }
+# So does arm64 emulation (a57 on x86-64 TCG: ~1.5-2x Debian x86-64).
+timeout_for() {
+	if debug_cell "$1"; then
+		echo $((guest_timeout * 4))
+	elif arm64_cell "$1"; then
+		echo $((guest_timeout * 3))
+	else
+		echo "$guest_timeout"
+	fi
+}
 
 # One guest run: boot, print its KTAP, count its cases, add a table row.
 guest_run() {
@@ -213,7 +250,16 @@ for s in "${series[@]}"; do
 		continue
 	fi
 	initramfs=$ROOT/build/initramfs-${krel[$s]}.cpio.gz
-	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" -m "${module[$s]}" "${bins[@]}"; then
+	mkargs=(-m "${module[$s]}" "${bins[@]}")
+	if arm64_cell "$s"; then
+		# virtio-rng (and on 6.1 virtio_pci) from the image, for smmu.sh
+		mkargs=(-a arm64 -m "${module[$s]}")
+		for ko in $(scripts/kernels.sh modules "$s" virtio-rng virtio_pci 2>/dev/null || echo missing); do
+			mkargs+=(-k "$ko")
+		done
+		mkargs+=("${bins_arm64[@]}")
+	fi
+	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" "${mkargs[@]}"; then
 		table+=("${krel[$s]} suite.sh - 1 - -")
 		fail "${krel[$s]} suite.sh (not run: no initramfs)"
 		continue
@@ -224,6 +270,16 @@ for s in "${series[@]}"; do
 	base=suite.sh
 	! debug_cell "$s" || base=debug.sh
 	guest_run "$s" "$initramfs" $base
+	if arm64_cell "$s"; then
+		# Beside the real arm-smmu-v3 driver, with DMA through it
+		guest_run "$s" "$initramfs" smmu.sh
+		# TCG on arm64 is slow: the whole set on the first arm64 cell of the
+		# run, suite.sh and smmu.sh on the others.
+		if [ -n "${arm64_full_done:-}" ]; then
+			continue
+		fi
+		arm64_full_done=$s
+	fi
 	# Teeth: the suite must catch each of the RFC's bugs (one case per quirk)
 	t0=$(now)
 	teeth_out=$LOGS/teeth-${krel[$s]}.txt
