@@ -98,7 +98,7 @@ fi
 
 check_tools() {
 	local t missing=()
-	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd; do
+	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd dkms flock; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
 	[ ${#missing[@]} -eq 0 ] || { echo "missing tools: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
@@ -245,5 +245,11 @@ done
 # Kernel style: checkpatch --strict over the module (clean, not just 0
 # errors), from the newest kernel source (scripts/source-kernel.sh source)
 step "checkpatch" scripts/checkpatch.sh || true
+
+# dkms.conf: `dkms build` against each Debian header set in the run (a
+# private DKMS tree, removed afterwards; nothing is installed or loaded)
+for s in "${series[@]}"; do
+	debug_cell "$s" || step "dkms ${krel[$s]}" scripts/dkms-test.sh "$s" || true
+done
 
 summary
