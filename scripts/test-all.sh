@@ -104,9 +104,12 @@ check_tools() {
 	[ ${#missing[@]} -eq 0 ] || { echo "missing tools: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
 }
 step "tools" check_tools || { summary; exit 1; }
+# The default matrix names sid's newest source (a private apt list, refreshed daily).
+matrix() { scripts/kernels.sh matrix >"$LOGS/matrix.txt"; }
 if [ ${#series[@]} -eq 0 ]; then
-	step "kernel matrix" scripts/kernels.sh matrix || { summary; exit 1; }
-	read -r -a series <<<"$(cat "$LOGS/step-kernel_matrix.log")"
+	step "kernel matrix" matrix || { summary; exit 1; }
+	read -r -a series <"$LOGS/matrix.txt"
+	echo "kernels: ${series[*]}"
 fi
 # One step per kernel: a series built from source takes minutes when cold.
 for s in "${series[@]}"; do
