@@ -186,7 +186,11 @@ fi
 # The debug cell (a series built from source: KASAN, lockdep, kmemleak) runs
 # a few times slower than Debian's kernels under TCG.
 debug_cell() { [[ ${krel[$1]} == *-iopf-debug ]]; }
-timeout_for() { if debug_cell "$1"; then echo $((guest_timeout * 4)); else echo "$guest_timeout"; fi; }
+timeout_for() {
+	local t=$guest_timeout
+	! debug_cell "$1" || t=$((t * 4 > 900 ? t * 4 : 900))
+	echo "$t"
+}
 
 # One guest run: boot, print its KTAP, count its cases, add a table row.
 guest_run() {
