@@ -22,6 +22,8 @@ out=$ROOT/build/kmod-$KREL
 rm -rf "$out"
 mkdir -p "$out/src"
 cp -a "$src/Kbuild" "$src/kmod" "$out/src/"
+# The version, for MODULE_VERSION (Kbuild reads it)
+[ ! -f "$src/dkms.conf" ] || cp -a "$src/dkms.conf" "$out/src/"
 # The case table kmod/kunit_test.c shares with the host and guest tests
 # (compiled in only on kernels with CONFIG_KUNIT).
 if [ -f "$src/tests/common/fault_cases.h" ]; then

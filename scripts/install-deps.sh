@@ -6,7 +6,9 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
-	qemu-system-x86 busybox-static cpio zstd xz-utils kmod
+	qemu-system-x86 busybox-static cpio zstd xz-utils kmod dkms
+	# the newest kernel, built from sid's source (scripts/source-kernel.sh)
+	flex bison bc libelf-dev libssl-dev debian-archive-keyring
 	linux-headers-amd64 linux-headers-6.12-amd64
 	# arm64 guests: the cross tool chain and QEMU's virt board
 	qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu

@@ -31,7 +31,7 @@
 # Cache: ${XDG_CACHE_HOME:-$HOME/.cache}/iopf-testbed (IOPF_CACHE overrides):
 #   sid-apt/                  the private apt lists and downloaded .debs
 #   kernel-src/<pkg>_<ver>/   the unpacked source, one per package version
-#   kernel-build/<arch>-<fragment name>-<ver>-<fragment sha>/   the O= build
+#   kernel-build/<arch>-<fragment name>-<ver>-<sha of the fragment's config lines>/   the O= build
 # A build is reused only when its stamp exists (the whole build succeeded for
 # that arch, source version and fragment). Builds are flock'ed per arch and
 # fragment (a second caller waits, then finds the cache); the source fetch has
@@ -103,6 +103,7 @@ install_deps() {
 host_mirror() {
 	local codename f
 	[ -z "${IOPF_DEBIAN_MIRROR:-}" ] || { echo "$IOPF_DEBIAN_MIRROR"; return; }
+	# shellcheck disable=SC1091 # the host's
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release (set IOPF_DEBIAN_MIRROR)"
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
@@ -188,7 +189,14 @@ resolve_unlocked() {
 		[ -n "$pkg" ] || die "sid carries no linux-source-X.Y"
 	fi
 	ver=$(apt-cache "${APT[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
-	[ -n "$ver" ] || die "sid has no $pkg (IOPF_SID_SOURCE/--source)"
+	if [ -z "$ver" ]; then
+		# sid moved on, but a pinned source unpacked earlier still builds.
+		ver=$(find "$CACHE/kernel-src" -maxdepth 2 -path "*/${pkg}_*/Makefile" 2>/dev/null | head -n1)
+		ver=${ver%/Makefile}
+		ver=${ver##*/"${pkg}"_}
+		[ -n "$ver" ] || die "sid has no $pkg (IOPF_SID_SOURCE/--source), nor has the cache"
+		log "warning: sid has no $pkg any more; using the cached $pkg $ver"
+	fi
 	echo "$pkg $ver"
 }
 resolve() {
@@ -236,7 +244,8 @@ init_resolved() {
 	UPVER=${UPVER%%+*}
 	[ -n "$series" ] || series=${PKG#linux-source-}
 	SRC=$CACHE/kernel-src/${PKG}_${VER//[~:]/_}
-	SHA=$(sha256sum "$fragment" | cut -c1-12)
+	# Only the config lines count: editing a comment does not rebuild.
+	SHA=$(grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$fragment" | sha256sum | cut -c1-12)
 	FRAGNAME=$(basename "$fragment" .config)
 	KEY=$arch-$FRAGNAME-${VER//[~:]/_}-$SHA
 	OUT=$CACHE/kernel-build/$KEY

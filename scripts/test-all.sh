@@ -98,15 +98,18 @@ fi
 
 check_tools() {
 	local t missing=()
-	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd; do
+	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd dkms flock; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
 	[ ${#missing[@]} -eq 0 ] || { echo "missing tools: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
 }
 step "tools" check_tools || { summary; exit 1; }
+# The default matrix names sid's newest source (a private apt list, refreshed daily).
+matrix() { scripts/kernels.sh matrix >"$LOGS/matrix.txt"; }
 if [ ${#series[@]} -eq 0 ]; then
-	step "kernel matrix" scripts/kernels.sh matrix || { summary; exit 1; }
-	read -r -a series <<<"$(cat "$LOGS/step-kernel_matrix.log")"
+	step "kernel matrix" matrix || { summary; exit 1; }
+	read -r -a series <"$LOGS/matrix.txt"
+	echo "kernels: ${series[*]}"
 fi
 # arm64 cells (arm64-6.12, arm64-7.2...): cross tools and the guest's QEMU
 arm64_cell() { [[ $1 == arm64-* ]]; }
@@ -213,13 +216,10 @@ fi
 debug_cell() { [[ ${krel[$1]} == *-iopf-debug ]]; }
 # So does arm64 emulation (a57 on x86-64 TCG: ~1.5-2x Debian x86-64).
 timeout_for() {
-	if debug_cell "$1"; then
-		echo $((guest_timeout * 4))
-	elif arm64_cell "$1"; then
-		echo $((guest_timeout * 3))
-	else
-		echo "$guest_timeout"
-	fi
+	local t=$guest_timeout
+	! debug_cell "$1" || t=$((t * 4 > 900 ? t * 4 : 900))
+	! arm64_cell "$1" || t=$((t * 3))
+	echo "$t"
 }
 
 # One guest run: boot, print its KTAP, count its cases, add a table row.
@@ -301,5 +301,11 @@ done
 # Kernel style: checkpatch --strict over the module (clean, not just 0
 # errors), from the newest kernel source (scripts/source-kernel.sh source)
 step "checkpatch" scripts/checkpatch.sh || true
+
+# dkms.conf: `dkms build` against each Debian header set in the run (a
+# private DKMS tree, removed afterwards; nothing is installed or loaded)
+for s in "${series[@]}"; do
+	debug_cell "$s" || arm64_cell "$s" || step "dkms ${krel[$s]}" scripts/dkms-test.sh "$s" || true
+done
 
 summary
