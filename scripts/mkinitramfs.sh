@@ -108,9 +108,11 @@ find_arm64_lib() {
 copy_arm64_deps() {
 	local elf=$1 interp lib path
 	interp=$(aarch64-linux-gnu-readelf -l "$elf" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
-	[ -n "$interp" ] || return 0 # static
-	[ -e "$interp" ] || die "$elf: no arm64 loader $interp on the host (apt-get install libc6:arm64)"
-	copy_same_path "$interp"
+	# (libraries have no interpreter; a static program has neither it nor NEEDED)
+	if [ -n "$interp" ]; then
+		[ -e "$interp" ] || die "$elf: no arm64 loader $interp on the host (apt-get install libc6:arm64)"
+		copy_same_path "$interp"
+	fi
 	for lib in $(aarch64-linux-gnu-readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
 		path=$(find_arm64_lib "$lib") || die "$elf: arm64 library $lib not found in ${ARM64_LIBDIRS[*]}"
 		[ -e "$stage$path" ] && continue
