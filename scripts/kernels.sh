@@ -214,6 +214,7 @@ modules)
 	shift
 	[ -n "$MODROOT" ] || exit 0
 	for m in "$@"; do
+		# shellcheck disable=SC2153 # KREL comes from print_env
 		/sbin/modprobe -d "$MODROOT" -S "$KREL" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
 	done | awk '!seen[$0]++'
 	;;

@@ -50,6 +50,7 @@ mkdir -p "$(dirname "$log")"
 # console on the PL011. CPU: cortex-a57 (IOPF_ARM64_CPU overrides): `max`
 # spends most of its time emulating pointer authentication; the README's
 # matrix section has the measurement.
+# shellcheck disable=SC2054 # commas inside QEMU options
 case ${ARCH:-x86_64} in
 x86_64)
 	qemu=(qemu-system-x86_64 -accel tcg -m 1024 -smp 2
