@@ -57,7 +57,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 	struct iopf_dev *dev;
 	int ret;
 
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	dev = kzalloc_obj(*dev, GFP_KERNEL);
 	if (!dev)
 		return -ENOMEM;
 	kref_init(&dev->ref);
@@ -357,7 +357,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 		return -EINVAL;
 	}
 
-	fparam = kzalloc(sizeof(*fparam), GFP_KERNEL);
+	fparam = kzalloc_obj(*fparam, GFP_KERNEL);
 	if (!fparam)
 		return -ENOMEM;
 	fparam->handler = handler;

@@ -26,6 +26,8 @@
 
 #include <iopf_testbed/fault_core.h>
 
+#include "kcompat.h"
+
 struct dentry;
 struct iopf_dev;
 

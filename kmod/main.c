@@ -60,3 +60,4 @@ module_exit(iopf_testbed_exit);
 
 MODULE_DESCRIPTION("Nested-aware IOMMU page-fault reporting test bed");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(IOPF_TESTBED_VERSION);

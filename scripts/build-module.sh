@@ -2,7 +2,7 @@
 # Build iopf_testbed.ko for one kernel series: build/kmod-<release>/iopf_testbed.ko
 #
 #   scripts/build-module.sh 6.12
-#   scripts/build-module.sh debug    (the debug kernel, scripts/debug-kernel.sh)
+#   scripts/build-module.sh 7.2      (built from source, scripts/source-kernel.sh; `debug` too)
 #
 # Kbuild writes its objects next to the sources, so Kbuild and kmod/ are copied
 # into build/kmod-<release>/src and built there: the source tree stays clean and
@@ -22,6 +22,8 @@ out=$ROOT/build/kmod-$KREL
 rm -rf "$out"
 mkdir -p "$out/src"
 cp -a "$src/Kbuild" "$src/kmod" "$out/src/"
+# The version, for MODULE_VERSION (Kbuild reads it)
+[ ! -f "$src/dkms.conf" ] || cp -a "$src/dkms.conf" "$out/src/"
 # The case table kmod/kunit_test.c shares with the host and guest tests
 # (compiled in only on kernels with CONFIG_KUNIT).
 if [ -f "$src/tests/common/fault_cases.h" ]; then
@@ -30,7 +32,10 @@ if [ -f "$src/tests/common/fault_cases.h" ]; then
 fi
 
 log=$out/build.log
-if ! make -C "$KDIR" M="$out/src" W=1 modules >"$log" 2>&1; then
+# Cross builds (arm64 series): kernels.sh names ARCH and CROSS_COMPILE.
+cross=()
+[ "${ARCH:-x86_64}" = x86_64 ] || cross=(ARCH="$ARCH" CROSS_COMPILE="$CROSS_COMPILE")
+if ! make -C "$KDIR" M="$out/src" W=1 "${cross[@]}" modules >"$log" 2>&1; then
 	cat "$log" >&2
 	echo "build-module.sh: FAIL: module build for $KREL failed (log: $log)" >&2
 	exit 1

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The guest suite under the debug kernel (KASAN, lockdep, atomic-sleep checks,
-# kmemleak, KUnit): builds or reuses the kernel (scripts/debug-kernel.sh),
-# builds the module against it (W=1, with its KUnit suites), makes an
+# kmemleak, KUnit): builds or reuses the kernel (the newest series built from
+# source, scripts/kernels.sh env debug; --kernel picks another one built from
+# the same fragment), builds the module against it (W=1, with its KUnit suites), makes an
 # initramfs with the selftests and boots tests/guest/debug.sh. Prints KTAP
 # (ending in "# Totals:"), exits non-zero on any failure: a failed test or
 # KUnit case, a KASAN/lockdep/atomic-sleep/RCU report, a kmemleak suspect,
 # lockdep switched off, a checker that is not live.
 #
-#   scripts/debug-run.sh [--timeout S] [--selftest PROG] [--log FILE] [--append ARGS]
+#   scripts/debug-run.sh [--kernel SERIES] [--timeout S] [--selftest PROG] [--log FILE] [--append ARGS]
 #
 #   --selftest  the kselftest binary (default: build/host's iopf_testbed_test,
 #               built with CMake if missing); more programs: IOPF_DEBUG_BINS
@@ -26,10 +27,11 @@ note() { echo "debug-run.sh: $*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-timeout_s=900 selftest='' log='' append=''
+series=debug timeout_s=900 selftest='' log='' append=''
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case $1 in
+	--kernel) series=$2 ;;
 	--timeout) timeout_s=$2 ;;
 	--selftest) selftest=$2 ;;
 	--log) log=$2 ;;
@@ -40,12 +42,12 @@ while [ $# -gt 0 ]; do
 done
 
 t0=$(now)
-"$ROOT/scripts/debug-kernel.sh" build >/dev/null || die "building the debug kernel failed"
-eval "$("$ROOT/scripts/debug-kernel.sh" env)" # KREL VMLINUZ KDIR
+env=$("$ROOT/scripts/kernels.sh" env "$series") || die "building the $series kernel failed"
+eval "$env" # KREL VMLINUZ KDIR
 note "kernel $KREL ($(since "$t0")s)"
 
 t0=$(now)
-module=$("$ROOT/scripts/build-module.sh" debug) || die "building the module against $KREL failed"
+module=$("$ROOT/scripts/build-module.sh" "$series") || die "building the module against $KREL failed"
 grep -q kunit_test "$ROOT/build/kmod-$KREL/src/iopf_testbed.mod" 2>/dev/null ||
 	die "the module for $KREL has no KUnit suites (is CONFIG_KUNIT set in $KDIR/.config?)"
 note "module $module ($(since "$t0")s)"
@@ -64,21 +66,16 @@ fi
 bins=("$selftest" ${IOPF_DEBUG_BINS:-})
 
 t0=$(now)
-initramfs=$ROOT/build/initramfs-debug.cpio.gz
+initramfs=$ROOT/build/initramfs-$KREL-debug.cpio.gz
 "$ROOT/scripts/mkinitramfs.sh" -o "$initramfs" -m "$module" "${bins[@]}" >/dev/null ||
 	die "making the initramfs failed"
 note "initramfs $initramfs ($(since "$t0")s)"
 
-# log_buf_len: KUnit runs at every load and the checkers are verbose; the
-# check looks at everything since the run's start. kasan_multi_shot: every
-# KASAN report, not only the first. clocksource=hpet: this slow kernel's
-# boot sometimes "succeeds" in calibrating the TSC against the PIT under
-# TCG, at a fraction of its rate (seen: 401 MHz for 2593), and the refined
-# calibration won't fix a deviation over 1%: guest time would run ~6x fast.
+# The kernel arguments this kernel needs (log_buf_len, kasan_multi_shot,
+# clocksource=hpet) come from scripts/kernels.sh, through run-qemu.sh.
 t0=$(now)
 rc=0
-"$ROOT/scripts/run-qemu.sh" debug "$initramfs" --run debug.sh --timeout "$timeout_s" \
-	--log "${log:-$ROOT/build/logs/qemu-$KREL-debug.log}" \
-	--append "log_buf_len=4M kasan_multi_shot clocksource=hpet $append" || rc=$?
+"$ROOT/scripts/run-qemu.sh" "$series" "$initramfs" --run debug.sh --timeout "$timeout_s" \
+	--log "${log:-$ROOT/build/logs/qemu-$KREL-debug.log}" ${append:+--append "$append"} || rc=$?
 note "guest run: $(since "$t0")s, exit $rc"
 exit $rc

@@ -8,11 +8,20 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
 	nlohmann-json3-dev
 	libsystemd-dev systemd groff-base
-	qemu-system-x86 busybox-static cpio zstd xz-utils kmod
+	qemu-system-x86 busybox-static cpio zstd xz-utils kmod dkms
+	# the newest kernel, built from sid's source (scripts/source-kernel.sh)
+	flex bison bc libelf-dev libssl-dev debian-archive-keyring
 	linux-headers-amd64 linux-headers-6.12-amd64
+	# arm64 guests: the cross tool chain and QEMU's virt board
+	qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
 	# scripts/ynl.sh: the kernel's schema and tools/net/ynl, and what they run on
 	linux-source-6.12 python3-yaml python3-jsonschema
 )
+# The arm64 user space links against Debian's arm64 builds of the same
+# libraries (multiarch, beside the host's; cmake/aarch64-linux-gnu.cmake).
+# Their libc6:arm64 also gives mkinitramfs.sh the arm64 loader and libc.
+arm64_pkgs=(libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libfmt-dev:arm64 libboost-program-options-dev:arm64
+	libsystemd-dev:arm64)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -27,8 +36,16 @@ apt_install() {
 	$SUDO apt-get install -y -qq --no-install-recommends "$@"
 }
 
+# arm64 packages (the kernels too: scripts/kernels.sh apt-get downloads
+# linux-image-*:arm64) need arm64 in dpkg's architectures and in the lists.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	$SUDO dpkg --add-architecture arm64
+	$SUDO apt-get update -qq
+	updated=1
+fi
+
 missing=()
-for p in "${pkgs[@]}"; do
+for p in "${pkgs[@]}" "${arm64_pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
 apt_install "${missing[@]}"

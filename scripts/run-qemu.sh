@@ -7,7 +7,8 @@
 #
 # The verdict needs two agreeing signals: the console marker
 # "IOPF-GUEST-RESULT: pass" and QEMU's exit status 3 from isa-debug-exit
-# (the guest writes 1 to port 0xf4 on pass, 2 on fail). A plain poweroff,
+# (the guest writes 1 to port 0xf4 on pass, 2 on fail); on arm64, the marker
+# and the kernel's "reboot: Power down" after it. A plain poweroff,
 # a panic (panic=-1 + -no-reboot), a hang (host-side timeout) or a boot that
 # never reaches /init leaves no marker: FAIL.
 set -euo pipefail
@@ -33,7 +34,6 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 [ -f "$initramfs" ] || die "no initramfs at $initramfs"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (scripts/install-deps.sh)"
 
 eval "$("$ROOT/scripts/kernels.sh" env "$series")"
 log=${log:-$ROOT/build/logs/qemu-$KREL-${run%.sh}.log}
@@ -43,13 +43,33 @@ mkdir -p "$(dirname "$log")"
 # TCG's jittery TSC from being declared unstable mid-run. quiet keeps the
 # console for KTAP (the guest reads its full kernel log with dmesg).
 # panic=-1 reboots at once on panic, and -no-reboot turns that into an exit.
+# APPEND: what the series needs (scripts/kernels.sh env).
+#
+# arm64 (ARCH=arm64 from kernels.sh): the virt board with an emulated SMMUv3
+# and a virtio-rng PCI device translated through it (tests/guest/smmu.sh),
+# console on the PL011. CPU: cortex-a57 (IOPF_ARM64_CPU overrides): `max`
+# spends most of its time emulating pointer authentication; the README's
+# matrix section has the measurement.
+# shellcheck disable=SC2054 # commas inside QEMU options
+case ${ARCH:-x86_64} in
+x86_64)
+	qemu=(qemu-system-x86_64 -accel tcg -m 1024 -smp 2
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+	console=ttyS0 archappend=tsc=reliable
+	;;
+arm64)
+	qemu=(qemu-system-aarch64 -accel tcg -M virt,iommu=smmuv3 -cpu "${IOPF_ARM64_CPU:-cortex-a57}"
+		-m 1024 -smp 2 -device virtio-rng-pci,disable-legacy=on,iommu_platform=on)
+	console=ttyAMA0 archappend=
+	;;
+*) die "unknown ARCH=$ARCH from kernels.sh" ;;
+esac
+command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} not found (scripts/install-deps.sh)"
 set +e
-timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-	-accel tcg -m 1024 -smp 2 -nodefaults -nographic -no-reboot \
-	-serial stdio \
-	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+timeout --kill-after=10 "$timeout_s" "${qemu[@]}" \
+	-nodefaults -nographic -no-reboot -serial stdio \
 	-kernel "$VMLINUZ" -initrd "$initramfs" \
-	-append "console=ttyS0 tsc=reliable panic=-1 quiet iopf.run=$run $append" \
+	-append "console=$console $archappend panic=-1 quiet iopf.run=$run ${APPEND:-} $append" \
 	</dev/null >"$log" 2>&1
 rc=$?
 set -e
@@ -76,6 +96,24 @@ fail_with_tail() {
 	[ -n "$ktap" ] || clean | tail -n 25 | sed 's/^/  | /' >&2
 	fail "$@"
 }
+# arm64 has no isa-debug-exit: QEMU exits 0 on poweroff and on a panic alike
+# (-no-reboot). The second signal there is the kernel's own last word: the
+# orderly "reboot: Power down" of guest_finish's poweroff after the marker,
+# and no panic anywhere.
+if [ "${ARCH:-x86_64}" = arm64 ]; then
+	case $rc:$marker in
+	124:* | 137:*) fail_with_tail "timed out after ${timeout_s}s (guest hung or too slow)" ;;
+	0:pass)
+		clean | grep -q 'Kernel panic' && fail "marker says pass but the kernel panicked"
+		clean | sed -n '/IOPF-GUEST-RESULT: pass/,$p' | grep -q 'reboot: Power down' ||
+			fail "marker says pass but the guest did not power down after it"
+		exit 0
+		;;
+	0:fail) fail_with_tail "the guest reported fail" ;;
+	*:) fail_with_tail "no verdict marker: boot failure, panic or crash before the end (QEMU exit $rc)" ;;
+	*) fail "verdict '$marker' with QEMU exit $rc" ;;
+	esac
+fi
 case $rc:$marker in
 3:pass) exit 0 ;;
 124:* | 137:*) fail_with_tail "timed out after ${timeout_s}s (guest hung or too slow)" ;;

@@ -11,7 +11,8 @@
 #
 # A quirk that hangs the device (B1) or oopses (B2) must not hang CI: the
 # guest panics on an oops or a task blocked for over 10 s, and the test that
-# was running is named as the catcher.
+# was running is named as the catcher. IOPF_TEETH_TIMEOUT: seconds per guest
+# (default 240).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -42,7 +43,7 @@ for q in "$@"; do
 	log=$logs/teeth-$series-$q.log
 	out=$logs/teeth-$series-$q.txt
 	rc=0
-	scripts/run-qemu.sh "$series" "$initramfs" --run suite.sh --timeout 240 --log "$log" \
+	scripts/run-qemu.sh "$series" "$initramfs" --run suite.sh --timeout "${IOPF_TEETH_TIMEOUT:-240}" --log "$log" \
 		--append "iopf.quirks=${bit[$q]} oops=panic hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=10" \
 		>"$out" 2>&1 || rc=$?
 	# Leaf cases that failed, by name ("not ok N name"), at any depth.

@@ -3,14 +3,19 @@
 # (W=1, warning-free), the host build (-Werror) and its unit tests, an
 # optimised build with each compiler (-Werror, build only), then the in-guest
 # suite booted on each kernel with e2e.sh, loss.sh, diff.sh and ynl.sh (the
-# client scripts/ynl.sh generates from the YNL spec), the teeth run
-# (the suite again per quirk of scripts/teeth.sh, each RFC bug caught), a short
-# fuzzing run, and the suite once more under a debug kernel (KASAN, lockdep,
-# kmemleak, KUnit).
+# client scripts/ynl.sh generates from the YNL spec; x86-64 cells), the teeth
+# run (the suite again per quirk of scripts/teeth.sh, each RFC bug caught), and
+# a short fuzzing run. The newest kernel (7.2, built from source by
+# scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
+# KUnit): there the suite runs as debug.sh, i.e. with the module's KUnit
+# suites and the checkers' verdicts. arm64 cells add smmu.sh (beside the real
+# arm-smmu-v3). Then checkpatch and `dkms build` against each Debian header
+# set (scripts/dkms-test.sh).
 #
-#   scripts/test-all.sh [--kernels "6.1 6.12"] [--quick]
+#   scripts/test-all.sh [--kernels "6.1 6.12 7.2"] [--quick]
 #
-#   --kernels  restrict to these series (space or comma separated)
+#   --kernels  restrict to these series (space or comma separated; default:
+#              scripts/kernels.sh matrix, i.e. 6.1 6.12 and sid's newest)
 #   --quick    for the edit-test loop: no apt (scripts/install-deps.sh is
 #              skipped; the tools are still checked) and a 300 s guest timeout
 #              instead of 600 s. Nothing is left out of the test itself.
@@ -42,7 +47,6 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#series[@]} -gt 0 ] || series=(6.1 6.12)
 guest_timeout=${IOPF_GUEST_TIMEOUT:-$([ -n "$quick" ] && echo 300 || echo 600)}
 
 LOGS=$ROOT/build/logs
@@ -98,13 +102,36 @@ fi
 
 check_tools() {
 	local t missing=()
-	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd; do
+	for t in qemu-system-x86_64 busybox cpio gzip timeout make gcc cmake ctest apt-get dpkg-deb ldd dkms flock; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
 	[ ${#missing[@]} -eq 0 ] || { echo "missing tools: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
 }
 step "tools" check_tools || { summary; exit 1; }
-step "kernels ${series[*]}" scripts/kernels.sh fetch "${series[@]}" || { summary; exit 1; }
+# The default matrix names sid's newest source (a private apt list, refreshed daily).
+matrix() { scripts/kernels.sh matrix >"$LOGS/matrix.txt"; }
+if [ ${#series[@]} -eq 0 ]; then
+	step "kernel matrix" matrix || { summary; exit 1; }
+	read -r -a series <"$LOGS/matrix.txt"
+	echo "kernels: ${series[*]}"
+fi
+# arm64 cells (arm64-6.12, arm64-7.2...): cross tools and the guest's QEMU
+arm64_cell() { [[ $1 == arm64-* ]]; }
+arm64=
+for s in "${series[@]}"; do arm64_cell "$s" && arm64=1; done
+check_arm64_tools() {
+	local t missing=()
+	for t in qemu-system-aarch64 aarch64-linux-gnu-gcc aarch64-linux-gnu-g++ aarch64-linux-gnu-readelf xz; do
+		command -v "$t" >/dev/null || missing+=("$t")
+	done
+	[ -e /lib/ld-linux-aarch64.so.1 ] || missing+=("libc6:arm64")
+	[ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
+}
+[ -z "$arm64" ] || step "arm64 tools" check_arm64_tools || { summary; exit 1; }
+# One step per kernel: a series built from source takes minutes when cold.
+for s in "${series[@]}"; do
+	step "kernel $s" scripts/kernels.sh fetch "$s" || { summary; exit 1; }
+done
 
 declare -A krel module
 for s in "${series[@]}"; do
@@ -166,9 +193,10 @@ pass fuzz "$p"
 [ "$f" -eq 0 ] || fail "fuzz ($f failed)" "$f"
 table+=("host fuzz $p $f - $(since "$t0")s")
 
-# A program the host build made, wherever CMake put it under build/host/DIR.
+# A program the host build made, wherever CMake put it under build/host/DIR
+# (build/arm64/DIR with BUILD=build/arm64).
 host_program() {
-	find "build/host/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1
+	find "${BUILD:-build/host}/$1" -name "$2" -type f -perm -u+x 2>/dev/null | LC_ALL=C sort | head -n1
 }
 
 # The programs the guest runs. Only from a successful build: stale ones from
@@ -189,13 +217,39 @@ fi
 # Without it, ynl.sh fails in the guest ("no iopf_ynl"): stale ones are not used.
 [ -z "$ynl_client" ] || bins+=("$ynl_client")
 
+# The same programs cross-built for arm64 guests (cmake/aarch64-linux-gnu.cmake,
+# the multiarch arm64 -dev libraries): only what the guest runs, no unit tests.
+bins_arm64=()
+if [ -n "$arm64" ] &&
+	step "cmake configure arm64" cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake &&
+	step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
+		iopf_lifetime_test iopf_stress_test iopfctl iopfd iopf_difftest_bin; then
+	for t in tests/selftests/iopf_testbed_test tests/selftests/iopf_errors_test tests/selftests/iopf_lifetime_test \
+		tests/selftests/iopf_stress_test \
+		userspace/iopfctl userspace/iopfd userspace/iopf_difftest; do
+		b=$(BUILD=build/arm64 host_program "$(dirname "$t")" "$(basename "$t")")
+		if [ -n "$b" ]; then bins_arm64+=("$b"); else echo "warning: no arm64 $(basename "$t") was built"; fi
+	done
+fi
+
+# The debug cell (a series built from source: KASAN, lockdep, kmemleak) runs
+# a few times slower than Debian's kernels under TCG.
+debug_cell() { [[ ${krel[$1]} == *-iopf-debug ]]; }
+# So does arm64 emulation (a57 on x86-64 TCG: ~1.5-2x Debian x86-64).
+timeout_for() {
+	local t=$guest_timeout
+	! debug_cell "$1" || t=$((t * 4 > 900 ? t * 4 : 900))
+	! arm64_cell "$1" || t=$((t * 3))
+	echo "$t"
+}
+
 # One guest run: boot, print its KTAP, count its cases, add a table row.
 guest_run() {
 	local s=$1 initramfs=$2 script=$3 t0 rc=0 out totals p=0 f=0 k=0
 	out=$LOGS/ktap-${krel[$s]}-${script%.sh}.txt
 	t0=$(now)
 	echo "== ${krel[$s]}: $script"
-	scripts/run-qemu.sh "$s" "$initramfs" --run "$script" --timeout "$guest_timeout" \
+	scripts/run-qemu.sh "$s" "$initramfs" --run "$script" --timeout "$(timeout_for "$s")" \
 		--log "$LOGS/qemu-${krel[$s]}-${script%.sh}.log" | tee "$out" || rc=$?
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
 	[ -z "$totals" ] || read -r p f k <<<"$totals"
@@ -217,17 +271,42 @@ for s in "${series[@]}"; do
 		continue
 	fi
 	initramfs=$ROOT/build/initramfs-${krel[$s]}.cpio.gz
-	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" -m "${module[$s]}" "${bins[@]}"; then
+	mkargs=(-m "${module[$s]}" "${bins[@]}")
+	if arm64_cell "$s"; then
+		# virtio-rng (and on 6.1 virtio_pci) from the image, for smmu.sh
+		mkargs=(-a arm64 -m "${module[$s]}")
+		for ko in $(scripts/kernels.sh modules "$s" virtio-rng virtio_pci 2>/dev/null || echo missing); do
+			mkargs+=(-k "$ko")
+		done
+		mkargs+=("${bins_arm64[@]}")
+	fi
+	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" "${mkargs[@]}"; then
 		table+=("${krel[$s]} suite.sh - 1 - -")
 		fail "${krel[$s]} suite.sh (not run: no initramfs)"
 		continue
 	fi
-	guest_run "$s" "$initramfs" suite.sh
+	# The debug cell runs debug.sh: suite.sh plus the module's KUnit suites
+	# and the checkers' verdicts (KASAN, lockdep, kmemleak...), so not suite.sh
+	# again.
+	base=suite.sh
+	! debug_cell "$s" || base=debug.sh
+	guest_run "$s" "$initramfs" $base
+	if arm64_cell "$s"; then
+		# Beside the real arm-smmu-v3 driver, with DMA through it
+		guest_run "$s" "$initramfs" smmu.sh
+		# TCG on arm64 is slow: the whole set on the first arm64 cell of the
+		# run, suite.sh and smmu.sh on the others.
+		if [ -n "${arm64_full_done:-}" ]; then
+			continue
+		fi
+		arm64_full_done=$s
+	fi
 	# Teeth: the suite must catch each of the RFC's bugs (one case per quirk)
 	t0=$(now)
 	teeth_out=$LOGS/teeth-${krel[$s]}.txt
 	rc=0
-	scripts/teeth.sh --baseline "$LOGS/ktap-${krel[$s]}-suite.txt" "$s" "$initramfs" |
+	IOPF_TEETH_TIMEOUT=$(timeout_for "$s") \
+		scripts/teeth.sh --baseline "$LOGS/ktap-${krel[$s]}-${base%.sh}.txt" "$s" "$initramfs" |
 		tee "$teeth_out" || rc=$?
 	p=$(grep -c ': caught by' "$teeth_out" || true)
 	f=$(grep -c ': NOT CAUGHT' "$teeth_out" || true)
@@ -235,36 +314,23 @@ for s in "${series[@]}"; do
 	pass teeth "$p"
 	[ "$f" -eq 0 ] || fail "${krel[$s]} teeth ($f quirks not caught)" "$f"
 	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
-	# ynl.sh: its own short boot (no iopfd answering its page request)
-	for script in e2e.sh loss.sh diff.sh ynl.sh; do
-		[ ! -f "tests/guest/$script" ] || guest_run "$s" "$initramfs" "$script"
+	# ynl.sh: its own short boot (no iopfd answering its page request); its
+	# client is built for the host only (scripts/ynl.sh), so x86-64 cells
+	scripts=(e2e.sh loss.sh diff.sh)
+	arm64_cell "$s" || scripts+=(ynl.sh)
+	for script in "${scripts[@]}"; do
+		guest_run "$s" "$initramfs" "$script"
 	done
 done
 
-# The debug kernel (KASAN, lockdep, atomic sleep, kmemleak, KUnit): the whole
-# suite again, plus the module's KUnit suites and the checkers' verdicts.
-# A cold build takes minutes (cached in .cache/debug-kernel, keyed by the
-# source version and the config fragment); a failed build fails the run.
-if step "debug kernel" scripts/debug-kernel.sh build; then
-	echo "== debug kernel: debug.sh"
-	t0=$(now) rc=0 p=0 f=0 k=0
-	out=$LOGS/ktap-debug.txt
-	selftest=$(host_program tests/selftests iopf_testbed_test)
-	IOPF_DEBUG_BINS="$(host_program tests/selftests iopf_errors_test) $(host_program tests/selftests iopf_lifetime_test) $(host_program tests/selftests iopf_stress_test)" \
-		scripts/debug-run.sh --timeout 900 ${selftest:+--selftest "$selftest"} | tee "$out" || rc=$?
-	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
-	[ -z "$totals" ] || read -r p f k <<<"$totals"
-	pass debug.sh "$p"
-	[ "$f" -eq 0 ] || fail "debug kernel debug.sh ($f failed)" "$f"
-	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
-		fail "debug kernel debug.sh (run failed, exit $rc)"
-		f=1
-	fi
-	table+=("$(scripts/debug-kernel.sh release) debug.sh $p $f $k $(since "$t0")s")
-fi
-
 # Kernel style: checkpatch --strict over the module (clean, not just 0
-# errors); after the debug kernel, whose unpacked source it borrows
+# errors), from the newest kernel source (scripts/source-kernel.sh source)
 step "checkpatch" scripts/checkpatch.sh || true
+
+# dkms.conf: `dkms build` against each Debian header set in the run (a
+# private DKMS tree, removed afterwards; nothing is installed or loaded)
+for s in "${series[@]}"; do
+	debug_cell "$s" || arm64_cell "$s" || step "dkms ${krel[$s]}" scripts/dkms-test.sh "$s" || true
+done
 
 summary

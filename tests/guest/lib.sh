@@ -45,6 +45,21 @@ load_module() {
 
 module_loaded() { [ -d /sys/module/iopf_testbed ]; }
 
+# The in-tree modules scripts/mkinitramfs.sh -k put in /lib/modules/extra, in
+# their load order (e.g. virtio-rng and, on 6.1, virtio_pci for smmu.sh).
+# Already loaded or built in: nothing to do.
+load_extra_modules() {
+	local name out
+	[ -f /lib/modules/extra/load-order ] || return 0
+	while read -r name; do
+		[ ! -d "/sys/module/$(echo "${name%.ko}" | tr - _)" ] || continue
+		out=$(insmod "/lib/modules/extra/$name" 2>&1) || {
+			echo "# ERROR: insmod $name failed: $out"
+			return 1
+		}
+	done </lib/modules/extra/load-order
+}
+
 unload_module() {
 	local out
 	if ! out=$(rmmod iopf_testbed 2>&1); then
@@ -227,13 +242,17 @@ guest_finish() {
 	else
 		verdict=fail code='\002'
 	fi
-	# Both Debian kernels have CONFIG_DEVPORT; if a kernel hadn't, the host
-	# accepts the marker alone after this notice.
-	[ -c /dev/port ] || echo "IOPF-GUEST-EXIT: console-only"
+	# x86-64: isa-debug-exit at port 0xf4. Both Debian kernels have
+	# CONFIG_DEVPORT; if a kernel hadn't, the host accepts the marker alone
+	# after this notice. arm64 has no such port: the host reads the marker and
+	# the kernel's "reboot: Power down" (scripts/run-qemu.sh).
+	local port=
+	[ "$(uname -m)" != x86_64 ] || [ ! -c /dev/port ] || port=1
+	[ -n "$port" ] || [ "$(uname -m)" != x86_64 ] || echo "IOPF-GUEST-EXIT: console-only"
 	echo "IOPF-GUEST-RESULT: $verdict"
 	# The console is a tty: let the UART drain before QEMU goes away.
 	sleep 0.3
-	[ -c /dev/port ] && printf '%b' "$code" | dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc 2>/dev/null
+	[ -z "$port" ] || printf '%b' "$code" | dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc 2>/dev/null
 	poweroff -f
 	sleep 10
 }
