@@ -4,7 +4,8 @@
 # daemon's store must hold exactly the expected faults, the responses must
 # have produced the expected RESUME commands, a module reload while the
 # daemon runs must be survived, and a burst that overflows the daemon's
-# socket must be counted and resynced. Prints KTAP; the exit status is the
+# socket must be counted and resynced; DEV_SET's settings round-trip
+# through iopfctl. Prints KTAP; the exit status is the
 # verdict.
 # shellcheck disable=SC1091,SC3043 # busybox sh has local; lib.sh is in the image
 . /opt/iopf/tests/lib.sh
@@ -287,10 +288,46 @@ EOF
 	return 0
 }
 
+# DEV_SET through iopfctl: what is set is what DEV_GET reads back; bad
+# values are refused and change nothing.
+settings_of() { # SID (decimal): "PENDING_LIMIT TIMEOUT_MS" from dev list --json
+	local j
+	j=$(iopfctl dev list --json | grep "^{\"sid\":$1,")
+	echo "$(jfield pending_limit "$j") $(jfield timeout_ms "$j")"
+}
+
+case_device_settings() {
+	local rc=0
+	iopfctl dev add 0x40 >/dev/null || return 1
+	# a new device: the module parameter's limit, no timeout
+	expect defaults "65536 0" "$(settings_of 64)" || return 1
+	expect set_output "device 0x40: pending_limit 8, timeout_ms 500" \
+		"$(iopfctl dev set 0x40 --pending-limit 8 --timeout-ms 500)" || return 1
+	expect set "8 500" "$(settings_of 64)" || return 1
+	iopfctl dev list | grep -q '^0x40 *unregistered *8 *500 ' || { iopfctl dev list; return 1; }
+	# only what is given changes
+	iopfctl dev set 0x40 --timeout-ms 0 >/dev/null || return 1
+	expect partial "8 0" "$(settings_of 64)" || return 1
+	# out of range: a usage error (exit 2) before the module is asked
+	iopfctl dev set 0x40 --pending-limit 0 2>"$W/err" || rc=$?
+	[ "$rc" -eq 2 ] || { echo "--pending-limit 0: exit $rc"; return 1; }
+	grep -qx 'iopfctl dev: --pending-limit must be at least 1' "$W/err" || { cat "$W/err"; return 1; }
+	rc=0
+	iopfctl dev set 0x40 --timeout-ms 600001 2>"$W/err" || rc=$?
+	[ "$rc" -eq 2 ] || { echo "--timeout-ms 600001: exit $rc"; return 1; }
+	# an unknown device: the module's refusal (exit 1)
+	rc=0
+	iopfctl dev set 0x41 --pending-limit 4 2>"$W/err" || rc=$?
+	[ "$rc" -eq 1 ] || { echo "dev set 0x41: exit $rc"; return 1; }
+	grep -q 'DEV_SET sid 0x41: No such device' "$W/err" || { cat "$W/err"; return 1; }
+	expect unchanged "8 0" "$(settings_of 64)" || return 1
+	iopfctl dev del 0x40 >/dev/null
+}
+
 # The overflow case leaves up to 2000 requests pending on one device while
 # the daemon resyncs: above the default pending_limit they would be aborted.
 LOAD_ARGS=pending_limit=65536
-ktap_begin 18
+ktap_begin 19
 ktap_case load_module load_module "$LOAD_ARGS"
 ktap_case daemon_starts case_daemon_starts
 ktap_case second_daemon_refused case_second_daemon_refused
@@ -308,6 +345,7 @@ ktap_case module_reload_survived case_module_reload_survived
 ktap_case sighup_reload case_sighup_reload
 ktap_case daemon_stops_cleanly case_daemon_stops_cleanly
 ktap_case overflow_counted_and_resynced case_overflow_counted_and_resynced
+ktap_case device_settings case_device_settings
 ktap_case dmesg_clean check_dmesg_clean
 daemon_alive && kill -TERM "$DPID"
 ktap_end

@@ -54,13 +54,15 @@ out=$(bash -c '
 	c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _iopfctl; echo "${COMPREPLY[*]}"; }
 	c iopfctl d
 	c iopfctl -j dev ""
+	c iopfctl dev set 0x10 --
 	c iopfctl flags set 0x10 --flags nested,l
 	c iopfctl inject 0x10 --ev
 	c iopfctl inject 0x10 --event p
 	COMP_WORDS=(iopfd --che); COMP_CWORD=1; _iopfd; echo "${COMPREPLY[*]}"
 ' sh "$root/share/bash-completion/completions/iopfctl")
 want='dev decode
-add del delete list show ls
+add del delete set list show ls
+--pending-limit --timeout-ms --sid --help
 nested,l1 nested,l2
 --event
 permission

@@ -165,6 +165,10 @@ TEST_CASE("cli: subcommand and option errors without touching the module", "[cli
     CHECK(run({"dev", "frob"}).rc == 2);
     CHECK(run({"dev", "add"}).rc == 2);
     CHECK(run({"dev", "add", "xyz"}).rc == 2);
+    CHECK(run({"dev", "set"}).rc == 2);
+    CHECK(run({"dev", "set", "0x10"}).rc == 2); // nothing to set
+    CHECK(run({"dev", "set", "0x10", "--pending-limit", "0"}).rc == 2);
+    CHECK(run({"dev", "s", "0x10", "--timeout-ms", "1"}).rc == 2); // set or show
     CHECK(run({"flags", "set"}).rc == 2);
     CHECK(run({"flags", "set", "0x10"}).rc == 2); // no flags
     CHECK(run({"flags", "set", "0x10", "--flags", "nested,l9"}).rc == 2);

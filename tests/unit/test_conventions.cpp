@@ -206,7 +206,8 @@ TEST_CASE("conventions: prefixes and aliases", "[cli][conventions]") {
         CHECK(first_line(r.err).ends_with(": missing SID"));
     }
     r = ctl({"dev", "frob"});
-    CHECK(first_line(r.err) == "iopfctl dev: unknown subcommand 'frob' (expected add, del, list)");
+    CHECK(first_line(r.err) ==
+          "iopfctl dev: unknown subcommand 'frob' (expected add, del, set, list)");
     // long options by unambiguous prefix; an ambiguous one in our words
     r = ctl({"inject", "1", "--dry", "--wr"});
     CHECK(r.rc == 0);
@@ -214,7 +215,8 @@ TEST_CASE("conventions: prefixes and aliases", "[cli][conventions]") {
           "0x0000000100000010 0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
     r = ctl({"inject", "1", "--st", "--dry-run"});
     CHECK(r.rc == 2);
-    CHECK(first_line(r.err) == "iopfctl inject: ambiguous option '--st' (could be --stag, --stall)");
+    CHECK(first_line(r.err) ==
+          "iopfctl inject: ambiguous option '--st' (could be --stag, --stall)");
 }
 
 TEST_CASE("conventions: one SID syntax, --sid accepted", "[cli][conventions]") {
@@ -253,10 +255,10 @@ TEST_CASE("conventions: flags by name or number", "[cli][conventions]") {
                       "0x20 has unknown reporting flags (known: 0x1f)");
     CHECK(iopf::parse_report_mask("0xffffffff") == 0xffffffffu);
     CHECK(iopf::parse_report_mask("flat,nested") == 0x3);
-    auto by_name = ctl({"decode", kRecord[0], kRecord[1], kRecord[2], kRecord[3], "--flags",
-                        "nested,l1"});
-    auto by_number = ctl({"decode", kRecord[0], kRecord[1], kRecord[2], kRecord[3], "--flags",
-                          "0x6"});
+    auto by_name =
+        ctl({"decode", kRecord[0], kRecord[1], kRecord[2], kRecord[3], "--flags", "nested,l1"});
+    auto by_number =
+        ctl({"decode", kRecord[0], kRecord[1], kRecord[2], kRecord[3], "--flags", "0x6"});
     CHECK(by_name.rc == 0);
     CHECK(by_name.out == by_number.out);
     auto r = ctl({"flags", "set", "1", "--flags", "0x3"});
@@ -338,9 +340,8 @@ TEST_CASE("iopfd: severities for the journal", "[iopfd][conventions]") {
     CHECK(iopfd::stderr_is_journal(mine.c_str()));
     CHECK_FALSE(iopfd::stderr_is_journal(nullptr));
     CHECK_FALSE(iopfd::stderr_is_journal("garbage"));
-    CHECK_FALSE(
-        iopfd::stderr_is_journal((std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1))
-                                     .c_str()));
+    CHECK_FALSE(iopfd::stderr_is_journal(
+        (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1)).c_str()));
 }
 
 TEST_CASE("iopfd: the store lock", "[iopfd][conventions]") {
@@ -380,8 +381,8 @@ TEST_CASE("iopfd: --check-config and the config exit status", "[iopfd][conventio
     CHECK(r.out.find("store /tmp/y (--store/--rcvbuf)\n  (the configuration's store "
                      "/var/lib/x.jsonl is overridden)\nrcvbuf 1048576 (--store/--rcvbuf)\n") !=
           std::string::npos);
-    r = run_prog(iopfd, {"-c", t.file("bad.conf", "device 1 flags=flat,nested\n"),
-                         "--check-config"});
+    r = run_prog(iopfd,
+                 {"-c", t.file("bad.conf", "device 1 flags=flat,nested\n"), "--check-config"});
     CHECK(r.rc == 78);
     CHECK(r.err == "iopfd: " + (t.path / "bad.conf").string() +
                        ":1: flags=flat,nested: FLAT and NESTED are mutually exclusive\n");

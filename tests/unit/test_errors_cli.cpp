@@ -201,6 +201,24 @@ TEST_CASE("errors: malformed numbers of inject, respond, flags", "[errors][cli]"
                 "iopfctl flags: --set: 0x100000000 is out of range (max 0xffffffff)");
 }
 
+// DEV_SET's ranges (uapi), counted in decimal; refused before netlink.
+TEST_CASE("errors: dev set values out of the module's ranges", "[errors][cli]") {
+    usage_error({"dev", "set", "1", "--pending-limit", "0"},
+                "iopfctl dev: --pending-limit must be at least 1");
+    usage_error({"dev", "set", "1", "--pending-limit", "65537"},
+                "iopfctl dev: --pending-limit: 65537 is out of range (max 65536)");
+    usage_error({"dev", "set", "1", "--timeout-ms", "600001"},
+                "iopfctl dev: --timeout-ms: 600001 is out of range (max 600000)");
+    usage_error({"dev", "set", "1", "--timeout-ms", "1s"},
+                "iopfctl dev: --timeout-ms: '1s' is not a number");
+    // prefixes, as everywhere: --timeout is --timeout-ms
+    usage_error({"dev", "set", "1", "--timeout", "x"},
+                "iopfctl dev: --timeout-ms: 'x' is not a number");
+    usage_error({"dev", "set", "0x", "--timeout-ms", "1"},
+                "iopfctl dev: SID: '0x' is not a number");
+    usage_error({"dev", "set", "1", "--limit", "4"}, "iopfctl dev: unknown option '--limit'");
+}
+
 TEST_CASE("errors: malformed words, sizes, times, lists", "[errors][cli]") {
     // words as --file and the module take them (record_text.h): 1-16 hex
     // digits, 0x optional; a 17th digit is refused even when it is a zero
@@ -268,6 +286,11 @@ TEST_CASE("errors: conflicting options", "[errors][cli]") {
     usage_error({"respond", "--grpid", "2", "--code", "success"}, "iopfctl respond: missing SID");
     usage_error({"dev", "add", "1", "--json"}, "iopfctl dev: unknown option '--json'");
     usage_error({"dev", "list", "extra"}, "iopfctl dev: unexpected argument 'extra'");
+    usage_error({"dev", "set", "1"},
+                "iopfctl dev: no setting given (--pending-limit or --timeout-ms)");
+    usage_error({"dev", "set", "--pending-limit", "4"}, "iopfctl dev: missing SID");
+    usage_error({"dev", "set", "1", "2", "--timeout-ms", "5"},
+                "iopfctl dev: unexpected argument '2'");
     usage_error({"flags", "frob", "1"},
                 "iopfctl flags: unknown subcommand 'frob' (expected set, update, get, clear)");
 }
@@ -447,8 +470,7 @@ TEST_CASE("errors: bad configuration lines", "[errors][config]") {
     config_error("rcvbuf\n", "t.conf:1: rcvbuf takes one size");
     config_error("rcvbuf -1\n",
                  "t.conf:1: size: '-1' is not a size (a number, optionally K, M or G)");
-    config_error("rcvbuf 3G\n",
-                 "t.conf:1: size: 3G is too large (at most 2147483647 bytes, 2G-1)");
+    config_error("rcvbuf 3G\n", "t.conf:1: size: 3G is too large (at most 2147483647 bytes, 2G-1)");
     config_error("rcvbuf 0\n", "t.conf:1: size: 0 is too small (at least 1 byte)");
     // the line number counts blank and comment lines
     config_error("# c\n\n   \ndevice 1 flags=flat\nbogus\n", "t.conf:5: unknown keyword 'bogus'");

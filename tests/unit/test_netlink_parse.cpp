@@ -283,6 +283,8 @@ TEST_CASE("netlink: DEV_GET replies and their STATS nest", "[netlink]") {
     nla_put_u32(m.get(), IOPF_A_SID, 0x11);
     nla_put_u8(m.get(), IOPF_A_REGISTERED, 1);
     nla_put_u32(m.get(), IOPF_A_FLAGS, 0xe);
+    nla_put_u32(m.get(), IOPF_A_PENDING_LIMIT, 8);
+    nla_put_u32(m.get(), IOPF_A_TIMEOUT_MS, 0);
     nlattr* n = nla_nest_start(m.get(), IOPF_A_STATS);
     nla_put_u64(m.get(), IOPF_STAT_A_INJECTED, 7);
     nla_put(m.get(), IOPF_STAT_A_PAD, 0, nullptr);
@@ -292,6 +294,8 @@ TEST_CASE("netlink: DEV_GET replies and their STATS nest", "[netlink]") {
     CHECK(d.sid == 0x11);
     CHECK(d.registered);
     CHECK(d.flags == 0xe);
+    CHECK(d.pending_limit == std::optional<uint32_t>(8));
+    CHECK(d.timeout_ms == std::optional<uint32_t>(0)); // 0 (off) is a value, not absent
     REQUIRE(d.stats.size() == 2);
     CHECK(d.stats[0] == std::pair<int, uint64_t>{IOPF_STAT_A_INJECTED, 7});
     CHECK(d.stats[1] == std::pair<int, uint64_t>{IOPF_STAT_A_REPORTED, 5});
@@ -301,6 +305,26 @@ TEST_CASE("netlink: DEV_GET replies and their STATS nest", "[netlink]") {
     nla_put_u32(bad.get(), IOPF_A_REGISTERED, 1); // u8 expected
     CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(bad.get())),
                       Catch::Contains("REGISTERED has 4 bytes, expected 1"));
+
+    // a module older than DEV_SET sends neither setting
+    auto old = genl_msg(IOPF_CMD_DEV_GET);
+    nla_put_u32(old.get(), IOPF_A_SID, 0x11);
+    nla_put_u8(old.get(), IOPF_A_REGISTERED, 0);
+    nla_put_u32(old.get(), IOPF_A_FLAGS, 0);
+    n = nla_nest_start(old.get(), IOPF_A_STATS); // libnl drops an empty nest
+    nla_put_u64(old.get(), IOPF_STAT_A_INJECTED, 0);
+    nla_nest_end(old.get(), n);
+    DevInfo o = nl::parse_dev_msg(nlmsg_hdr(old.get()));
+    CHECK(!o.pending_limit);
+    CHECK(!o.timeout_ms);
+
+    auto bad_limit = genl_msg(IOPF_CMD_DEV_GET);
+    nla_put_u32(bad_limit.get(), IOPF_A_SID, 0x11);
+    nla_put_u8(bad_limit.get(), IOPF_A_REGISTERED, 0);
+    nla_put_u32(bad_limit.get(), IOPF_A_FLAGS, 0);
+    nla_put_u64(bad_limit.get(), IOPF_A_PENDING_LIMIT, 8); // u32 expected
+    CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(bad_limit.get())),
+                      Catch::Contains("PENDING_LIMIT has 8 bytes, expected 4"));
 
     auto short_stat = genl_msg(IOPF_CMD_STATS_GET);
     n = nla_nest_start(short_stat.get(), IOPF_A_STATS);

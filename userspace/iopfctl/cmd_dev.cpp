@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-// iopfctl dev add|del|list (aliases: delete, show, ls)
+// iopfctl dev add|del|set|list (aliases: delete, show, ls)
 #include <fmt/core.h>
+
+#include <optional>
+#include <string>
 
 #include "iopf/client.hpp"
 #include "iopf/names.hpp"
@@ -11,10 +14,15 @@ namespace iopfctl {
 
 const char* const kDevUsage = R"(usage: iopfctl dev add SID...
        iopfctl dev del|delete SID...
+       iopfctl dev set SID [--pending-limit N] [--timeout-ms MS]
        iopfctl dev list|show|ls [--json]
   SID: StreamID, decimal or 0x hex (--sid SID also works). del flushes
-  pending page requests.
+  pending page requests. set changes what is given, at least one of:
+  --pending-limit N  page requests held pending at most (1-65536)
+  --timeout-ms MS    answer a pending request with ABORT after MS
+                     milliseconds (0-600000; 0: never)
 example: iopfctl dev add 0x10 0x11 && iopfctl -j dev show
+         iopfctl dev set 0x10 --pending-limit 8 --timeout-ms 500
 )";
 
 namespace {
@@ -26,11 +34,18 @@ uint64_t stat(const iopf::Stats& s, int attr) {
     return 0;
 }
 
+// "-": a module older than DEV_SET does not report the setting
+std::string setting(const std::optional<uint32_t>& v) {
+    return v ? std::to_string(*v) : std::string("-");
+}
+
 iopf::Json dev_json(const iopf::DevInfo& d) {
     iopf::Json j = iopf::Json::object();
     j.set("sid", d.sid);
     j.set("registered", d.registered);
     j.set("flags", d.registered ? iopf::Json(iopf::format_report_flags(d.flags)) : iopf::Json());
+    j.set("pending_limit", d.pending_limit ? iopf::Json(*d.pending_limit) : iopf::Json());
+    j.set("timeout_ms", d.timeout_ms ? iopf::Json(*d.timeout_ms) : iopf::Json());
     iopf::Json st = iopf::Json::object();
     for (const auto& [t, v] : d.stats)
         st.set(iopf::stat_name(t), v);
@@ -49,14 +64,15 @@ int list(const Args& args, Io& io) {
             print_json(io, dev_json(d));
         return 0;
     }
-    iopf::Table t({"SID", "FLAGS", "INJECTED", "REPORTED", "FILTERED", "NO_HANDLER", "PENDING",
-                   "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
+    iopf::Table t({"SID", "FLAGS", "LIMIT", "TIMEOUT_MS", "INJECTED", "REPORTED", "FILTERED",
+                   "NO_HANDLER", "PENDING", "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
     for (const auto& d : devs) {
         const auto& s = d.stats;
         uint64_t filtered = stat(s, IOPF_STAT_A_FILTERED_L1) + stat(s, IOPF_STAT_A_FILTERED_L2) +
                             stat(s, IOPF_STAT_A_FILTERED_UNRECOV);
         t.add({fmt::format("{:#x}", d.sid),
                d.registered ? iopf::format_report_flags(d.flags) : "unregistered",
+               setting(d.pending_limit), setting(d.timeout_ms),
                std::to_string(stat(s, IOPF_STAT_A_INJECTED)),
                std::to_string(stat(s, IOPF_STAT_A_REPORTED)), std::to_string(filtered),
                std::to_string(stat(s, IOPF_STAT_A_NO_HANDLER)),
@@ -69,16 +85,46 @@ int list(const Args& args, Io& io) {
     return 0;
 }
 
+int set(const Args& args, Io& io) {
+    po::options_description desc("dev set");
+    po::positional_options_description pos;
+    add_sid(desc, pos);
+    desc.add_options()("pending-limit", po::value<std::string>())("timeout-ms",
+                                                                  po::value<std::string>());
+    auto vm = parse_options(args, desc, &pos);
+    uint32_t sid = sid_req(vm);
+    // the module's ranges (uapi): 1 to IOPF_PENDING_LIMIT_MAX, 0 to IOPF_TIMEOUT_MS_MAX
+    std::optional<uint32_t> limit, timeout;
+    if (auto v = count_opt(vm, "pending-limit", IOPF_PENDING_LIMIT_MAX)) {
+        if (*v == 0)
+            throw UsageError("--pending-limit must be at least 1");
+        limit = static_cast<uint32_t>(*v);
+    }
+    if (auto v = count_opt(vm, "timeout-ms", IOPF_TIMEOUT_MS_MAX))
+        timeout = static_cast<uint32_t>(*v);
+    if (!limit && !timeout)
+        throw UsageError("no setting given (--pending-limit or --timeout-ms)");
+    iopf::Client c;
+    c.dev_set(sid, limit, timeout);
+    // what the module now holds, as flags set does
+    auto d = c.dev_get(sid);
+    io.out << fmt::format("device {:#x}: pending_limit {}, timeout_ms {}\n", sid,
+                          setting(d.pending_limit), setting(d.timeout_ms));
+    return 0;
+}
+
 } // namespace
 
 int cmd_dev(const Args& args, Io& io) {
     if (args.empty())
-        throw UsageError("missing subcommand (add, del, list)");
-    const std::string sub =
-        subcommand(args[0], {{"add", {}}, {"del", {"delete"}}, {"list", {"show", "ls"}}});
+        throw UsageError("missing subcommand (add, del, set, list)");
+    const std::string sub = subcommand(
+        args[0], {{"add", {}}, {"del", {"delete"}}, {"set", {}}, {"list", {"show", "ls"}}});
     Args rest(args.begin() + 1, args.end());
     if (sub == "list")
         return list(rest, io);
+    if (sub == "set")
+        return set(rest, io);
     po::options_description desc("dev");
     desc.add_options()("sid", po::value<std::vector<std::string>>()->composing());
     po::positional_options_description pos;

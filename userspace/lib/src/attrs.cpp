@@ -325,6 +325,10 @@ DevInfo parse_dev_msg(const nlmsghdr* nlh) {
     d.sid = u32_of(need(tb, kTopSpec, IOPF_A_SID, what));
     d.registered = nla_get_u8(const_cast<nlattr*>(need(tb, kTopSpec, IOPF_A_REGISTERED, what)));
     d.flags = u32_of(need(tb, kTopSpec, IOPF_A_FLAGS, what));
+    if (tb[IOPF_A_PENDING_LIMIT])
+        d.pending_limit = u32_of(tb[IOPF_A_PENDING_LIMIT]);
+    if (tb[IOPF_A_TIMEOUT_MS])
+        d.timeout_ms = u32_of(tb[IOPF_A_TIMEOUT_MS]);
     d.stats = parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, what));
     return d;
 }

@@ -57,6 +57,21 @@ DevInfo Client::dev_get(uint32_t sid) {
     return *d;
 }
 
+void Client::dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
+                     std::optional<uint32_t> timeout_ms) {
+    sock_.request(
+        family_, IOPF_CMD_DEV_SET, 0,
+        [&](nl_msg* m) {
+            sid_attr(sid)(m);
+            if (pending_limit)
+                nl::check_put(nla_put_u32(m, IOPF_A_PENDING_LIMIT, *pending_limit),
+                              "PENDING_LIMIT");
+            if (timeout_ms)
+                nl::check_put(nla_put_u32(m, IOPF_A_TIMEOUT_MS, *timeout_ms), "TIMEOUT_MS");
+        },
+        {}, ctx("DEV_SET", sid));
+}
+
 std::vector<DevInfo> Client::dev_list() {
     std::vector<DevInfo> v;
     sock_.request(

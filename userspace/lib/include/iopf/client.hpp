@@ -33,6 +33,9 @@ class Client {
     void dev_new(uint32_t sid);
     void dev_del(uint32_t sid);
     DevInfo dev_get(uint32_t sid);
+    // DEV_SET: changes only what is given.
+    void dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
+                 std::optional<uint32_t> timeout_ms);
     std::vector<DevInfo> dev_list();
     void handler_register(uint32_t sid, uint32_t flags);
     void handler_update(uint32_t sid, uint32_t mask, uint32_t set);

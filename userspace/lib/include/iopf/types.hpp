@@ -48,6 +48,9 @@ struct DevInfo {
     uint32_t sid = 0;
     bool registered = false;
     uint32_t flags = 0;
+    // DEV_SET's settings; absent from a module older than DEV_SET.
+    std::optional<uint32_t> pending_limit;
+    std::optional<uint32_t> timeout_ms; // 0: no response timeout
     Stats stats;
 };
 
