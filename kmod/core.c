@@ -256,6 +256,7 @@ int iopf_dev_configure(struct iopf_dev *dev,
 
 	mutex_lock(&dev->lock);
 	if (dev->removed) {
+		NL_SET_ERR_MSG(extack, "device is being removed");
 		ret = -ENODEV;
 		goto out_unlock;
 	}
@@ -264,9 +265,16 @@ int iopf_dev_configure(struct iopf_dev *dev,
 		dev->pending_limit = *cfg->pending_limit;
 	if (cfg->timeout_ms) {
 		dev->timeout_ms = *cfg->timeout_ms;
-		/* Look at what is pending with the new timeout, now */
-		if (dev->timeout_ms && dev->stats.pending)
+		/*
+		 * Rearm from the new value: the work may be queued for the old,
+		 * longer timeout, and iopf_timeout_arm() leaves queued work be.
+		 * With nothing pending the work finds nothing and the next
+		 * request arms it afresh.
+		 */
+		if (dev->timeout_ms)
 			mod_delayed_work(system_wq, &dev->timeout_work, 0);
+		else
+			cancel_delayed_work(&dev->timeout_work);
 	}
 out_unlock:
 	mutex_unlock(&dev->lock);

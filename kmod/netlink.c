@@ -95,12 +95,12 @@ static const struct nla_policy iopf_response_policy[IOPF_A_CODE + 1] = {
 	[IOPF_A_CODE] = NLA_POLICY_MAX(NLA_U32, IOPF_RESP_FAILURE),
 };
 
-static struct netlink_range_validation iopf_pending_limit_range = {
+static const struct netlink_range_validation iopf_pending_limit_range = {
 	.min = 1,
 	.max = IOPF_PENDING_LIMIT_MAX,
 };
 
-static struct netlink_range_validation iopf_timeout_range = {
+static const struct netlink_range_validation iopf_timeout_range = {
 	.max = IOPF_TIMEOUT_MS_MAX,
 };
 
@@ -716,6 +716,11 @@ static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[IOPF_A_TIMEOUT_MS]) {
 		timeout = nla_get_u32(info->attrs[IOPF_A_TIMEOUT_MS]);
 		cfg.timeout_ms = &timeout;
+	}
+	if (!cfg.pending_limit && !cfg.timeout_ms) {
+		NL_SET_ERR_MSG(info->extack,
+			       "nothing to set: PENDING_LIMIT or TIMEOUT_MS");
+		return -EINVAL;
 	}
 	dev = iopf_nl_get_dev(info);
 	if (IS_ERR(dev))

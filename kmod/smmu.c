@@ -88,13 +88,15 @@ void iopf_smmu_handle_evt(const u64 *evt)
 	}
 
 	memcpy(fault_evt.record, evt, sizeof(fault_evt.record));
-	fault_evt.timestamp_ns = ktime_get_ns();
 	/*
 	 * Report and abort under one hold of the stream lock, as the driver
 	 * holds streams_mutex: a removal cannot come in between and flush the
 	 * pending list without this request, leaving it with no RESUME.
+	 * Stamped under it, so the pending list stays in time order (the
+	 * timeout sweep stops at the first request not yet due).
 	 */
 	mutex_lock(&dev->stream_lock);
+	fault_evt.timestamp_ns = ktime_get_ns();
 	ret = iopf_report_device_fault(dev, &fault_evt);
 	if (ret == -ENODEV) {
 		/* Removed since the look-up: no stream, nothing to resume */

@@ -35,7 +35,7 @@ for c in "${configs[@]}"; do
 		echo "$type $cc: built, no warnings ($(($(date +%s) - t0)) s)"
 	else
 		echo "$type $cc: FAILED ($(($(date +%s) - t0)) s), log: $dir.log"
-		grep -E 'error:|warning:' "$dir.log" | head -n 20 | sed 's/^/  | /'
+		{ grep -E 'error:|warning:|CMake Error' "$dir.log" || true; } | head -n 20 | sed 's/^/  | /'
 		rc=1
 	fi
 done

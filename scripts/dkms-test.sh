@@ -56,6 +56,7 @@ fi
 ko=$(find "$tmp/dkms/$name/$version/$krel" -name "$name.ko*" | head -n1)
 [ -n "$ko" ] || die "dkms reports success but built no $name.ko for $krel"
 log=$tmp/dkms/$name/$version/$krel/$(uname -m)/log/make.log
+[ -s "$log" ] || die "no build log at $log: cannot check for warnings"
 if grep -qi 'warning:' "$log"; then
 	grep -i -B2 -A3 'warning:' "$log" >&2
 	die "warnings building for $krel"

@@ -209,7 +209,7 @@ case_knob_resumes() {
 	lost0=$(global_stat resume_lost)
 	# One fault message (3 page requests, one batch) then 3 RESUMEs as the
 	# daemon answers: with every 2nd call failing, RESUMEs 1 and 3 are lost
-	gen $W/r1 --sid 0x40 --stall --stag 5000 --addr 0xe0000000 --count 3 || return 1
+	gen $W/r1 0x40 --stall --stag 5000 --addr 0xe0000000 --count 3 || return 1
 	cp $W/r1 $W/knob3.000
 	knob probability 100 && knob interval 2 && knob seed 0 && knob times -1 || return 1
 	inject_chunks $W/knob3 || return 1

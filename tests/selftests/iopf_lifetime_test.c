@@ -219,8 +219,10 @@ TEST_F(life, dev_set_bad_input)
 	EXPECT_EQ(-ERANGE, iopf_dev_set(t->nl, sid, NULL, &long_tmo));
 	EXPECT_EQ(-ENODEV, iopf_dev_set(t->nl, ghost, &max, NULL));
 	EXPECT_NE(0, t->nl->ext_msg[0]);
-	/* Nothing changed by the refused ones; nothing given, nothing changes */
-	EXPECT_EQ(0, iopf_dev_set(t->nl, sid, NULL, NULL));
+	/* Nothing changed by the refused ones; nothing given is refused */
+	EXPECT_EQ(-EINVAL, iopf_dev_set(t->nl, sid, NULL, NULL));
+	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "nothing to set"))
+		TH_LOG("extack: '%s'", t->nl->ext_msg);
 	dev_get(_metadata, t, sid, &d);
 	EXPECT_EQ(1024u, d.pending_limit);
 	EXPECT_EQ(0u, d.timeout_ms);
@@ -239,12 +241,13 @@ TEST_F(life, device_limit)
 	int ret;
 
 	ASSERT_LT(0, saved);
-	stats_get(_metadata, t, &s);
-	ASSERT_EQ(0, param_write("max_devices", (long)GS(s, DEVICES) + 1));
 	tb_dev(_metadata, t);
+	stats_get(_metadata, t, &s);
+	/* Lowered only around the one call: an assertion must not leave it */
+	ASSERT_EQ(0, param_write("max_devices", (long)GS(s, DEVICES)));
 	extra = tb_sid(t);
 	ret = iopf_dev_new(t->nl, extra);
-	param_write("max_devices", saved);
+	ASSERT_EQ(0, param_write("max_devices", saved));
 	ASSERT_EQ(-ENOSPC, ret);
 	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "too many devices"))
 		TH_LOG("extack: '%s'", t->nl->ext_msg);
@@ -364,6 +367,40 @@ TEST_F(life, timeout_not_early_and_off)
 	dev_get(_metadata, t, sid, &d);
 	EXPECT_EQ(0u, DS(d, PENDING));
 	EXPECT_EQ(1u, DS(d, TIMEOUTS));
+	ASSERT_EQ(0, iopf_read_last_resume(sid, &lr));
+	EXPECT_STREQ("timeout", lr.origin);
+	EXPECT_EQ(2u, lr.stag);
+}
+
+/*
+ * A shorter timeout set while nothing is pending applies to the next
+ * request, though the work was queued for the old, longer one.
+ */
+TEST_F(life, timeout_lowered_when_idle)
+{
+	struct tb *t = &self->t;
+	uint32_t sid = tb_dev_reg(_metadata, t, IOPF_REPORT_FLAT);
+	struct iopf_last_resume lr;
+	struct iopf_nl_dev d;
+	uint64_t evt[4];
+	int i;
+
+	set_timeout(_metadata, t, sid, IOPF_TIMEOUT_MS_MAX);
+	stall_evt(sid, 1, 0x1000, evt);
+	inject(_metadata, evt);
+	ASSERT_EQ(0, iopf_page_response(t->nl, sid, 1, IOPF_RESP_SUCCESS, NULL));
+	set_timeout(_metadata, t, sid, 100);
+	stall_evt(sid, 2, 0x2000, evt);
+	inject(_metadata, evt);
+	/* Well within the old ten minutes, generously for a slow guest */
+	for (i = 0; i < 100; i++) {
+		usleep(100 * 1000);
+		dev_get(_metadata, t, sid, &d);
+		if (DS(d, TIMEOUTS))
+			break;
+	}
+	EXPECT_EQ(1u, DS(d, TIMEOUTS));
+	EXPECT_EQ(0u, DS(d, PENDING));
 	ASSERT_EQ(0, iopf_read_last_resume(sid, &lr));
 	EXPECT_STREQ("timeout", lr.origin);
 	EXPECT_EQ(2u, lr.stag);
