@@ -837,7 +837,8 @@ static int unload(void)
 	return 0;
 }
 
-static int load(const char *params)
+/* Not inlined into a test: its locals would be live across the harness's setjmp */
+static __attribute__((noinline)) int load(const char *params)
 {
 	int fd = open(ko_path(), O_RDONLY | O_CLOEXEC), ret = 0;
 
@@ -1324,7 +1325,9 @@ TEST_F_TIMEOUT(reload, race_with_churn_and_injection, 300)
 	pthread_t chu[2], inj;
 	uint64_t deadline = now_ns() + 3ull * stress_seconds() * 1000000000ull;
 	unsigned int rounds = 0, unloaded = 0, busy = 0;
-	int ret, i;
+	/* Set in a loop after the harness's setjmp (-Wclobbered at -O2) */
+	volatile int ret;
+	int i;
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&chu[i], NULL, race_churner, &r));
