@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "cli_run.hpp"
 #include "iopf/json.hpp"
 #include "options.hpp"
 
@@ -16,16 +17,10 @@ using iopfctl::Args;
 
 namespace {
 
-struct Run {
-    int rc;
-    std::string out, err;
-};
+using iopf_test::Run;
 
 Run run(Args args) {
-    std::ostringstream out, err;
-    iopfctl::Io io{out, err};
-    int rc = iopfctl::run(args, io);
-    return {rc, out.str(), err.str()};
+    return iopf_test::ctl(std::move(args));
 }
 
 std::string temp_file(const std::string& content) {

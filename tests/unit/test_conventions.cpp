@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.hpp"
 #include "commands.hpp"
 #include "iopf/cli.hpp"
 #include "iopf/config.hpp"
@@ -40,21 +41,9 @@ using iopfctl::Args;
 
 namespace {
 
-struct Run {
-    int rc;
-    std::string out, err;
-};
-
-Run ctl(Args args) {
-    std::ostringstream out, err;
-    iopfctl::Io io{out, err};
-    int rc = iopfctl::run(args, io);
-    return {rc, out.str(), err.str()};
-}
-
-std::string first_line(const std::string& s) {
-    return s.substr(0, s.find('\n'));
-}
+using iopf_test::ctl;
+using iopf_test::first_line;
+using iopf_test::Run;
 
 struct TempDir {
     std::filesystem::path path;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.hpp"
 #include "commands.hpp"
 #include "iopf/config.hpp"
 #include "iopf/debugfs.hpp"
@@ -23,21 +24,9 @@ using iopfctl::Args;
 
 namespace {
 
-struct Run {
-    int rc;
-    std::string out, err;
-};
-
-Run ctl(Args args) {
-    std::ostringstream out, err;
-    iopfctl::Io io{out, err};
-    int rc = iopfctl::run(args, io);
-    return {rc, out.str(), err.str()};
-}
-
-std::string first_line(const std::string& s) {
-    return s.substr(0, s.find('\n'));
-}
+using iopf_test::ctl;
+using iopf_test::first_line;
+using iopf_test::Run;
 
 // A usage error: exit 2, "iopfctl CMD: MESSAGE" alone on the first line of
 // stderr, then the command's usage; nothing on stdout.
