@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <unistd.h>
 
-#include "commands.hpp"
 #include "cli_run.hpp"
+#include "commands.hpp"
 #include "iopf/json.hpp"
 #include "options.hpp"
 
