@@ -95,12 +95,12 @@ static const struct nla_policy iopf_response_policy[IOPF_A_CODE + 1] = {
 	[IOPF_A_CODE] = NLA_POLICY_MAX(NLA_U32, IOPF_RESP_FAILURE),
 };
 
-static const struct netlink_range_validation iopf_pending_limit_range = {
+static struct netlink_range_validation iopf_pending_limit_range = {
 	.min = 1,
 	.max = IOPF_PENDING_LIMIT_MAX,
 };
 
-static const struct netlink_range_validation iopf_timeout_range = {
+static struct netlink_range_validation iopf_timeout_range = {
 	.max = IOPF_TIMEOUT_MS_MAX,
 };
 
