@@ -200,6 +200,25 @@ TEST_CASE("ledger: a tail counted too early is taken back when it arrives", "[lo
     CHECK(l.lost() == 0);
 }
 
+TEST_CASE("ledger: a recovered fault's notification arriving late is counted apart", "[loss]") {
+    LossLedger l;
+    l.start(0);
+    l.notified(1);
+    CHECK(l.sync(3).missing == 2); // 2..3 sat in a batch not yet sent
+    CHECK(l.resynced(2));          // a page request: recovered from the dump
+    auto fed = l.notified(2);      // and then its notification arrived
+    CHECK_FALSE(fed.late);
+    CHECK(fed.late_recovered);
+    CHECK(l.late_recovered() == 1);
+    CHECK(l.recovered() == 1);
+    CHECK(l.lost() == 1);
+    // Twice is a duplicate, not counted again.
+    CHECK_FALSE(l.notified(2).late_recovered);
+    CHECK(l.notified(3).late);
+    CHECK(l.lost() == 0);
+    check_books(l, 3, 3);
+}
+
 TEST_CASE("ledger: before the baseline is not loss", "[loss]") {
     LossLedger l;
     l.start(40);               // STATS_GET at subscribe: 40 faults reported before us

@@ -424,6 +424,9 @@ iopf::Json Daemon::books_json() const {
     j.set("missing", l.missing());
     j.set("recovered", l.recovered());
     j.set("late", l.late());
+    // Delivered after all, but only once already recovered: the module
+    // counts these as delivered (not in NOTIFY_LOST).
+    j.set("late_recovered", l.late_recovered());
     j.set("lost", l.lost());
     j.set("balanced", handed_out == stored + l.lost() && l.lost() == l.holes());
     return j;

@@ -36,12 +36,22 @@ uint64_t LossLedger::miss_range(uint64_t from, uint64_t to) {
             holes_.emplace(next, *it - 1);
         next = *it + 1;
         recovered++;
+        remember_recovered(*it);
         it = ahead_.erase(it);
     }
     if (next <= to)
         holes_.emplace(next, to);
     recovered_ += recovered;
     return recovered;
+}
+
+// A recovered fault's notification can still arrive (it was in a batch
+// being filled at the sync point). Only the newest are kept: a notification
+// arrives within a batch or two of its sync point, not thousands later.
+void LossLedger::remember_recovered(uint64_t seq) {
+    recovered_seqs_.insert(seq);
+    if (recovered_seqs_.size() > kRecoveredWindow)
+        recovered_seqs_.erase(recovered_seqs_.begin());
 }
 
 bool LossLedger::take_hole(uint64_t seq) {
@@ -76,6 +86,9 @@ LossLedger::Fed LossLedger::notified(uint64_t seq) {
         if (take_hole(seq)) {
             late_++;
             r.late = true;
+        } else if (recovered_seqs_.erase(seq)) {
+            late_recovered_++;
+            r.late_recovered = true;
         }
         return r;
     }
@@ -92,6 +105,7 @@ LossLedger::Fed LossLedger::notified(uint64_t seq) {
 bool LossLedger::resynced(uint64_t seq) {
     if (take_hole(seq)) {
         recovered_++;
+        remember_recovered(seq);
         return true;
     }
     if (!last_ || seq > *last_)

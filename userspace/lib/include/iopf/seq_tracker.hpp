@@ -58,6 +58,10 @@ class LossLedger {
         uint64_t gap = 0;       // sequence numbers skipped before this one
         uint64_t recovered = 0; // of those, already taken from a dump
         bool late = false;      // was counted missing (a tail), arrived after all
+        // Counted missing, then recovered from a dump, then its notification
+        // arrived: the module did deliver it (its NOTIFY_LOST does not count
+        // it), but the books already hold it as recovered.
+        bool late_recovered = false;
         bool resynced = false;  // already taken from a dump: do not record it again
     };
     // A notification carried `seq`.
@@ -89,6 +93,7 @@ class LossLedger {
     uint64_t missing() const { return gap_missing_ + tail_missing_; }
     uint64_t recovered() const { return recovered_; }
     uint64_t late() const { return late_; }
+    uint64_t late_recovered() const { return late_recovered_; }
     // Missing, neither recovered nor arrived late: what is really gone.
     uint64_t lost() const { return missing() - recovered_ - late_; }
     // The same, counted from the holes themselves (a consistency check).
@@ -102,6 +107,9 @@ class LossLedger {
     // taken from a dump (they count as missing and recovered).
     uint64_t miss_range(uint64_t from, uint64_t to);
     bool take_hole(uint64_t seq);
+    void remember_recovered(uint64_t seq);
+    static constexpr std::size_t kRecoveredWindow = 65536;
+    std::set<uint64_t> recovered_seqs_;
 
     std::optional<uint64_t> base_;
     std::optional<uint64_t> last_;
@@ -111,6 +119,7 @@ class LossLedger {
     uint64_t tail_missing_ = 0;
     uint64_t recovered_ = 0;
     uint64_t late_ = 0;
+    uint64_t late_recovered_ = 0;
 };
 
 } // namespace iopf
