@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Everything, in order: dependencies, kernels, the module for each kernel
-# (W=1, warning-free), the host build (-Werror) and its unit tests, an
-# optimised build with each compiler (-Werror, build only), then the in-guest
-# suite booted on each kernel with e2e.sh, loss.sh, diff.sh and ynl.sh (the
-# client scripts/ynl.sh generates from the YNL spec; x86-64 cells), the teeth
-# run (the suite again per quirk of scripts/teeth.sh, each RFC bug caught: on
-# the newest Debian x86-64 cell, the debug cell and the first arm64 cell), and
-# a short fuzzing run. The newest kernel (7.2, built from source by
+# Everything: dependencies, kernels, the module for each kernel (W=1,
+# warning-free), the host build (Release, GCC, -Werror) and its unit tests,
+# a RelWithDebInfo clang build (-Werror, build only), a short fuzzing run,
+# then the in-guest suite booted on each kernel with e2e.sh, loss.sh,
+# diff.sh and ynl.sh (the client scripts/ynl.sh generates from the YNL spec)
+# on the Debian x86-64 cells, and the teeth run (the suite again per quirk
+# of scripts/teeth.sh, each RFC bug caught) on the newest Debian x86-64 cell
+# and the newest arm64 cell. The newest kernel (7.2, built from source by
 # scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
 # KUnit): there the suite runs as debug.sh, i.e. with the module's KUnit
-# suites and the checkers' verdicts. arm64 cells add smmu.sh (beside the real
-# arm-smmu-v3). Then checkpatch and `dkms build` against each Debian header
-# set (scripts/dkms-test.sh).
+# suites and the checkers' verdicts, then e2e.sh, loss.sh and a shorter
+# diff.sh. arm64 cells add smmu.sh (beside the real arm-smmu-v3) and run in
+# a second lane beside the x86-64 cells (a TCG guest keeps one core busy).
+# Then checkpatch and `dkms build` against each Debian header set
+# (scripts/dkms-test.sh).
 #
 #   scripts/test-all.sh [--kernels "6.1 6.12 7.2"] [--quick]
 #
@@ -23,8 +25,8 @@
 #
 # What "N passed, N failed" counts, every one a case:
 #   - each host step (install deps, tools, kernels, module per kernel, cmake
-#     configure, cmake build, the Release/gcc and RelWithDebInfo/clang builds
-#     with -Werror, ynl spec, ynl client, initramfs per kernel): one case;
+#     configure, cmake build (Release, GCC), the RelWithDebInfo/clang build,
+#     both with -Werror, ynl spec, ynl client, initramfs per kernel): one case;
 #   - each ctest test (one failed case if ctest gives no summary);
 #   - each leaf KTAP result a guest prints (its "# Totals:" line), plus one
 #     failed case when a guest run fails without saying so in its totals
@@ -129,22 +131,39 @@ check_arm64_tools() {
 	[ ${#missing[@]} -eq 0 ] || { echo "missing: ${missing[*]} (run scripts/install-deps.sh)"; return 1; }
 }
 [ -z "$arm64" ] || step "arm64 tools" check_arm64_tools || { summary; exit 1; }
-# One step per kernel: a series built from source takes minutes when cold.
+# Two lanes (CI time): a TCG guest keeps one core busy, so the arm64 cells
+# (their kernel built from source, their cross build, their guests) run
+# beside the x86-64 cells rather than after them; the lane's output is
+# printed when it ends. IOPF_LANES=1 runs everything in one lane.
+x86_series=() arm64_series=()
 for s in "${series[@]}"; do
-	step "kernel $s" scripts/kernels.sh fetch "$s" || { summary; exit 1; }
+	if arm64_cell "$s"; then arm64_series+=("$s"); else x86_series+=("$s"); fi
 done
+lanes=
+[ "${IOPF_LANES:-2}" = 1 ] || [ ${#x86_series[@]} -eq 0 ] || [ ${#arm64_series[@]} -eq 0 ] || lanes=1
 
 declare -A krel module
-for s in "${series[@]}"; do
-	krel[$s]=$(scripts/kernels.sh release "$s") || { fail "release $s"; summary; exit 1; }
+# kernel_and_module SERIES: one step per kernel (a series built from source
+# takes minutes when cold), then the module for it
+kernel_and_module() {
+	local s=$1
 	module[$s]=
+	step "kernel $s" scripts/kernels.sh fetch "$s" || return 1
+	krel[$s]=$(scripts/kernels.sh release "$s") || { fail "release $s"; return 1; }
 	step "module ${krel[$s]}" scripts/build-module.sh "$s" &&
 		module[$s]=$ROOT/build/kmod-${krel[$s]}/iopf_testbed.ko
+	return 0
+}
+host_series=("${series[@]}")
+[ -z "$lanes" ] || host_series=("${x86_series[@]}")
+for s in "${host_series[@]}"; do
+	kernel_and_module "$s" || { summary; exit 1; }
 done
 
 # The host build: C++ userspace, the in-guest selftests and the unit tests.
 host_ok=
-if step "cmake configure" cmake -S . -B build/host -DIOPF_WERROR=ON &&
+# Release: the build users benchmark, and where GCC's flow warnings live.
+if step "cmake configure" cmake -S . -B build/host -DCMAKE_BUILD_TYPE=Release -DIOPF_WERROR=ON &&
 	step "cmake build" cmake --build build/host -j2; then
 	host_ok=1
 	t0=$(now)
@@ -174,11 +193,10 @@ step "ynl spec" scripts/ynl.sh check || true
 ynl_client=
 step "ynl client" scripts/ynl.sh build && ynl_client=$ROOT/build/ynl/iopf_ynl
 
-# Builds as users build (optimised, both compilers), warnings as errors:
-# build only, one case per configuration (scripts/build-matrix.sh).
-for c in Release:gcc RelWithDebInfo:clang; do
-	step "build ${c/:/ } -Werror" scripts/build-matrix.sh "$c" || true
-done
+# The other compiler, as users build (scripts/build-matrix.sh): the host
+# build above is Release with GCC, this one RelWithDebInfo with clang, both
+# with warnings as errors (build only, one case).
+step "build RelWithDebInfo clang -Werror" scripts/build-matrix.sh RelWithDebInfo:clang || true
 
 # Fuzzing: a short bounded run of every libFuzzer harness (tests/fuzz), one
 # case each; tests/fuzz/README.md has the longer run.
@@ -221,17 +239,19 @@ fi
 # The same programs cross-built for arm64 guests (cmake/aarch64-linux-gnu.cmake,
 # the multiarch arm64 -dev libraries): only what the guest runs, no unit tests.
 bins_arm64=()
-if [ -n "$arm64" ] &&
+build_arm64() {
+	local t b
 	step "cmake configure arm64" cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake &&
-	step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
-		iopf_lifetime_test iopf_stress_test iopfctl iopfd iopf_difftest_bin; then
+		step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
+			iopf_lifetime_test iopf_stress_test iopfctl iopfd iopf_difftest_bin || return 0
 	for t in tests/selftests/iopf_testbed_test tests/selftests/iopf_errors_test tests/selftests/iopf_lifetime_test \
 		tests/selftests/iopf_stress_test \
 		userspace/iopfctl userspace/iopfd userspace/iopf_difftest; do
 		b=$(BUILD=build/arm64 host_program "$(dirname "$t")" "$(basename "$t")")
 		if [ -n "$b" ]; then bins_arm64+=("$b"); else echo "warning: no arm64 $(basename "$t") was built"; fi
 	done
-fi
+}
+[ -z "$arm64" ] || [ -n "$lanes" ] || build_arm64
 
 # The debug cell (a series built from source: KASAN, lockdep, kmemleak) runs
 # a few times slower than Debian's kernels under TCG.
@@ -248,12 +268,12 @@ timeout_for() {
 
 # One guest run: boot, print its KTAP, count its cases, add a table row.
 guest_run() {
-	local s=$1 initramfs=$2 script=$3 t0 rc=0 out totals p=0 f=0 k=0
+	local s=$1 initramfs=$2 script=$3 append=${4:-} t0 rc=0 out totals p=0 f=0 k=0
 	out=$LOGS/ktap-${krel[$s]}-${script%.sh}.txt
 	t0=$(now)
-	echo "== ${krel[$s]}: $script"
+	echo "== ${krel[$s]}: $script${append:+ ($append)}"
 	scripts/run-qemu.sh "$s" "$initramfs" --run "$script" --timeout "$(timeout_for "$s")" \
-		--log "$LOGS/qemu-${krel[$s]}-${script%.sh}.log" | tee "$out" || rc=$?
+		--log "$LOGS/qemu-${krel[$s]}-${script%.sh}.log" ${append:+--append "$append"} | tee "$out" || rc=$?
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) skip:\([0-9]*\).*/\1 \2 \3/p' "$out" | tail -n1)
 	[ -z "$totals" ] || read -r p f k <<<"$totals"
 	# A script without KTAP totals is one case.
@@ -283,19 +303,21 @@ run_teeth() {
 	table+=("${krel[$s]} teeth $p $f 0 $(since "$t0")s")
 }
 
-# Teeth on three cells, not every one (CI time): the newest Debian x86-64
-# kernel of the run, the debug cell and the first arm64 cell, so each RFC bug
-# is caught on both architectures and on the newest kernel.
-teeth_x86=
+# Teeth on two cells, not every one (CI time): the newest Debian x86-64
+# kernel of the run and the newest arm64 cell (7.2 in the default matrix),
+# so each RFC bug is caught on both architectures and on the newest kernel.
+teeth_x86='' teeth_arm64=''
 for s in "${series[@]}"; do
-	arm64_cell "$s" || debug_cell "$s" || teeth_x86=$s
+	if arm64_cell "$s"; then teeth_arm64=$s; elif ! debug_cell "$s"; then teeth_x86=$s; fi
 done
 
-for s in "${series[@]}"; do
+# run_cell SERIES: the initramfs and every guest run of one kernel
+run_cell() {
+	local s=$1 initramfs base script mkargs ko scripts
 	if [ -z "${module[$s]}" ]; then
-		fail "${krel[$s]} suite.sh (not run: no module)"
-		table+=("${krel[$s]} suite.sh - 1 - -")
-		continue
+		fail "${krel[$s]:-$s} suite.sh (not run: no module)"
+		table+=("${krel[$s]:-$s} suite.sh - 1 - -")
+		return
 	fi
 	initramfs=$ROOT/build/initramfs-${krel[$s]}.cpio.gz
 	mkargs=(-m "${module[$s]}" "${bins[@]}")
@@ -310,7 +332,7 @@ for s in "${series[@]}"; do
 	if ! step "initramfs ${krel[$s]}" scripts/mkinitramfs.sh -o "$initramfs" "${mkargs[@]}"; then
 		table+=("${krel[$s]} suite.sh - 1 - -")
 		fail "${krel[$s]} suite.sh (not run: no initramfs)"
-		continue
+		return
 	fi
 	# The debug cell runs debug.sh: suite.sh plus the module's KUnit suites
 	# and the checkers' verdicts (KASAN, lockdep, kmemleak...), so not suite.sh
@@ -321,30 +343,89 @@ for s in "${series[@]}"; do
 	if arm64_cell "$s"; then
 		# Beside the real arm-smmu-v3 driver, with DMA through it
 		guest_run "$s" "$initramfs" smmu.sh
-		# TCG on arm64 is slow: teeth and e2e.sh on the first arm64 cell of
-		# the run, suite.sh and smmu.sh on the others. loss.sh and diff.sh
-		# (arch-independent logic, run on every x86-64 cell) only with
-		# IOPF_ARM64_FULL=1.
-		if [ -n "${arm64_full_done:-}" ]; then
-			continue
+		# TCG on arm64 is slow: e2e.sh on the first arm64 cell, teeth on the
+		# newest; loss.sh and diff.sh (arch-independent logic, run on every
+		# x86-64 cell) only with IOPF_ARM64_FULL=1.
+		scripts=()
+		if [ -n "${IOPF_ARM64_FULL:-}" ]; then
+			scripts=(e2e.sh loss.sh diff.sh)
+		elif [ "$s" = "${arm64_series[0]}" ]; then
+			scripts=(e2e.sh)
 		fi
-		arm64_full_done=$s
+		[ "$s" != "$teeth_arm64" ] || run_teeth "$s" "$initramfs" "$base"
+		for script in "${scripts[@]}"; do
+			guest_run "$s" "$initramfs" "$script"
+		done
+		return
 	fi
-	scripts=(e2e.sh loss.sh diff.sh)
-	if arm64_cell "$s"; then
-		[ -n "${IOPF_ARM64_FULL:-}" ] || scripts=(e2e.sh)
-	else
-		# ynl.sh: its own short boot (no iopfd answering its page request);
-		# its client is built for the host only (scripts/ynl.sh)
-		scripts+=(ynl.sh)
+	if debug_cell "$s"; then
+		# Under KASAN and friends every op costs ~5x: fewer differential
+		# ops (the Debian cells run the full 20,000 per seed); ynl.sh's
+		# client is covered by the Debian cells.
+		guest_run "$s" "$initramfs" e2e.sh
+		guest_run "$s" "$initramfs" loss.sh
+		guest_run "$s" "$initramfs" diff.sh "iopf.diff_ops=${IOPF_DEBUG_DIFF_OPS:-4000}"
+		return
 	fi
-	if arm64_cell "$s" || debug_cell "$s" || [ "$s" = "$teeth_x86" ]; then
-		run_teeth "$s" "$initramfs" "$base"
-	fi
-	for script in "${scripts[@]}"; do
+	[ "$s" != "$teeth_x86" ] || run_teeth "$s" "$initramfs" "$base"
+	# ynl.sh: its own short boot (no iopfd answering its page request);
+	# its client is built for the host only (scripts/ynl.sh)
+	for script in e2e.sh loss.sh diff.sh ynl.sh; do
 		guest_run "$s" "$initramfs" "$script"
 	done
-done
+}
+
+# The arm64 lane: kernels (from source: minutes, niced below the other
+# lane's guest), modules, the cross build, then the cells. In a subshell:
+# its counts come back through files.
+arm64_lane() {
+	local s
+	renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true
+	for s in "${arm64_series[@]}"; do
+		kernel_and_module "$s" || { fail "$s (no kernel)"; table+=("$s suite.sh - 1 - -"); module[$s]=; }
+	done
+	build_arm64
+	for s in "${arm64_series[@]}"; do
+		[ -n "${krel[$s]:-}" ] || continue
+		run_cell "$s"
+	done
+}
+
+if [ -n "$lanes" ]; then
+	lane_dir=$LOGS/lane-arm64
+	rm -rf "$lane_dir"
+	mkdir -p "$lane_dir"
+	echo "== arm64 lane started beside the x86-64 cells (${arm64_series[*]}); its output follows theirs"
+	# shellcheck disable=SC2030,SC2031 # the lane's own counts, sent back by file
+	(
+		passed=0 failed=0 failures=() table=()
+		arm64_lane >"$lane_dir/out.txt" 2>&1 || true
+		echo "$passed $failed" >"$lane_dir/counts"
+		printf '%s\n' "${failures[@]}" >"$lane_dir/failures"
+		printf '%s\n' "${table[@]}" >"$lane_dir/table"
+	) &
+	lane_pid=$!
+	for s in "${x86_series[@]}"; do
+		run_cell "$s"
+	done
+	t0=$(now)
+	wait "$lane_pid" || true
+	echo "== arm64 lane (waited $(since "$t0") s for it after the x86-64 cells)"
+	cat "$lane_dir/out.txt"
+	# shellcheck disable=SC2031 # the lane's counts, added to ours
+	if read -r lp lf <"$lane_dir/counts" 2>/dev/null; then
+		pass lane "$lp"
+		failed=$((failed + lf))
+		while IFS= read -r l; do [ -z "$l" ] || failures+=("$l"); done <"$lane_dir/failures"
+		while IFS= read -r l; do [ -z "$l" ] || table+=("$l"); done <"$lane_dir/table"
+	else
+		fail "arm64 lane (ended without its counts)"
+	fi
+else
+	for s in "${series[@]}"; do
+		run_cell "$s"
+	done
+fi
 
 # Kernel style: checkpatch --strict over the module (clean, not just 0
 # errors), from the newest kernel source (scripts/source-kernel.sh source)
