@@ -255,7 +255,7 @@ build_arm64() {
 
 # The debug cell (a series built from source: KASAN, lockdep, kmemleak) runs
 # a few times slower than Debian's kernels under TCG.
-debug_cell() { [[ ${krel[$1]} == *-iopf-debug ]]; }
+debug_cell() { [[ ${krel[$1]:-} == *-iopf-debug ]]; }
 # So does arm64 emulation (a57 on x86-64 TCG: ~1.5-2x Debian x86-64).
 timeout_for() {
 	local t=$guest_timeout
@@ -434,7 +434,7 @@ step "checkpatch" scripts/checkpatch.sh || true
 # dkms.conf: `dkms build` against each Debian header set in the run (a
 # private DKMS tree, removed afterwards; nothing is installed or loaded)
 for s in "${series[@]}"; do
-	debug_cell "$s" || arm64_cell "$s" || step "dkms ${krel[$s]}" scripts/dkms-test.sh "$s" || true
+	arm64_cell "$s" || debug_cell "$s" || step "dkms ${krel[$s]}" scripts/dkms-test.sh "$s" || true
 done
 
 summary
