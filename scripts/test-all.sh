@@ -359,12 +359,13 @@ run_cell() {
 		return
 	fi
 	if debug_cell "$s"; then
-		# Under KASAN and friends every op costs ~5x: fewer differential
-		# ops (the Debian cells run the full 20,000 per seed); ynl.sh's
-		# client is covered by the Debian cells.
+		# Under KASAN and friends every op costs ~5x and every module load
+		# runs the KUnit suites: fewer differential ops and no quirks=4
+		# minimisation (the Debian cells run the full 20,000 per seed and
+		# the teeth); ynl.sh's client is covered by the Debian cells.
 		guest_run "$s" "$initramfs" e2e.sh
 		guest_run "$s" "$initramfs" loss.sh
-		guest_run "$s" "$initramfs" diff.sh "iopf.diff_ops=${IOPF_DEBUG_DIFF_OPS:-4000}"
+		guest_run "$s" "$initramfs" diff.sh "iopf.diff_ops=${IOPF_DEBUG_DIFF_OPS:-4000} iopf.diff_teeth=0"
 		return
 	fi
 	[ "$s" != "$teeth_x86" ] || run_teeth "$s" "$initramfs" "$base"
