@@ -17,6 +17,8 @@ namespace iopf::nl {
 Fault parse_fault_nest(const nlattr* nest);
 Resume parse_resume_nest(const nlattr* nest);
 Stats parse_stats_nest(const nlattr* nest);
+Mapping parse_mapping_nest(const nlattr* nest);
+Access parse_access_nest(const nlattr* nest);
 
 // A FAULT_NTF (or PENDING_GET reply): every IOPF_A_FAULT nest it carries.
 // A bad nest does not hide the good ones: its error is listed instead.
@@ -34,6 +36,16 @@ DevInfo parse_dev_msg(const nlmsghdr* nlh);
 
 // A STATS_GET reply.
 Stats parse_stats_msg(const nlmsghdr* nlh);
+
+// A MAP_GET dump message: exactly one IOPF_A_MAPPING nest.
+Mapping parse_mapping_msg(const nlmsghdr* nlh);
+
+// An ACCESS reply, an ACCESS_GET message or an ACCESS_NTF: exactly one
+// IOPF_A_ACCESS nest.
+Access parse_access_msg(const nlmsghdr* nlh);
+
+// An UNMAP reply: IOPF_A_COUNT, the pages unmapped.
+uint64_t parse_count_msg(const nlmsghdr* nlh);
 
 // The generic netlink command of a message (throws on a short message).
 uint8_t genl_cmd(const nlmsghdr* nlh);
