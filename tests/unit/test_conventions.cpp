@@ -184,7 +184,8 @@ TEST_CASE("conventions: prefixes and aliases", "[cli][conventions]") {
     CHECK(first_line(r.err) == "iopfctl: ambiguous command 'd' (could be dev, decode)");
     r = ctl({"frob"});
     CHECK(first_line(r.err) == "iopfctl: unknown command 'frob' (expected dev, flags, inject, "
-                               "replay, respond, watch, faults, stats, decode, script)");
+                               "replay, respond, watch, faults, stats, decode, script, map, "
+                               "unmap, maps, ttb, access, accesses)");
     // a subcommand alias or prefix reaches the subcommand: here its usage error
     for (Args a : {Args{"dev", "delete"}, Args{"dev", "de"}, Args{"dev", "a"}, Args{"flags", "sh"},
                    Args{"flags", "show"}, Args{"flags", "unregister"}, Args{"flags", "del"},

@@ -14,6 +14,7 @@
 #include <netlink/msg.h>
 
 #include "iopf/error.hpp"
+#include "iopf/genl.hpp"
 
 namespace iopf::nl {
 
@@ -481,6 +482,32 @@ Access parse_access_nest(const nlattr* nest) {
             throw ParseError(fmt::format("ACCESS: STAG {} exceeds 16 bits", *a.stag));
     }
     return a;
+}
+
+void put_table(nl_msg* m, uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
+    check_put(nla_put_u32(m, IOPF_A_SID, sid), "SID");
+    check_put(nla_put_u32(m, IOPF_A_STAGE, stage), "STAGE");
+    if (pasid)
+        check_put(nla_put_u32(m, IOPF_A_PASID, *pasid), "PASID");
+}
+
+void put_map_request(nl_msg* m, const Mapping& mp) {
+    put_table(m, mp.sid, mp.stage, mp.pasid);
+    check_put(nla_put_u64(m, IOPF_A_ADDR, mp.addr), "ADDR");
+    check_put(nla_put_u64(m, IOPF_A_OUT_ADDR, mp.out_addr), "OUT_ADDR");
+    check_put(nla_put_u64(m, IOPF_A_LEN, mp.len), "LEN");
+    check_put(nla_put_u32(m, IOPF_A_PERM, mp.perm), "PERM");
+}
+
+void put_access_request(nl_msg* m, const AccessRequest& a) {
+    check_put(nla_put_u32(m, IOPF_A_SID, a.sid), "SID");
+    if (a.pasid)
+        check_put(nla_put_u32(m, IOPF_A_PASID, *a.pasid), "PASID");
+    check_put(nla_put_u64(m, IOPF_A_ADDR, a.addr), "ADDR");
+    check_put(nla_put_u64(m, IOPF_A_LEN, a.len), "LEN");
+    check_put(nla_put_u32(m, IOPF_A_PERM, a.perm), "PERM");
+    if (a.stall)
+        check_put(nla_put_flag(m, IOPF_A_STALL), "STALL");
 }
 
 Mapping parse_mapping_msg(const nlmsghdr* nlh) {

@@ -16,14 +16,6 @@ nl::AttrWriter sid_attr(uint32_t sid) {
     return [sid](nl_msg* m) { nl::check_put(nla_put_u32(m, IOPF_A_SID, sid), "SID"); };
 }
 
-// SID, STAGE and (when given) PASID: which table a stage command acts on.
-void put_table(nl_msg* m, uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
-    sid_attr(sid)(m);
-    nl::check_put(nla_put_u32(m, IOPF_A_STAGE, stage), "STAGE");
-    if (pasid)
-        nl::check_put(nla_put_u32(m, IOPF_A_PASID, *pasid), "PASID");
-}
-
 void put_u64(nl_msg* m, int attr, uint64_t v, const char* what) {
     nl::check_put(nla_put_u64(m, attr, v), what);
 }
@@ -173,13 +165,7 @@ Stats Client::stats() {
 void Client::map(const Mapping& mp) {
     sock_.request(
         family_, IOPF_CMD_MAP, 0,
-        [&](nl_msg* m) {
-            put_table(m, mp.sid, mp.stage, mp.pasid);
-            put_u64(m, IOPF_A_ADDR, mp.addr, "ADDR");
-            put_u64(m, IOPF_A_OUT_ADDR, mp.out_addr, "OUT_ADDR");
-            put_u64(m, IOPF_A_LEN, mp.len, "LEN");
-            nl::check_put(nla_put_u32(m, IOPF_A_PERM, mp.perm), "PERM");
-        },
+        [&](nl_msg* m) { nl::put_map_request(m, mp); },
         {},
         table_ctx("MAP", mp.sid, mp.stage, mp.pasid) +
             fmt::format(" 0x{:x}+0x{:x}", mp.addr, mp.len));
@@ -193,7 +179,7 @@ uint64_t Client::unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pas
     sock_.request(
         family_, IOPF_CMD_UNMAP, 0,
         [&](nl_msg* m) {
-            put_table(m, sid, stage, pasid);
+            nl::put_table(m, sid, stage, pasid);
             put_u64(m, IOPF_A_ADDR, addr, "ADDR");
             put_u64(m, IOPF_A_LEN, len, "LEN");
         },
@@ -206,7 +192,7 @@ uint64_t Client::unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pas
 std::vector<Mapping> Client::mappings(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
     std::vector<Mapping> v;
     sock_.request(
-        family_, IOPF_CMD_MAP_GET, NLM_F_DUMP, [&](nl_msg* m) { put_table(m, sid, stage, pasid); },
+        family_, IOPF_CMD_MAP_GET, NLM_F_DUMP, [&](nl_msg* m) { nl::put_table(m, sid, stage, pasid); },
         [&](nlmsghdr* nlh) { v.push_back(nl::parse_mapping_msg(nlh)); },
         table_ctx("MAP_GET dump", sid, stage, pasid));
     return v;
@@ -229,16 +215,7 @@ Access Client::access(const AccessRequest& a) {
     std::optional<Access> got;
     sock_.request(
         family_, IOPF_CMD_ACCESS, 0,
-        [&](nl_msg* m) {
-            sid_attr(a.sid)(m);
-            if (a.pasid)
-                nl::check_put(nla_put_u32(m, IOPF_A_PASID, *a.pasid), "PASID");
-            put_u64(m, IOPF_A_ADDR, a.addr, "ADDR");
-            put_u64(m, IOPF_A_LEN, a.len, "LEN");
-            nl::check_put(nla_put_u32(m, IOPF_A_PERM, a.perm), "PERM");
-            if (a.stall)
-                nl::check_put(nla_put_flag(m, IOPF_A_STALL), "STALL");
-        },
+        [&](nl_msg* m) { nl::put_access_request(m, a); },
         [&](nlmsghdr* nlh) { got = nl::parse_access_msg(nlh); }, what);
     if (!got)
         throw Error(EIO, what + ": no reply");
