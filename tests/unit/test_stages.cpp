@@ -681,8 +681,10 @@ TEST_CASE("stages: usage errors of the new commands", "[stages][cli]") {
         const char* first;
     };
     const Case cases[] = {
+        {{"map", "--stage", "2", "--perm", "rw"}, "iopfctl map: missing SID"},
+        // the first positional argument is the SID
         {{"map", "--stage", "2", "0x1000", "0x1000", "0x1000", "--perm", "rw"},
-         "iopfctl map: missing SID"},
+         "iopfctl map: missing LEN"},
         {{"map", "0x10", "0x1000", "0x1000", "0x1000", "--perm", "rw"},
          "iopfctl map: --stage is required (1 or 2)"},
         {{"map", "0x10", "--stage", "3", "0x1000", "0x1000", "0x1000", "--perm", "rw"},

@@ -323,7 +323,8 @@ int cmd_accesses(const Args& args, Io& io) {
     add_sid(desc, pos);
     desc.add_options()("json", "");
     auto vm = parse_options(args, desc, &pos);
-    auto v = iopf::Client().accesses(sid_opt(vm));
+    const auto sid = sid_opt(vm); // a usage error before any netlink
+    auto v = iopf::Client().accesses(sid);
     if (json_wanted(vm, io)) {
         for (const auto& a : v)
             print_json(io, iopf::access_to_json(a));
