@@ -384,6 +384,28 @@ TEST_CASE("iopfd: --check-config and the config exit status", "[iopfd][conventio
     CHECK(first_line(r.err) == "iopfd: unknown option '--bogus'");
 }
 
+TEST_CASE("iopfd: --check-config shows stage modes and map policies", "[iopfd][stages]") {
+    std::string iopfd = program("iopfd", "iopfd");
+    if (iopfd.empty()) {
+        WARN("iopfd not found next to the test binary: skipped");
+        return;
+    }
+    TempDir t;
+    std::string conf = t.file("stages.conf", "device 0x50 flags=nested,l1,l2 stage=nested "
+                                             "l1=map,base=0x80000000 l2=map,window=8,perm=rwx\n"
+                                             "device 0x53 flags=nested,l1 l1=refuse\n");
+    auto r = run_prog(iopfd, {"-c", conf, "--check-config"});
+    CHECK(r.rc == 0);
+    CHECK(r.out.find("device 0x50 flags=nested,l1,l2 stage=nested l1=map,base=0x80000000 "
+                     "l2=map,window=8,perm=rwx\n"
+                     "device 0x53 flags=nested,l1 l1=refuse l2=success\n") != std::string::npos);
+    r = run_prog(iopfd,
+                 {"-c", t.file("bad.conf", "device 1 flags=flat l2=refuse\n"), "--check-config"});
+    CHECK(r.rc == 78);
+    CHECK(r.err.find("bad.conf:1: l2=refuse: refuse is the guest's answer (l1= only)") !=
+          std::string::npos);
+}
+
 // The daemon runs on the host too (it waits for the module): READY=1 through
 // NOTIFY_SOCKET, then a second daemon on the same store refuses to start.
 TEST_CASE("iopfd: sd_notify readiness and one daemon per store", "[iopfd][conventions]") {

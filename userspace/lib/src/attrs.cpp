@@ -21,7 +21,7 @@ namespace iopf::nl {
 namespace {
 
 constexpr int kNest = -1;
-constexpr int kPad = -2; // alignment padding (nla_put_u64_64bit): ignored
+constexpr int kPad = -2;  // alignment padding (nla_put_u64_64bit): ignored
 constexpr int kFlag = -3; // NLA_FLAG: no payload
 
 struct AttrSpec {

@@ -164,9 +164,7 @@ Stats Client::stats() {
 
 void Client::map(const Mapping& mp) {
     sock_.request(
-        family_, IOPF_CMD_MAP, 0,
-        [&](nl_msg* m) { nl::put_map_request(m, mp); },
-        {},
+        family_, IOPF_CMD_MAP, 0, [&](nl_msg* m) { nl::put_map_request(m, mp); }, {},
         table_ctx("MAP", mp.sid, mp.stage, mp.pasid) +
             fmt::format(" 0x{:x}+0x{:x}", mp.addr, mp.len));
 }
@@ -192,7 +190,8 @@ uint64_t Client::unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pas
 std::vector<Mapping> Client::mappings(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
     std::vector<Mapping> v;
     sock_.request(
-        family_, IOPF_CMD_MAP_GET, NLM_F_DUMP, [&](nl_msg* m) { nl::put_table(m, sid, stage, pasid); },
+        family_, IOPF_CMD_MAP_GET, NLM_F_DUMP,
+        [&](nl_msg* m) { nl::put_table(m, sid, stage, pasid); },
         [&](nlmsghdr* nlh) { v.push_back(nl::parse_mapping_msg(nlh)); },
         table_ctx("MAP_GET dump", sid, stage, pasid));
     return v;
@@ -214,8 +213,7 @@ Access Client::access(const AccessRequest& a) {
     const std::string what = ctx("ACCESS", a.sid) + fmt::format(" 0x{:x}+0x{:x}", a.addr, a.len);
     std::optional<Access> got;
     sock_.request(
-        family_, IOPF_CMD_ACCESS, 0,
-        [&](nl_msg* m) { nl::put_access_request(m, a); },
+        family_, IOPF_CMD_ACCESS, 0, [&](nl_msg* m) { nl::put_access_request(m, a); },
         [&](nlmsghdr* nlh) { got = nl::parse_access_msg(nlh); }, what);
     if (!got)
         throw Error(EIO, what + ": no reply");
