@@ -166,9 +166,10 @@ std::string access_text(const iopf::Access& a) {
 // Collects the ACCESS_NTFs that arrive; faults and resumes are not ours.
 struct AccessEnds : iopf::EventSink {
     std::map<uint64_t, iopf::Access> ended;
+    bool overflowed = false; // notifications lost: ours may be among them
     void on_fault(const iopf::Fault&) override {}
     void on_resume(const iopf::Resume&) override {}
-    void on_overflow() override {}
+    void on_overflow() override { overflowed = true; }
     void on_gap(uint64_t, uint64_t) override {}
     void on_resume_gap(uint64_t, uint64_t) override {}
     void on_malformed(const std::string&) override {}
@@ -293,6 +294,13 @@ int cmd_access(const Args& args, Io& io) {
             if (auto it = ends.ended.find(a.id); it != ends.ended.end()) {
                 a = it->second;
                 break;
+            }
+            if (ends.overflowed) { // its end may be lost: ask
+                ends.overflowed = false;
+                if (iopf::Access now = c.access_get(a.id); now.ended()) {
+                    a = now;
+                    break;
+                }
             }
             auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
             if (left.count() <= 0) {

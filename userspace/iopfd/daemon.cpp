@@ -133,8 +133,12 @@ void Daemon::fix_up(const iopf::Fault& f, const iopf::Action& a) {
     } else {
         r = guest_.handle(f, a, tables);
     }
-    if (!r)
+    Response resp{f.sid, f.fault->grpid,
+                  f.has_pasid() ? std::optional(f.fault->pasid) : std::nullopt, a.code, *f.seq};
+    if (!r) { // no model for it (the grammar keeps refuse off l2): the action's code
+        timers_.emplace(Clock::now(), resp);
         return;
+    }
     const char* kind = l2 ? "vmm" : "guest";
     iopf::Json line = r->to_json(kind, *f.seq, f.sid);
     store_->append(line);
@@ -145,8 +149,7 @@ void Daemon::fix_up(const iopf::Fault& f, const iopf::Action& a) {
     if (opts_.verbose)
         debug("{} seq={} sid={:#x} addr={:#x}: {} page(s) mapped, {} already, {} in {} us", kind,
               *f.seq, f.sid, r->addr, r->pages(), r->already, iopf::resp_code_name(r->code), r->us);
-    Response resp{f.sid, f.fault->grpid,
-                  f.has_pasid() ? std::optional(f.fault->pasid) : std::nullopt, r->code, *f.seq};
+    resp.code = r->code;
     timers_.emplace(Clock::now(), resp);
 }
 
