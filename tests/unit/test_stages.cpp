@@ -245,6 +245,12 @@ TEST_CASE("stages: an ACCESS nest, every field", "[stages][netlink]") {
     CHECK_FALSE(c.ended());
     CHECK(c.stag == 9u);
     CHECK_FALSE(access_latency_us(c));
+    // RUNNING (a RETRY being walked again): not ended either
+    Access d = access_msg({IOPF_ACCESS_A_STATE}, [](nl_msg* m) {
+        REQUIRE(nla_put_u32(m, IOPF_ACCESS_A_STATE, kAccessRunning) == 0);
+    });
+    CHECK(d.state == kAccessRunning);
+    CHECK_FALSE(d.ended());
 }
 
 TEST_CASE("stages: malformed ACCESS nests", "[stages][netlink]") {
@@ -258,9 +264,9 @@ TEST_CASE("stages: malformed ACCESS nests", "[stages][netlink]") {
     expect_parse_error(
         [] {
             access_msg({IOPF_ACCESS_A_STATE},
-                       [](nl_msg* m) { REQUIRE(nla_put_u32(m, IOPF_ACCESS_A_STATE, 5) == 0); });
+                       [](nl_msg* m) { REQUIRE(nla_put_u32(m, IOPF_ACCESS_A_STATE, 6) == 0); });
         },
-        "ACCESS: STATE 5 out of range");
+        "ACCESS: STATE 6 out of range");
     expect_parse_error(
         [] {
             access_msg({IOPF_ACCESS_A_ID},
@@ -407,6 +413,8 @@ TEST_CASE("stages: names of permissions, modes and states", "[stages]") {
     for (uint32_t s = IOPF_ACCESS_STALLED; s <= IOPF_ACCESS_TERMINATED; s++)
         CHECK(access_state_from_name(access_state_name(s)) == s);
     CHECK(access_state_name(IOPF_ACCESS_ABORTED) == "aborted");
+    CHECK(access_state_name(kAccessRunning) == "running");
+    CHECK(access_state_from_name("running") == kAccessRunning);
     CHECK(access_state_name(9) == "state9");
 }
 
@@ -564,6 +572,12 @@ TEST_CASE("stages: the VMM maps the faulting IPA, exact or a window", "[stages][
     CHECK(r.code == IOPF_RESP_INVALID);
     CHECK(r.mapped.empty());
     CHECK(r.why == "page mapped r, the access needs w");
+    // F_PERMISSION on a page whose mapping looks sufficient (a table read of
+    // a page mapped write-only, CLASS TT: the record says the access's W)
+    t.maps.push_back(s2(0x91000000, 1, IOPF_PERM_WRITE));
+    r = vmm.handle(page_req(2, 0x91000000, IOPF_PERM_WRITE, std::nullopt, 0x13), win, t);
+    CHECK(r.code == IOPF_RESP_INVALID);
+    CHECK(r.mapped.empty());
 
     // a MAP the module refuses: invalid, the reason kept
     struct Refusing : FakeTables {

@@ -116,12 +116,17 @@ FixUp map_window(Tables& t, const iopf::Fault& f, uint32_t stage, std::optional<
     try {
         auto mapped = t.mappings(f.sid, stage, pasid);
         const uint32_t need = f.fault->perm & (IOPF_PERM_READ | IOPF_PERM_WRITE | IOPF_PERM_EXEC);
-        if (const iopf::Mapping* m = covering(r.addr, mapped); m && (m->perm & need) != need) {
-            // A permission fault: more mappings cannot fix it.
+        const iopf::Mapping* m = covering(r.addr, mapped);
+        if (m && (f.event_id == EVT_ID_PERMISSION_FAULT || (m->perm & need) != need)) {
+            // A permission fault (the page is mapped; a table read needs R
+            // whatever the access asked): more mappings cannot fix it, and
+            // answering success would only walk into it again.
             r.code = IOPF_RESP_INVALID;
             r.why = "page mapped " + iopf::perm_letters(m->perm) + ", the access needs " +
                     iopf::perm_letters(need);
         } else {
+            // Not mapped, or mapped meanwhile (a translation fault another
+            // fix-up answered): map what is free, then success.
             auto runs = free_runs(r.window, mapped);
             uint64_t free_pages = 0;
             for (const auto& run : runs)

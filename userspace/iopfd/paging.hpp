@@ -100,8 +100,9 @@ struct FixUp {
 };
 
 // Map the free part of a fault's window in one table and decide the answer:
-// success, unless the faulting page is mapped already without the access's
-// permission (mapping more cannot help: invalid) or a MAP failed (invalid).
+// success, unless the faulting page is mapped already and the fault is a
+// permission fault or the mapping lacks the access's permission (mapping
+// more cannot help: invalid), or a MAP failed (invalid).
 FixUp map_window(Tables& t, const iopf::Fault& f, uint32_t stage, std::optional<uint32_t> pasid,
                  const iopf::MapPolicy& p, Allocator& alloc);
 

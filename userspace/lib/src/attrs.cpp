@@ -464,7 +464,7 @@ Access parse_access_nest(const nlattr* nest) {
     a.stall = tb[IOPF_ACCESS_A_STALL] != nullptr;
     if (a.id == 0)
         throw ParseError("ACCESS: ID is 0 (access IDs start at 1)");
-    if (a.state < IOPF_ACCESS_STALLED || a.state > IOPF_ACCESS_TERMINATED)
+    if (a.state < IOPF_ACCESS_STALLED || a.state > kAccessRunning)
         throw ParseError(fmt::format("ACCESS: STATE {} out of range", a.state));
     check_perm(a.perm, what);
     if (a.faults_l1 + static_cast<uint64_t>(a.faults_l2) > a.faults)

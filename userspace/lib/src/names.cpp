@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "iopf/error.hpp"
+#include "iopf/types.hpp"
 
 namespace iopf {
 
@@ -194,8 +195,8 @@ std::string perm_letters(uint32_t perm) {
 namespace {
 
 constexpr std::array<const char*, 4> kStageModes{"none", "s1", "s2", "nested"};
-constexpr std::array<const char*, 5> kAccessStates{"", "stalled", "completed", "aborted",
-                                                   "terminated"};
+constexpr std::array<const char*, kAccessRunning + 1> kAccessStates{
+    "", "stalled", "completed", "aborted", "terminated", "running"};
 
 } // namespace
 

@@ -36,7 +36,7 @@ std::string perm_letters(uint32_t perm); // "rw", "rwxp", "-"
 // IOPF_STAGE_MODE_*: none | s1 | s2 | nested
 std::string stage_mode_name(uint32_t mode);
 uint32_t parse_stage_mode(std::string_view s); // throws ParseError
-// enum iopf_access_state: stalled | completed | aborted | terminated
+// enum iopf_access_state: stalled | completed | aborted | terminated | running
 std::string access_state_name(uint32_t state);
 uint32_t access_state_from_name(std::string_view s); // throws ParseError
 

@@ -5,7 +5,7 @@
 // Mapping keys, in this order: sid, stage (1|2), pasid (null when absent),
 // addr, out_addr ("0x..."), len (bytes), pages, perm ("rwxp" letters).
 // Access keys: id, sid, pasid (null), addr ("0x..."), len, perm (letters),
-// stall, state (stalled|completed|aborted|terminated), faults, faults_l1,
+// stall, state (stalled|running|completed|aborted|terminated), faults, faults_l1,
 // faults_l2, retries, done, fault_seq (null), stag (null), start_ns, end_ns,
 // latency_us (null while stalled).
 #pragma once

@@ -80,6 +80,11 @@ struct AccessRequest {
     bool stall = false;
 };
 
+// enum iopf_access_state's RUNNING (RESUME RETRY: being walked again), the
+// kernel half's addition after TERMINATED. Not ended. (Spelled
+// IOPF_ACCESS_RUNNING once this tree's uAPI has it.)
+inline constexpr uint32_t kAccessRunning = IOPF_ACCESS_TERMINATED + 1;
+
 // One access as the module reports it (ACCESS reply, ACCESS_GET, ACCESS_NTF).
 struct Access {
     uint64_t id = 0;
@@ -100,7 +105,10 @@ struct Access {
     uint64_t end_ns = 0; // 0 while stalled
     bool stall = false;
 
-    bool ended() const { return state != 0 && state != IOPF_ACCESS_STALLED; }
+    bool ended() const {
+        return state == IOPF_ACCESS_COMPLETED || state == IOPF_ACCESS_ABORTED ||
+               state == IOPF_ACCESS_TERMINATED;
+    }
     bool operator==(const Access&) const = default;
 };
 
