@@ -238,6 +238,24 @@ case_prefetch_window() {
 	expect "window: vmm lines" 2 "$(store_lines vmm 85 success)"
 }
 
+# The module's own books per device (DEV_GET ACCESS_FAULTS_L1/L2) agree
+# with the accesses: SID (decimal) L1 L2
+module_faults() {
+	local j
+	j=$(iopfctl dev list --json | grep "^{\"sid\":$1,")
+	expect "sid $1 ACCESS_FAULTS_L1 L2" "$2 $3" \
+		"$(jfield access_faults_l1 "$j") $(jfield access_faults_l2 "$j")"
+}
+
+case_module_counters_agree() {
+	module_faults 80 2 5 && # (a) 2 + 3, (d) 2 at L2
+		module_faults 81 0 5 &&
+		module_faults 82 4 0 &&
+		module_faults 83 2 1 && # (e): the refused and the terminated
+		module_faults 84 0 8 &&
+		module_faults 85 0 2
+}
+
 # Every access ended with one ACCESS_NTF; the daemon stored each.
 case_store_has_every_access() {
 	local n
@@ -258,7 +276,7 @@ case_daemon_stops_cleanly() {
 	expect "guest fix-ups" 7 "$(jfield handled "$(echo "$s" | sed 's/.*"guest":\({[^}]*}\).*/\1/')")"
 }
 
-ktap_begin 11
+ktap_begin 12
 ktap_case load_module load_module
 ktap_case daemon_starts case_daemon_starts
 ktap_case nested_both_concerns case_nested_both
@@ -267,6 +285,7 @@ ktap_case l1_only_stage2_pinned case_l1_only
 ktap_case reclaim_refaults_at_l2 case_reclaim
 ktap_case guest_refuses_access_aborted case_guest_refuses
 ktap_case prefetch_window_fewer_faults case_prefetch_window
+ktap_case module_counters_agree case_module_counters_agree
 ktap_case store_has_every_access case_store_has_every_access
 ktap_case daemon_stops_cleanly case_daemon_stops_cleanly
 ktap_case dmesg_clean check_dmesg_clean
