@@ -58,14 +58,22 @@ out=$(bash -c '
 	c iopfctl flags set 0x10 --flags nested,l
 	c iopfctl inject 0x10 --ev
 	c iopfctl inject 0x10 --event p
+	c iopfctl acc
+	c iopfctl access 0x10 --st
+	c iopfctl map 0x10 --stage ""
+	c iopfctl dev set 0x10 --stage-mode ne
 	COMP_WORDS=(iopfd --che); COMP_CWORD=1; _iopfd; echo "${COMPREPLY[*]}"
 ' sh "$root/share/bash-completion/completions/iopfctl")
 want='dev decode
 add del delete set list show ls
---pending-limit --timeout-ms --sid --help
+--pending-limit --timeout-ms --stage-mode --sid --help
 nested,l1 nested,l2
 --event
 permission
+access accesses
+--stall
+1 2
+nested
 --check-config'
 [ "$out" = "$want" ] || fail "completion: got
 $out"

@@ -184,7 +184,8 @@ TEST_CASE("conventions: prefixes and aliases", "[cli][conventions]") {
     CHECK(first_line(r.err) == "iopfctl: ambiguous command 'd' (could be dev, decode)");
     r = ctl({"frob"});
     CHECK(first_line(r.err) == "iopfctl: unknown command 'frob' (expected dev, flags, inject, "
-                               "replay, respond, watch, faults, stats, decode, script)");
+                               "replay, respond, watch, faults, stats, decode, script, map, "
+                               "unmap, maps, ttb, access, accesses)");
     // a subcommand alias or prefix reaches the subcommand: here its usage error
     for (Args a : {Args{"dev", "delete"}, Args{"dev", "de"}, Args{"dev", "a"}, Args{"flags", "sh"},
                    Args{"flags", "show"}, Args{"flags", "unregister"}, Args{"flags", "del"},
@@ -381,6 +382,28 @@ TEST_CASE("iopfd: --check-config and the config exit status", "[iopfd][conventio
     r = run_prog(iopfd, {"-c", good, "--bogus"});
     CHECK(r.rc == 2);
     CHECK(first_line(r.err) == "iopfd: unknown option '--bogus'");
+}
+
+TEST_CASE("iopfd: --check-config shows stage modes and map policies", "[iopfd][stages]") {
+    std::string iopfd = program("iopfd", "iopfd");
+    if (iopfd.empty()) {
+        WARN("iopfd not found next to the test binary: skipped");
+        return;
+    }
+    TempDir t;
+    std::string conf = t.file("stages.conf", "device 0x50 flags=nested,l1,l2 stage=nested "
+                                             "l1=map,base=0x80000000 l2=map,window=8,perm=rwx\n"
+                                             "device 0x53 flags=nested,l1 l1=refuse\n");
+    auto r = run_prog(iopfd, {"-c", conf, "--check-config"});
+    CHECK(r.rc == 0);
+    CHECK(r.out.find("device 0x50 flags=nested,l1,l2 stage=nested l1=map,base=0x80000000 "
+                     "l2=map,window=8,perm=rwx\n"
+                     "device 0x53 flags=nested,l1 l1=refuse l2=success\n") != std::string::npos);
+    r = run_prog(iopfd,
+                 {"-c", t.file("bad.conf", "device 1 flags=flat l2=refuse\n"), "--check-config"});
+    CHECK(r.rc == 78);
+    CHECK(r.err.find("bad.conf:1: l2=refuse: refuse is the guest's answer (l1= only)") !=
+          std::string::npos);
 }
 
 // The daemon runs on the host too (it waits for the module): READY=1 through

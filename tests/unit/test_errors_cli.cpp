@@ -276,7 +276,7 @@ TEST_CASE("errors: conflicting options", "[errors][cli]") {
     usage_error({"dev", "add", "1", "--json"}, "iopfctl dev: unknown option '--json'");
     usage_error({"dev", "list", "extra"}, "iopfctl dev: unexpected argument 'extra'");
     usage_error({"dev", "set", "1"},
-                "iopfctl dev: no setting given (--pending-limit or --timeout-ms)");
+                "iopfctl dev: no setting given (--pending-limit, --timeout-ms or --stage-mode)");
     usage_error({"dev", "set", "--pending-limit", "4"}, "iopfctl dev: missing SID");
     usage_error({"dev", "set", "1", "2", "--timeout-ms", "5"},
                 "iopfctl dev: unexpected argument '2'");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "iopf/client.hpp"
+#include "iopf/error.hpp"
 #include "iopf/names.hpp"
 #include "iopf/table.hpp"
 #include "output.hpp"
@@ -14,15 +15,18 @@ namespace iopfctl {
 
 const char* const kDevUsage = R"(usage: iopfctl dev add SID...
        iopfctl dev del|delete SID...
-       iopfctl dev set SID [--pending-limit N] [--timeout-ms MS]
+       iopfctl dev set SID [--pending-limit N] [--timeout-ms MS] [--stage-mode MODE]
        iopfctl dev list|show|ls [--json]
   SID: StreamID, decimal or 0x hex (--sid SID also works). del flushes
   pending page requests. set changes what is given, at least one of:
   --pending-limit N  page requests held pending at most (1-65536)
   --timeout-ms MS    answer a pending request with ABORT after MS
                      milliseconds (0-600000; 0: never)
+  --stage-mode MODE  how accesses translate: s1, s2, nested (stage 1 then
+                     stage 2) or none (accesses refused)
 example: iopfctl dev add 0x10 0x11 && iopfctl -j dev show
          iopfctl dev set 0x10 --pending-limit 8 --timeout-ms 500
+         iopfctl dev set 0x10 --stage-mode nested
 )";
 
 namespace {
@@ -46,6 +50,8 @@ iopf::Json dev_json(const iopf::DevInfo& d) {
     j.set("flags", d.registered ? iopf::Json(iopf::format_report_flags(d.flags)) : iopf::Json());
     j.set("pending_limit", d.pending_limit ? iopf::Json(*d.pending_limit) : iopf::Json());
     j.set("timeout_ms", d.timeout_ms ? iopf::Json(*d.timeout_ms) : iopf::Json());
+    j.set("stage_mode",
+          d.stage_mode ? iopf::Json(iopf::stage_mode_name(*d.stage_mode)) : iopf::Json());
     iopf::Json st = iopf::Json::object();
     for (const auto& [t, v] : d.stats)
         st.set(iopf::stat_name(t), v);
@@ -64,8 +70,8 @@ int list(const Args& args, Io& io) {
             print_json(io, dev_json(d));
         return 0;
     }
-    iopf::Table t({"SID", "FLAGS", "LIMIT", "TIMEOUT_MS", "INJECTED", "REPORTED", "FILTERED",
-                   "NO_HANDLER", "PENDING", "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
+    iopf::Table t({"SID", "FLAGS", "LIMIT", "TIMEOUT_MS", "STAGE", "INJECTED", "REPORTED",
+                   "FILTERED", "NO_HANDLER", "PENDING", "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
     for (const auto& d : devs) {
         const auto& s = d.stats;
         uint64_t filtered = stat(s, IOPF_STAT_A_FILTERED_L1) + stat(s, IOPF_STAT_A_FILTERED_L2) +
@@ -73,6 +79,7 @@ int list(const Args& args, Io& io) {
         t.add({fmt::format("{:#x}", d.sid),
                d.registered ? iopf::format_report_flags(d.flags) : "unregistered",
                setting(d.pending_limit), setting(d.timeout_ms),
+               d.stage_mode ? iopf::stage_mode_name(*d.stage_mode) : std::string("-"),
                std::to_string(stat(s, IOPF_STAT_A_INJECTED)),
                std::to_string(stat(s, IOPF_STAT_A_REPORTED)), std::to_string(filtered),
                std::to_string(stat(s, IOPF_STAT_A_NO_HANDLER)),
@@ -89,8 +96,8 @@ int set(const Args& args, Io& io) {
     po::options_description desc("dev set");
     po::positional_options_description pos;
     add_sid(desc, pos);
-    desc.add_options()("pending-limit", po::value<std::string>())("timeout-ms",
-                                                                  po::value<std::string>());
+    desc.add_options()("pending-limit", po::value<std::string>())(
+        "timeout-ms", po::value<std::string>())("stage-mode", po::value<std::string>());
     auto vm = parse_options(args, desc, &pos);
     uint32_t sid = sid_req(vm);
     // the module's ranges (uapi): 1 to IOPF_PENDING_LIMIT_MAX, 0 to IOPF_TIMEOUT_MS_MAX
@@ -102,14 +109,25 @@ int set(const Args& args, Io& io) {
     }
     if (auto v = count_opt(vm, "timeout-ms", IOPF_TIMEOUT_MS_MAX))
         timeout = static_cast<uint32_t>(*v);
-    if (!limit && !timeout)
-        throw UsageError("no setting given (--pending-limit or --timeout-ms)");
+    std::optional<uint32_t> mode;
+    if (vm.count("stage-mode")) {
+        try {
+            mode = iopf::parse_stage_mode(vm["stage-mode"].as<std::string>());
+        } catch (const iopf::ParseError& e) {
+            throw UsageError(fmt::format("--stage-mode: {}", e.what()));
+        }
+    }
+    if (!limit && !timeout && !mode)
+        throw UsageError("no setting given (--pending-limit, --timeout-ms or --stage-mode)");
     iopf::Client c;
-    c.dev_set(sid, limit, timeout);
+    c.dev_set(sid, limit, timeout, mode);
     // what the module now holds, as flags set does
     auto d = c.dev_get(sid);
-    io.out << fmt::format("device {:#x}: pending_limit {}, timeout_ms {}\n", sid,
-                          setting(d.pending_limit), setting(d.timeout_ms));
+    std::string stage;
+    if (mode) // as set, when the module does not report it
+        stage = ", stage_mode " + iopf::stage_mode_name(d.stage_mode.value_or(*mode));
+    io.out << fmt::format("device {:#x}: pending_limit {}, timeout_ms {}{}\n", sid,
+                          setting(d.pending_limit), setting(d.timeout_ms), stage);
     return 0;
 }
 

@@ -53,6 +53,13 @@ int cmd_watch(const Args& args, Io& io);
 int cmd_faults(const Args& args, Io& io);
 int cmd_stats(const Args& args, Io& io);
 int cmd_decode(const Args& args, Io& io);
+// cmd_stages.cpp: the two-stage access model
+int cmd_map(const Args& args, Io& io);
+int cmd_unmap(const Args& args, Io& io);
+int cmd_maps(const Args& args, Io& io);
+int cmd_ttb(const Args& args, Io& io);
+int cmd_access(const Args& args, Io& io);
+int cmd_accesses(const Args& args, Io& io);
 // cmd_script.cpp: built with the difftest model it replays against
 int cmd_script(const Args& args, Io& io);
 
@@ -66,5 +73,11 @@ extern const char* const kFaultsUsage;
 extern const char* const kStatsUsage;
 extern const char* const kDecodeUsage;
 extern const char* const kScriptUsage;
+extern const char* const kMapUsage;
+extern const char* const kUnmapUsage;
+extern const char* const kMapsUsage;
+extern const char* const kTtbUsage;
+extern const char* const kAccessUsage;
+extern const char* const kAccessesUsage;
 
 } // namespace iopfctl

@@ -26,6 +26,12 @@ const std::vector<Command>& commands() {
          cmd_stats},
         {"decode", "decode an event record offline", kDecodeUsage, cmd_decode},
         {"script", "replay an op stream, checked against the model", kScriptUsage, cmd_script},
+        {"map", "map pages in a device's stage-1 or stage-2 table", kMapUsage, cmd_map},
+        {"unmap", "unmap pages of a stage table", kUnmapUsage, cmd_unmap},
+        {"maps", "list a stage table's mappings", kMapsUsage, cmd_maps},
+        {"ttb", "set a stage-1 table base (read by nested walks)", kTtbUsage, cmd_ttb},
+        {"access", "run a DMA access through the device's stages", kAccessUsage, cmd_access},
+        {"accesses", "list the accesses and their state", kAccessesUsage, cmd_accesses},
     };
     return table;
 }

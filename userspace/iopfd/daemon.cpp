@@ -15,6 +15,7 @@
 #include "iopf/error.hpp"
 #include "iopf/fault_json.hpp"
 #include "iopf/names.hpp"
+#include "iopf/stage_json.hpp"
 #include "log.hpp"
 #include "notify.hpp"
 
@@ -81,13 +82,16 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
 
     std::string action = "record";
     const iopf::DeviceConfig* dev = cfg_.find(f.sid);
+    std::optional<iopf::Action> fix; // after the fault's line: the VMM or the guest
     if (f.is_page_req()) {
         if (!dev) {
             action = "pending (unconfigured device)";
         } else {
             const iopf::Action& a = dev->action_for_level(f.fault->level);
             action = a.to_string();
-            if (!a.pending) {
+            if (a.map || a.refuse) {
+                fix = a;
+            } else if (!a.pending) {
                 Response r{f.sid, f.fault->grpid,
                            f.has_pasid() ? std::optional(f.fault->pasid) : std::nullopt, a.code,
                            *f.seq};
@@ -110,6 +114,56 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
         debug("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
             iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
             resynced ? " (resync)" : "");
+    if (fix)
+        fix_up(f, *fix);
+}
+
+// RFC 3/6: the host maps the faulting IPA range in stage 2 and answers at
+// once; RFC 6/6: a stage-1 fault goes to the guest, which maps its IOVA (or
+// refuses). The answer goes out with the other responses (send_due).
+void Daemon::fix_up(const iopf::Fault& f, const iopf::Action& a) {
+    if (!client_)
+        return;
+    const bool l2 = f.fault->level == 2;
+    ClientTables tables(*client_);
+    std::optional<FixUp> r;
+    if (l2) {
+        if (a.map)
+            r = vmm_.handle(f, *a.map, tables);
+    } else {
+        r = guest_.handle(f, a, tables);
+    }
+    Response resp{f.sid, f.fault->grpid,
+                  f.has_pasid() ? std::optional(f.fault->pasid) : std::nullopt, a.code, *f.seq};
+    if (!r) { // no model for it (the grammar keeps refuse off l2): the action's code
+        timers_.emplace(Clock::now(), resp);
+        return;
+    }
+    const char* kind = l2 ? "vmm" : "guest";
+    iopf::Json line = r->to_json(kind, *f.seq, f.sid);
+    store_->append(line);
+    summary_.add_store_line(line);
+    if (!r->why.empty() && r->code != IOPF_RESP_SUCCESS && !a.refuse)
+        warn("{} fix-up of fault seq {} (sid {:#x}, {:#x}): {}", kind, *f.seq, f.sid, r->addr,
+             r->why);
+    if (opts_.verbose)
+        debug("{} seq={} sid={:#x} addr={:#x}: {} page(s) mapped, {} already, {} in {} us", kind,
+              *f.seq, f.sid, r->addr, r->pages(), r->already, iopf::resp_code_name(r->code), r->us);
+    resp.code = r->code;
+    timers_.emplace(Clock::now(), resp);
+}
+
+void Daemon::on_access_end(const iopf::Access& a) {
+    iopf::Json line = iopf::Json::object();
+    line.set("kind", "access");
+    const iopf::Json j = iopf::access_to_json(a); // not a temporary: we iterate it
+    for (const auto& [k, v] : j.as_object())
+        line.set(k, v);
+    store_->append(line);
+    summary_.add_store_line(line);
+    if (opts_.verbose)
+        debug("access id={} sid={:#x} {} faults={} (L1 {}, L2 {}) retries={}", a.id, a.sid,
+              iopf::access_state_name(a.state), a.faults, a.faults_l1, a.faults_l2, a.retries);
 }
 
 void Daemon::on_resume(const iopf::Resume& r) {
@@ -328,7 +382,10 @@ void Daemon::setup_device(const iopf::DeviceConfig& d) {
             client_->handler_register(d.sid, d.flags);
         else if (info.flags != d.flags)
             client_->handler_update(d.sid, 0, d.flags);
-        log("device {:#x}: flags {}, L1 {}, L2 {}", d.sid, iopf::format_report_flags(d.flags),
+        if (d.stage_mode)
+            client_->dev_set(d.sid, std::nullopt, std::nullopt, d.stage_mode);
+        log("device {:#x}: flags {}{}, L1 {}, L2 {}", d.sid, iopf::format_report_flags(d.flags),
+            d.stage_mode ? ", stage " + iopf::stage_mode_name(*d.stage_mode) : std::string(),
             d.l1.to_string(), d.l2.to_string());
     } catch (const std::exception& e) {
         err("device {:#x}: setup failed: {}", d.sid, e.what());
@@ -528,7 +585,7 @@ void Daemon::apply_reload(const iopf::Config& next) {
     if (up_) {
         for (const auto& d : cfg_.devices) {
             const iopf::DeviceConfig* o = old.find(d.sid);
-            if (!o || o->flags != d.flags)
+            if (!o || o->flags != d.flags || o->stage_mode != d.stage_mode)
                 setup_device(d);
             else if (!(*o == d))
                 log("device {:#x}: L1 {}, L2 {}", d.sid, d.l1.to_string(), d.l2.to_string());

@@ -8,12 +8,14 @@
 #include <memory>
 #include <unordered_set>
 
+#include "guest.hpp"
 #include "iopf/client.hpp"
 #include "iopf/config.hpp"
 #include "iopf/event_socket.hpp"
 #include "iopf/store.hpp"
 #include "iopf/summary.hpp"
 #include "options.hpp"
+#include "paging.hpp"
 #include "store_lock.hpp"
 
 namespace iopfd {
@@ -41,6 +43,7 @@ class Daemon : public iopf::EventSink {
     void on_resume_tail(uint64_t first, uint64_t missing) override;
     void on_late(uint64_t seq) override;
     void on_resume_late(uint64_t seq) override;
+    void on_access_end(const iopf::Access& a) override;
 
   private:
     struct Response {
@@ -52,6 +55,9 @@ class Daemon : public iopf::EventSink {
     };
 
     void record_fault(const iopf::Fault& f, bool resynced);
+    // A page request the VMM (l2=map) or the guest model (l1=map|refuse)
+    // handles: the fix-up, its store line, then the answer.
+    void fix_up(const iopf::Fault& f, const iopf::Action& a);
     void bring_up();
     void go_down(const char* why);
     void check_family();
@@ -80,6 +86,8 @@ class Daemon : public iopf::EventSink {
     std::unique_ptr<iopf::EventSocket> events_;
     std::unique_ptr<iopf::Client> client_; // null while the module is absent
     iopf::Summary summary_;
+    Vmm vmm_;
+    GuestModel guest_;
     std::multimap<Clock::time_point, Response> timers_;
     std::unordered_set<uint64_t> recorded_; // seqs seen in this module instance
     uint64_t max_recorded_ = 0;

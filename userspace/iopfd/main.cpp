@@ -27,9 +27,10 @@ void print_config(const iopfd::Options& o, const iopf::Config& c) {
     std::cout << fmt::format("rcvbuf {} ({})\n", o.rcvbuf.value_or(c.rcvbuf.value_or(16u << 20)),
                              from(o.rcvbuf.has_value(), c.rcvbuf.has_value()));
     for (const auto& d : c.devices)
-        std::cout << fmt::format("device {:#x} flags={} l1={} l2={}\n", d.sid,
-                                 iopf::format_report_flags(d.flags), d.l1.to_string(),
-                                 d.l2.to_string());
+        std::cout << fmt::format(
+            "device {:#x} flags={}{} l1={} l2={}\n", d.sid, iopf::format_report_flags(d.flags),
+            d.stage_mode ? " stage=" + iopf::stage_mode_name(*d.stage_mode) : std::string(),
+            d.l1.to_string(), d.l2.to_string());
 }
 
 } // namespace

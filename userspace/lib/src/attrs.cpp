@@ -14,17 +14,19 @@
 #include <netlink/msg.h>
 
 #include "iopf/error.hpp"
+#include "iopf/genl.hpp"
 
 namespace iopf::nl {
 
 namespace {
 
 constexpr int kNest = -1;
-constexpr int kPad = -2; // alignment padding (nla_put_u64_64bit): ignored
+constexpr int kPad = -2;  // alignment padding (nla_put_u64_64bit): ignored
+constexpr int kFlag = -3; // NLA_FLAG: no payload
 
 struct AttrSpec {
     const char* name = "UNSPEC";
-    int len = 0; // exact payload length; kNest for nests; 0: not expected here
+    int len = 0; // exact payload length; kNest, kFlag; 0: not expected here
 };
 
 template <std::size_t N> using Spec = std::array<AttrSpec, N>;
@@ -45,6 +47,18 @@ constexpr Spec<IOPF_A_MAX + 1> make_top_spec() {
     s[IOPF_A_RESUME] = {"RESUME", kNest};
     s[IOPF_A_PENDING_LIMIT] = {"PENDING_LIMIT", 4};
     s[IOPF_A_TIMEOUT_MS] = {"TIMEOUT_MS", 4};
+    s[IOPF_A_STAGE_MODE] = {"STAGE_MODE", 4};
+    s[IOPF_A_STAGE] = {"STAGE", 4};
+    s[IOPF_A_ADDR] = {"ADDR", 8};
+    s[IOPF_A_OUT_ADDR] = {"OUT_ADDR", 8};
+    s[IOPF_A_LEN] = {"LEN", 8};
+    s[IOPF_A_PERM] = {"PERM", 4};
+    s[IOPF_A_STALL] = {"STALL", kFlag};
+    s[IOPF_A_COUNT] = {"COUNT", 8};
+    s[IOPF_A_MAPPING] = {"MAPPING", kNest};
+    s[IOPF_A_ACCESS] = {"ACCESS", kNest};
+    s[IOPF_A_ACCESS_ID] = {"ACCESS_ID", 8};
+    s[IOPF_A_TTB] = {"TTB", 8};
     return s;
 }
 
@@ -82,9 +96,47 @@ constexpr Spec<IOPF_RESUME_A_MAX + 1> make_resume_spec() {
     return s;
 }
 
+constexpr Spec<IOPF_MAPPING_A_MAX + 1> make_mapping_spec() {
+    Spec<IOPF_MAPPING_A_MAX + 1> s{};
+    s[IOPF_MAPPING_A_PAD] = {"PAD", kPad};
+    s[IOPF_MAPPING_A_SID] = {"SID", 4};
+    s[IOPF_MAPPING_A_STAGE] = {"STAGE", 4};
+    s[IOPF_MAPPING_A_PASID] = {"PASID", 4};
+    s[IOPF_MAPPING_A_ADDR] = {"ADDR", 8};
+    s[IOPF_MAPPING_A_OUT_ADDR] = {"OUT_ADDR", 8};
+    s[IOPF_MAPPING_A_LEN] = {"LEN", 8};
+    s[IOPF_MAPPING_A_PERM] = {"PERM", 4};
+    return s;
+}
+
+constexpr Spec<IOPF_ACCESS_A_MAX + 1> make_access_spec() {
+    Spec<IOPF_ACCESS_A_MAX + 1> s{};
+    s[IOPF_ACCESS_A_PAD] = {"PAD", kPad};
+    s[IOPF_ACCESS_A_ID] = {"ID", 8};
+    s[IOPF_ACCESS_A_SID] = {"SID", 4};
+    s[IOPF_ACCESS_A_PASID] = {"PASID", 4};
+    s[IOPF_ACCESS_A_ADDR] = {"ADDR", 8};
+    s[IOPF_ACCESS_A_LEN] = {"LEN", 8};
+    s[IOPF_ACCESS_A_PERM] = {"PERM", 4};
+    s[IOPF_ACCESS_A_STATE] = {"STATE", 4};
+    s[IOPF_ACCESS_A_FAULTS] = {"FAULTS", 4};
+    s[IOPF_ACCESS_A_FAULTS_L1] = {"FAULTS_L1", 4};
+    s[IOPF_ACCESS_A_FAULTS_L2] = {"FAULTS_L2", 4};
+    s[IOPF_ACCESS_A_RETRIES] = {"RETRIES", 4};
+    s[IOPF_ACCESS_A_DONE] = {"DONE", 8};
+    s[IOPF_ACCESS_A_FAULT_SEQ] = {"FAULT_SEQ", 8};
+    s[IOPF_ACCESS_A_STAG] = {"STAG", 4};
+    s[IOPF_ACCESS_A_START_NS] = {"START_NS", 8};
+    s[IOPF_ACCESS_A_END_NS] = {"END_NS", 8};
+    s[IOPF_ACCESS_A_STALL] = {"STALL", kFlag};
+    return s;
+}
+
 constexpr auto kTopSpec = make_top_spec();
 constexpr auto kFaultSpec = make_fault_spec();
 constexpr auto kResumeSpec = make_resume_spec();
+constexpr auto kMappingSpec = make_mapping_spec();
+constexpr auto kAccessSpec = make_access_spec();
 
 // A libnl policy from a spec: exact lengths via minlen == maxlen.
 template <std::size_t N> struct Policy {
@@ -93,6 +145,8 @@ template <std::size_t N> struct Policy {
         for (std::size_t i = 0; i < N; i++) {
             if (spec[i].len == kNest) {
                 p[i].type = NLA_NESTED;
+            } else if (spec[i].len == kFlag) {
+                p[i].type = NLA_FLAG;
             } else if (spec[i].len > 0) {
                 p[i].type = NLA_UNSPEC;
                 p[i].minlen = static_cast<uint16_t>(spec[i].len);
@@ -123,7 +177,10 @@ void parse_checked(nlattr* (&tb)[N], const Spec<N>& spec, nlattr* head, int len,
         if (seen[type])
             throw ParseError(fmt::format("{}: duplicate attribute {}", what, s.name));
         seen[type] = true;
-        if (s.len != kNest && nla_len(nla) != s.len)
+        if (s.len == kFlag && nla_len(nla) != 0)
+            throw ParseError(
+                fmt::format("{}: flag {} has {} bytes, expected none", what, s.name, nla_len(nla)));
+        if (s.len > 0 && nla_len(nla) != s.len)
             throw ParseError(fmt::format("{}: attribute {} has {} bytes, expected {}", what, s.name,
                                          nla_len(nla), s.len));
     }
@@ -329,6 +386,8 @@ DevInfo parse_dev_msg(const nlmsghdr* nlh) {
         d.pending_limit = u32_of(tb[IOPF_A_PENDING_LIMIT]);
     if (tb[IOPF_A_TIMEOUT_MS])
         d.timeout_ms = u32_of(tb[IOPF_A_TIMEOUT_MS]);
+    if (tb[IOPF_A_STAGE_MODE])
+        d.stage_mode = u32_of(tb[IOPF_A_STAGE_MODE]);
     d.stats = parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, what));
     return d;
 }
@@ -337,6 +396,136 @@ Stats parse_stats_msg(const nlmsghdr* nlh) {
     nlattr* tb[IOPF_A_MAX + 1] = {};
     top_attrs(tb, nlh, "STATS_GET reply");
     return parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, "STATS_GET reply"));
+}
+
+namespace {
+
+void check_pasid(uint32_t pasid, const char* what) {
+    if (pasid >= (1U << 20))
+        throw ParseError(fmt::format("{}: PASID 0x{:x} exceeds 20 bits", what, pasid));
+}
+
+void check_perm(uint32_t perm, const char* what) {
+    if (perm & ~IOPF_PERM_ALL)
+        throw ParseError(fmt::format("{}: PERM 0x{:x} has unknown bits", what, perm));
+}
+
+} // namespace
+
+Mapping parse_mapping_nest(const nlattr* nest) {
+    constexpr const char* what = "MAPPING";
+    nlattr* tb[IOPF_MAPPING_A_MAX + 1] = {};
+    parse_nest(tb, kMappingSpec, nest, what);
+    auto get32 = [&](int t) { return u32_of(need(tb, kMappingSpec, t, what)); };
+    auto get64 = [&](int t) { return u64_of(need(tb, kMappingSpec, t, what)); };
+    Mapping m;
+    m.sid = get32(IOPF_MAPPING_A_SID);
+    m.stage = get32(IOPF_MAPPING_A_STAGE);
+    m.addr = get64(IOPF_MAPPING_A_ADDR);
+    m.out_addr = get64(IOPF_MAPPING_A_OUT_ADDR);
+    m.len = get64(IOPF_MAPPING_A_LEN);
+    m.perm = get32(IOPF_MAPPING_A_PERM);
+    if (m.stage != IOPF_STAGE_1 && m.stage != IOPF_STAGE_2)
+        throw ParseError(fmt::format("MAPPING: STAGE {} is neither 1 nor 2", m.stage));
+    if (tb[IOPF_MAPPING_A_PASID]) {
+        if (m.stage != IOPF_STAGE_1)
+            throw ParseError("MAPPING: PASID in a stage-2 mapping");
+        m.pasid = u32_of(tb[IOPF_MAPPING_A_PASID]);
+        check_pasid(*m.pasid, what);
+    }
+    constexpr uint64_t mask = IOPF_STAGE_PAGE_SIZE - 1;
+    if (m.len == 0 || ((m.addr | m.out_addr | m.len) & mask))
+        throw ParseError(fmt::format("MAPPING: 0x{:x} -> 0x{:x} len 0x{:x} is not whole pages",
+                                     m.addr, m.out_addr, m.len));
+    check_perm(m.perm, what);
+    return m;
+}
+
+Access parse_access_nest(const nlattr* nest) {
+    constexpr const char* what = "ACCESS";
+    nlattr* tb[IOPF_ACCESS_A_MAX + 1] = {};
+    parse_nest(tb, kAccessSpec, nest, what);
+    auto get32 = [&](int t) { return u32_of(need(tb, kAccessSpec, t, what)); };
+    auto get64 = [&](int t) { return u64_of(need(tb, kAccessSpec, t, what)); };
+    Access a;
+    a.id = get64(IOPF_ACCESS_A_ID);
+    a.sid = get32(IOPF_ACCESS_A_SID);
+    a.addr = get64(IOPF_ACCESS_A_ADDR);
+    a.len = get64(IOPF_ACCESS_A_LEN);
+    a.perm = get32(IOPF_ACCESS_A_PERM);
+    a.state = get32(IOPF_ACCESS_A_STATE);
+    a.faults = get32(IOPF_ACCESS_A_FAULTS);
+    a.faults_l1 = get32(IOPF_ACCESS_A_FAULTS_L1);
+    a.faults_l2 = get32(IOPF_ACCESS_A_FAULTS_L2);
+    a.retries = get32(IOPF_ACCESS_A_RETRIES);
+    a.done = get64(IOPF_ACCESS_A_DONE);
+    a.start_ns = get64(IOPF_ACCESS_A_START_NS);
+    a.end_ns = get64(IOPF_ACCESS_A_END_NS);
+    a.stall = tb[IOPF_ACCESS_A_STALL] != nullptr;
+    if (a.id == 0)
+        throw ParseError("ACCESS: ID is 0 (access IDs start at 1)");
+    if (a.state < IOPF_ACCESS_STALLED || a.state > kAccessRunning)
+        throw ParseError(fmt::format("ACCESS: STATE {} out of range", a.state));
+    check_perm(a.perm, what);
+    if (a.faults_l1 + static_cast<uint64_t>(a.faults_l2) > a.faults)
+        throw ParseError(fmt::format("ACCESS: FAULTS_L1 {} + FAULTS_L2 {} exceed FAULTS {}",
+                                     a.faults_l1, a.faults_l2, a.faults));
+    if (tb[IOPF_ACCESS_A_PASID]) {
+        a.pasid = u32_of(tb[IOPF_ACCESS_A_PASID]);
+        check_pasid(*a.pasid, what);
+    }
+    if (tb[IOPF_ACCESS_A_FAULT_SEQ])
+        a.fault_seq = u64_of(tb[IOPF_ACCESS_A_FAULT_SEQ]);
+    if (tb[IOPF_ACCESS_A_STAG]) {
+        a.stag = u32_of(tb[IOPF_ACCESS_A_STAG]);
+        if (*a.stag > 0xffff)
+            throw ParseError(fmt::format("ACCESS: STAG {} exceeds 16 bits", *a.stag));
+    }
+    return a;
+}
+
+void put_table(nl_msg* m, uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
+    check_put(nla_put_u32(m, IOPF_A_SID, sid), "SID");
+    check_put(nla_put_u32(m, IOPF_A_STAGE, stage), "STAGE");
+    if (pasid)
+        check_put(nla_put_u32(m, IOPF_A_PASID, *pasid), "PASID");
+}
+
+void put_map_request(nl_msg* m, const Mapping& mp) {
+    put_table(m, mp.sid, mp.stage, mp.pasid);
+    check_put(nla_put_u64(m, IOPF_A_ADDR, mp.addr), "ADDR");
+    check_put(nla_put_u64(m, IOPF_A_OUT_ADDR, mp.out_addr), "OUT_ADDR");
+    check_put(nla_put_u64(m, IOPF_A_LEN, mp.len), "LEN");
+    check_put(nla_put_u32(m, IOPF_A_PERM, mp.perm), "PERM");
+}
+
+void put_access_request(nl_msg* m, const AccessRequest& a) {
+    check_put(nla_put_u32(m, IOPF_A_SID, a.sid), "SID");
+    if (a.pasid)
+        check_put(nla_put_u32(m, IOPF_A_PASID, *a.pasid), "PASID");
+    check_put(nla_put_u64(m, IOPF_A_ADDR, a.addr), "ADDR");
+    check_put(nla_put_u64(m, IOPF_A_LEN, a.len), "LEN");
+    check_put(nla_put_u32(m, IOPF_A_PERM, a.perm), "PERM");
+    if (a.stall)
+        check_put(nla_put_flag(m, IOPF_A_STALL), "STALL");
+}
+
+Mapping parse_mapping_msg(const nlmsghdr* nlh) {
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, "MAPPING message");
+    return parse_mapping_nest(need(tb, kTopSpec, IOPF_A_MAPPING, "MAPPING message"));
+}
+
+Access parse_access_msg(const nlmsghdr* nlh) {
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, "ACCESS message");
+    return parse_access_nest(need(tb, kTopSpec, IOPF_A_ACCESS, "ACCESS message"));
+}
+
+uint64_t parse_count_msg(const nlmsghdr* nlh) {
+    nlattr* tb[IOPF_A_MAX + 1] = {};
+    top_attrs(tb, nlh, "UNMAP reply");
+    return u64_of(need(tb, kTopSpec, IOPF_A_COUNT, "UNMAP reply"));
 }
 
 } // namespace iopf::nl

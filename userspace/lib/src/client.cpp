@@ -16,6 +16,16 @@ nl::AttrWriter sid_attr(uint32_t sid) {
     return [sid](nl_msg* m) { nl::check_put(nla_put_u32(m, IOPF_A_SID, sid), "SID"); };
 }
 
+void put_u64(nl_msg* m, int attr, uint64_t v, const char* what) {
+    nl::check_put(nla_put_u64(m, attr, v), what);
+}
+
+std::string table_ctx(const char* cmd, uint32_t sid, uint32_t stage,
+                      std::optional<uint32_t> pasid) {
+    return fmt::format("{} sid 0x{:x} stage {}{}", cmd, sid, stage,
+                       pasid ? fmt::format(" pasid 0x{:x}", *pasid) : "");
+}
+
 std::string ctx(const char* cmd, uint32_t sid) {
     return fmt::format("{} sid 0x{:x}", cmd, sid);
 }
@@ -58,7 +68,7 @@ DevInfo Client::dev_get(uint32_t sid) {
 }
 
 void Client::dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
-                     std::optional<uint32_t> timeout_ms) {
+                     std::optional<uint32_t> timeout_ms, std::optional<uint32_t> stage_mode) {
     sock_.request(
         family_, IOPF_CMD_DEV_SET, 0,
         [&](nl_msg* m) {
@@ -68,6 +78,8 @@ void Client::dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
                               "PENDING_LIMIT");
             if (timeout_ms)
                 nl::check_put(nla_put_u32(m, IOPF_A_TIMEOUT_MS, *timeout_ms), "TIMEOUT_MS");
+            if (stage_mode)
+                nl::check_put(nla_put_u32(m, IOPF_A_STAGE_MODE, *stage_mode), "STAGE_MODE");
         },
         {}, ctx("DEV_SET", sid));
 }
@@ -148,6 +160,88 @@ Stats Client::stats() {
     if (!s)
         throw Error(EIO, "STATS_GET: no reply");
     return *s;
+}
+
+void Client::map(const Mapping& mp) {
+    sock_.request(
+        family_, IOPF_CMD_MAP, 0, [&](nl_msg* m) { nl::put_map_request(m, mp); }, {},
+        table_ctx("MAP", mp.sid, mp.stage, mp.pasid) +
+            fmt::format(" 0x{:x}+0x{:x}", mp.addr, mp.len));
+}
+
+uint64_t Client::unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid, uint64_t addr,
+                       uint64_t len) {
+    const std::string what =
+        table_ctx("UNMAP", sid, stage, pasid) + fmt::format(" 0x{:x}+0x{:x}", addr, len);
+    std::optional<uint64_t> count;
+    sock_.request(
+        family_, IOPF_CMD_UNMAP, 0,
+        [&](nl_msg* m) {
+            nl::put_table(m, sid, stage, pasid);
+            put_u64(m, IOPF_A_ADDR, addr, "ADDR");
+            put_u64(m, IOPF_A_LEN, len, "LEN");
+        },
+        [&](nlmsghdr* nlh) { count = nl::parse_count_msg(nlh); }, what);
+    if (!count)
+        throw Error(EIO, what + ": no reply");
+    return *count;
+}
+
+std::vector<Mapping> Client::mappings(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid) {
+    std::vector<Mapping> v;
+    sock_.request(
+        family_, IOPF_CMD_MAP_GET, NLM_F_DUMP,
+        [&](nl_msg* m) { nl::put_table(m, sid, stage, pasid); },
+        [&](nlmsghdr* nlh) { v.push_back(nl::parse_mapping_msg(nlh)); },
+        table_ctx("MAP_GET dump", sid, stage, pasid));
+    return v;
+}
+
+void Client::ttb_set(uint32_t sid, std::optional<uint32_t> pasid, uint64_t ttb) {
+    sock_.request(
+        family_, IOPF_CMD_TTB_SET, 0,
+        [&](nl_msg* m) {
+            sid_attr(sid)(m);
+            if (pasid)
+                nl::check_put(nla_put_u32(m, IOPF_A_PASID, *pasid), "PASID");
+            put_u64(m, IOPF_A_TTB, ttb, "TTB");
+        },
+        {}, ctx("TTB_SET", sid));
+}
+
+Access Client::access(const AccessRequest& a) {
+    const std::string what = ctx("ACCESS", a.sid) + fmt::format(" 0x{:x}+0x{:x}", a.addr, a.len);
+    std::optional<Access> got;
+    sock_.request(
+        family_, IOPF_CMD_ACCESS, 0, [&](nl_msg* m) { nl::put_access_request(m, a); },
+        [&](nlmsghdr* nlh) { got = nl::parse_access_msg(nlh); }, what);
+    if (!got)
+        throw Error(EIO, what + ": no reply");
+    return *got;
+}
+
+Access Client::access_get(uint64_t id) {
+    const std::string what = fmt::format("ACCESS_GET id {}", id);
+    std::optional<Access> got;
+    sock_.request(
+        family_, IOPF_CMD_ACCESS_GET, 0,
+        [&](nl_msg* m) { put_u64(m, IOPF_A_ACCESS_ID, id, "ACCESS_ID"); },
+        [&](nlmsghdr* nlh) { got = nl::parse_access_msg(nlh); }, what);
+    if (!got)
+        throw Error(EIO, what + ": no reply");
+    return *got;
+}
+
+std::vector<Access> Client::accesses(std::optional<uint32_t> sid) {
+    std::vector<Access> v;
+    sock_.request(
+        family_, IOPF_CMD_ACCESS_GET, NLM_F_DUMP,
+        [&](nl_msg* m) {
+            if (sid)
+                sid_attr (*sid)(m);
+        },
+        [&](nlmsghdr* nlh) { v.push_back(nl::parse_access_msg(nlh)); }, "ACCESS_GET dump");
+    return v;
 }
 
 SeqMarks Client::seq_marks() {

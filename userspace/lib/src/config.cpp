@@ -15,6 +15,18 @@ namespace iopf {
 std::string Action::to_string() const {
     if (pending)
         return "pending";
+    if (refuse)
+        return "refuse";
+    if (map) {
+        std::string m = "map";
+        if (map->window != 1)
+            m += fmt::format(",window={}", map->window);
+        if (map->base)
+            m += fmt::format(",base={:#x}", *map->base);
+        if (map->perm != MapPolicy{}.perm)
+            m += ",perm=" + perm_letters(map->perm);
+        return m;
+    }
     std::string s = resp_code_name(code);
     if (delay.count())
         s += fmt::format(",delay_ms={}", delay.count());
@@ -25,10 +37,50 @@ Action parse_action(std::string_view s) {
     Action a;
     std::string_view head = s.substr(0, s.find(','));
     std::string_view rest = head.size() < s.size() ? s.substr(head.size() + 1) : std::string_view{};
-    if (head == "pending") {
+    if (head == "pending" || head == "refuse") {
         if (!rest.empty())
-            throw ParseError(fmt::format("'{}': pending takes no options", s));
-        a.pending = true;
+            throw ParseError(fmt::format("'{}': {} takes no options", s, head));
+        a.pending = head == "pending";
+        a.refuse = head == "refuse";
+        a.code = a.refuse ? IOPF_RESP_INVALID : 0;
+        return a;
+    }
+    if (head == "map") {
+        MapPolicy m;
+        bool window = false, base = false, perm = false;
+        auto once = [&](bool& seen, std::string_view opt) {
+            if (seen)
+                throw ParseError(fmt::format("'{}': {} given twice", s, opt));
+            seen = true;
+        };
+        while (!rest.empty()) {
+            std::string_view opt = rest.substr(0, rest.find(','));
+            rest = opt.size() < rest.size() ? rest.substr(opt.size() + 1) : std::string_view{};
+            if (opt.starts_with("window=")) {
+                once(window, "window=");
+                m.window = parse_count(opt.substr(7), IOPF_STAGE_MAX_PAGES_PER_CMD, "window");
+                if (m.window == 0)
+                    throw ParseError(fmt::format("'{}': window must be at least 1 page", s));
+            } else if (opt.starts_with("base=")) {
+                once(base, "base=");
+                std::string_view v = opt.substr(5);
+                if (v != "identity") {
+                    m.base = parse_uint(v, UINT64_MAX, "base");
+                    if (*m.base & (IOPF_STAGE_PAGE_SIZE - 1))
+                        throw ParseError(
+                            fmt::format("'{}': base {:#x} is not page aligned", s, *m.base));
+                }
+            } else if (opt.starts_with("perm=")) {
+                once(perm, "perm=");
+                m.perm = parse_perm_letters(opt.substr(5));
+                if (!m.perm)
+                    throw ParseError(fmt::format("'{}': a mapping needs a permission", s));
+            } else {
+                throw ParseError(fmt::format(
+                    "'{}': unknown map option '{}' (expected window=, base=, perm=)", s, opt));
+            }
+        }
+        a.map = m;
         return a;
     }
     if (head.starts_with("code:"))
@@ -111,6 +163,15 @@ template <class T> void set_once(std::optional<T>& slot, T value, std::string_vi
     slot = std::move(value);
 }
 
+// The host answers a stage-2 fault: refusing is the guest's word.
+Action l2_action(std::string_view v) {
+    Action a = parse_action(v);
+    if (a.refuse)
+        throw ParseError(fmt::format(
+            "l2={}: refuse is the guest's answer (l1= only); the host says invalid", v));
+    return a;
+}
+
 } // namespace
 
 Config parse_config(std::istream& in, const std::string& name) {
@@ -145,7 +206,7 @@ Config parse_config(std::istream& in, const std::string& name) {
                     if (k == "l1")
                         set_once(default_l1, parse_action(v), "default l1=");
                     else if (k == "l2")
-                        set_once(default_l2, parse_action(v), "default l2=");
+                        set_once(default_l2, l2_action(v), "default l2=");
                     else
                         throw ParseError(fmt::format("default: unknown key '{}'", k));
                 }
@@ -166,10 +227,14 @@ Config parse_config(std::istream& in, const std::string& name) {
                         if (const char* why = iopf_flags_check(p.d.flags))
                             throw ParseError(fmt::format("flags={}: {}", v, why));
                         p.has_flags = true;
+                    } else if (k == "stage") {
+                        if (p.d.stage_mode)
+                            throw ParseError("stage= given twice");
+                        p.d.stage_mode = parse_stage_mode(v);
                     } else if (k == "l1") {
                         set_once(p.l1, parse_action(v), "l1=");
                     } else if (k == "l2") {
-                        set_once(p.l2, parse_action(v), "l2=");
+                        set_once(p.l2, l2_action(v), "l2=");
                     } else {
                         throw ParseError(fmt::format("device: unknown key '{}'", k));
                     }

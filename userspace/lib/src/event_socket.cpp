@@ -175,6 +175,9 @@ int EventSocket::on_valid(nl_msg* msg, void* arg) {
                 sink.on_resume_late(r.seq);
             }
             sink.on_resume(r);
+        } else if (cmd == IOPF_CMD_ACCESS_NTF) {
+            // A malformed one counts as any malformed notification.
+            sink.on_access_end(nl::parse_access_msg(nlh));
         }
     } catch (const ParseError& e) {
         self->loss_.malformed++;

@@ -5,12 +5,14 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 #include <iopf_testbed/record_text.h>
 
 #include <fmt/core.h>
 
 #include "iopf/error.hpp"
+#include "iopf/types.hpp"
 
 namespace iopf {
 
@@ -162,6 +164,63 @@ uint32_t perm_from_names(const std::vector<std::string>& names) {
     for (const auto& n : names)
         v |= bits_from(kPermBits, n, "permission");
     return v;
+}
+
+uint32_t parse_perm_letters(std::string_view s) {
+    if (s == "-")
+        return 0;
+    uint32_t v = 0;
+    for (char c : s) {
+        const char* letters = "rwxp";
+        const char* at = std::strchr(letters, c);
+        if (c == '\0' || !at)
+            throw ParseError(
+                fmt::format("permission '{}': unknown letter '{}' (expected r, w, x, p)", s, c));
+        uint32_t bit = 1U << (at - letters);
+        if (v & bit)
+            throw ParseError(fmt::format("permission '{}': '{}' given twice", s, c));
+        v |= bit;
+    }
+    return v;
+}
+
+std::string perm_letters(uint32_t perm) {
+    std::string s;
+    for (int i = 0; i < 4; i++)
+        if (perm & (1U << i))
+            s += "rwxp"[i];
+    return s.empty() ? "-" : s;
+}
+
+namespace {
+
+constexpr std::array<const char*, 4> kStageModes{"none", "s1", "s2", "nested"};
+constexpr std::array<const char*, kAccessRunning + 1> kAccessStates{
+    "", "stalled", "completed", "aborted", "terminated", "running"};
+
+} // namespace
+
+std::string stage_mode_name(uint32_t mode) {
+    return mode < kStageModes.size() ? kStageModes[mode] : fmt::format("mode{}", mode);
+}
+
+uint32_t parse_stage_mode(std::string_view s) {
+    for (uint32_t i = 0; i < kStageModes.size(); i++)
+        if (s == kStageModes[i])
+            return i;
+    throw ParseError(fmt::format("unknown stage mode '{}' (expected none, s1, s2, nested)", s));
+}
+
+std::string access_state_name(uint32_t state) {
+    return state >= 1 && state < kAccessStates.size() ? kAccessStates[state]
+                                                      : fmt::format("state{}", state);
+}
+
+uint32_t access_state_from_name(std::string_view s) {
+    for (uint32_t i = 1; i < kAccessStates.size(); i++)
+        if (s == kAccessStates[i])
+            return i;
+    throw ParseError(fmt::format("unknown access state '{}'", s));
 }
 
 std::string type_name(uint32_t type) {
@@ -326,6 +385,22 @@ std::string stat_name(int attr) {
         return "pending_full";
     case IOPF_STAT_A_TIMEOUTS:
         return "timeouts";
+    case IOPF_STAT_A_ACCESSES:
+        return "accesses";
+    case IOPF_STAT_A_ACCESS_FAULTS_L1:
+        return "access_faults_l1";
+    case IOPF_STAT_A_ACCESS_FAULTS_L2:
+        return "access_faults_l2";
+    case IOPF_STAT_A_ACCESS_COMPLETED:
+        return "access_completed";
+    case IOPF_STAT_A_ACCESS_ABORTED:
+        return "access_aborted";
+    case IOPF_STAT_A_ACCESS_TERMINATED:
+        return "access_terminated";
+    case IOPF_STAT_A_MAPPED_S1:
+        return "mapped_s1";
+    case IOPF_STAT_A_MAPPED_S2:
+        return "mapped_s2";
     default:
         return fmt::format("stat{}", attr);
     }

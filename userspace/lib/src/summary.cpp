@@ -45,6 +45,14 @@ void Summary::add_store_line(const Json& line) {
                 responses[line.at("code").as_string()]++;
             else
                 response_errors++;
+        } else if (k == "vmm" || k == "guest") {
+            FixUps& x = k == "vmm" ? vmm : guest;
+            x.handled++;
+            x.mapped_pages += line.at("pages").as_u64();
+            x.success += line.at("code").as_string() == "success";
+            x.us += line.at("us").as_u64();
+        } else if (k == "access") {
+            accesses[line.at("state").as_string()]++;
         } else if (k == "loss") {
             const std::string& what = line.at("what").as_string();
             if (what == "overflow") {
@@ -112,6 +120,19 @@ Json Summary::to_json() const {
     loss.set("resume_late", resume_late);
     loss.set("lost", lost());
     j.set("loss", loss);
+    for (const auto& [name, x] : {std::pair<const char*, const FixUps&>{"vmm", vmm},
+                                  std::pair<const char*, const FixUps&>{"guest", guest}}) {
+        Json o = Json::object();
+        o.set("handled", x.handled);
+        o.set("mapped_pages", x.mapped_pages);
+        o.set("success", x.success);
+        o.set("us", x.us);
+        j.set(name, o);
+    }
+    Json acc = Json::object();
+    for (const auto& [n, c] : accesses)
+        acc.set(n, c);
+    j.set("accesses", acc);
     return j;
 }
 
@@ -137,6 +158,18 @@ std::string Summary::to_text() const {
     s += fmt::format("books: {} missing at the tail, {} recovered by resync, {} arrived late: "
                      "{} faults lost\n",
                      tail_missing, recovered, late, lost());
+    // Only when the two-stage model was in play: the lines above stay as they were.
+    for (const auto& [name, x] : {std::pair<const char*, const FixUps&>{"vmm (stage 2)", vmm},
+                                  std::pair<const char*, const FixUps&>{"guest (stage 1)", guest}})
+        if (x.handled)
+            s += fmt::format("{}: {} page requests, {} answered success, {} pages mapped, {} us\n",
+                             name, x.handled, x.success, x.mapped_pages, x.us);
+    if (!accesses.empty()) {
+        s += "accesses ended:";
+        for (const auto& [n, c] : accesses)
+            s += fmt::format(" {}={}", n, c);
+        s += '\n';
+    }
     return s;
 }
 

@@ -77,6 +77,44 @@ enum iopf_resume_origin {
 /* IOPF_A_TIMEOUT_MS: 0 (off) to ten minutes */
 #define IOPF_TIMEOUT_MS_MAX		600000
 
+/*
+ * The two-stage access model (Documentation/stages.md). A device translates
+ * DMA through stage 1 (IOVA -> IPA, per SubstreamID), stage 2 (IPA -> PA,
+ * per device), or both (nested). Tables are exact, in 4 KiB pages.
+ */
+#define IOPF_STAGE_PAGE_SHIFT		12
+#define IOPF_STAGE_PAGE_SIZE		(1ULL << IOPF_STAGE_PAGE_SHIFT)
+
+/* IOPF_A_STAGE_MODE: how a device translates (default: none, accesses -EINVAL) */
+#define IOPF_STAGE_MODE_NONE		0
+#define IOPF_STAGE_MODE_S1		1	/* stage 1 only: IOVA -> PA */
+#define IOPF_STAGE_MODE_S2		2	/* stage 2 only: IOVA is the IPA */
+#define IOPF_STAGE_MODE_NESTED		3	/* stage 1 then stage 2 */
+
+/* IOPF_A_STAGE: which table MAP/UNMAP/MAP_GET act on */
+#define IOPF_STAGE_1			1
+#define IOPF_STAGE_2			2
+
+/* IOPF_A_LEN of MAP, UNMAP and ACCESS: at most this many pages per command */
+#define IOPF_STAGE_MAX_PAGES_PER_CMD	65536
+
+/*
+ * In nested mode the stage-1 walk of an IOVA reads a descriptor at an IPA,
+ * which stage 2 must map (a CLASS TT fault otherwise): the leaf table page
+ * of the 2 MiB block holding the IOVA, IPA = TTB + (IOVA >> 21) * 4 KiB.
+ * TTB is per (device, SubstreamID), set with IOPF_A_TTB (default below).
+ */
+#define IOPF_STAGE_TTB_DEFAULT		0x40000000ULL
+#define IOPF_STAGE_TABLE_SPAN_SHIFT	21
+
+/* IOPF_ACCESS_A_STATE */
+enum iopf_access_state {
+	IOPF_ACCESS_STALLED = 1,	/* faulted, waiting for its RESUME */
+	IOPF_ACCESS_COMPLETED,		/* every page translated */
+	IOPF_ACCESS_ABORTED,		/* RESUME ABORT (or TERM) */
+	IOPF_ACCESS_TERMINATED,		/* faulted without Stall: terminated */
+};
+
 enum iopf_cmd {
 	IOPF_CMD_UNSPEC,
 	IOPF_CMD_DEV_NEW,		/* SID; admin */
@@ -90,7 +128,20 @@ enum iopf_cmd {
 	IOPF_CMD_STATS_GET,		/* do: global STATS */
 	IOPF_CMD_FAULT_NTF,		/* multicast: one or more FAULT nests */
 	IOPF_CMD_RESUME_NTF,		/* multicast: one RESUME nest */
-	IOPF_CMD_DEV_SET,		/* SID, [PENDING_LIMIT], [TIMEOUT_MS]; admin */
+	IOPF_CMD_DEV_SET,		/* SID, [PENDING_LIMIT], [TIMEOUT_MS],
+					 * [STAGE_MODE]; admin */
+	IOPF_CMD_MAP,			/* SID, STAGE, [PASID], ADDR, OUT_ADDR, LEN,
+					 * PERM; admin; -EEXIST if any page is mapped */
+	IOPF_CMD_UNMAP,			/* SID, STAGE, [PASID], ADDR, LEN; admin;
+					 * pages not mapped are skipped; reply COUNT */
+	IOPF_CMD_MAP_GET,		/* dump: SID, STAGE, [PASID]; one MAPPING
+					 * nest (a run of contiguous pages) per message */
+	IOPF_CMD_ACCESS,		/* SID, [PASID], ADDR, LEN, PERM, [STALL];
+					 * admin; reply: one ACCESS nest */
+	IOPF_CMD_ACCESS_GET,		/* do: ACCESS_ID; dump: [SID]; ACCESS nests */
+	IOPF_CMD_ACCESS_NTF,		/* multicast: one ACCESS nest, when an access
+					 * ends (completed, aborted or terminated) */
+	IOPF_CMD_TTB_SET,		/* SID, [PASID], TTB; admin */
 
 	__IOPF_CMD_MAX,
 	IOPF_CMD_MAX = __IOPF_CMD_MAX - 1
@@ -112,6 +163,18 @@ enum iopf_attr {
 	IOPF_A_RESUME,			/* nest: IOPF_RESUME_A_* */
 	IOPF_A_PENDING_LIMIT,		/* u32: page requests pending at most */
 	IOPF_A_TIMEOUT_MS,		/* u32: answer with ABORT after; 0 off */
+	IOPF_A_STAGE_MODE,		/* u32: IOPF_STAGE_MODE_* */
+	IOPF_A_STAGE,			/* u32: IOPF_STAGE_1 or IOPF_STAGE_2 */
+	IOPF_A_ADDR,			/* u64: input address, page aligned */
+	IOPF_A_OUT_ADDR,		/* u64: output address, page aligned */
+	IOPF_A_LEN,			/* u64: bytes; MAP/UNMAP: pages multiple */
+	IOPF_A_PERM,			/* u32: IOPF_PERM_* */
+	IOPF_A_STALL,			/* flag: a faulting access stalls */
+	IOPF_A_COUNT,			/* u64: pages unmapped */
+	IOPF_A_MAPPING,			/* nest: IOPF_MAPPING_A_* */
+	IOPF_A_ACCESS,			/* nest: IOPF_ACCESS_A_* */
+	IOPF_A_ACCESS_ID,		/* u64: from 1, global */
+	IOPF_A_TTB,			/* u64: stage-1 table base IPA, page aligned */
 
 	__IOPF_A_MAX,
 	IOPF_A_MAX = __IOPF_A_MAX - 1
@@ -155,6 +218,46 @@ enum iopf_resume_attr {
 	IOPF_RESUME_A_MAX = __IOPF_RESUME_A_MAX - 1
 };
 
+enum iopf_mapping_attr {
+	IOPF_MAPPING_A_UNSPEC,
+	IOPF_MAPPING_A_PAD,
+	IOPF_MAPPING_A_SID,		/* u32 */
+	IOPF_MAPPING_A_STAGE,		/* u32 */
+	IOPF_MAPPING_A_PASID,		/* u32: stage 1 only */
+	IOPF_MAPPING_A_ADDR,		/* u64: first input address */
+	IOPF_MAPPING_A_OUT_ADDR,	/* u64: its output address */
+	IOPF_MAPPING_A_LEN,		/* u64: bytes, contiguous in and out */
+	IOPF_MAPPING_A_PERM,		/* u32: IOPF_PERM_* (same for the run) */
+
+	__IOPF_MAPPING_A_MAX,
+	IOPF_MAPPING_A_MAX = __IOPF_MAPPING_A_MAX - 1
+};
+
+enum iopf_access_attr {
+	IOPF_ACCESS_A_UNSPEC,
+	IOPF_ACCESS_A_PAD,
+	IOPF_ACCESS_A_ID,		/* u64 */
+	IOPF_ACCESS_A_SID,		/* u32 */
+	IOPF_ACCESS_A_PASID,		/* u32: when the access had one */
+	IOPF_ACCESS_A_ADDR,		/* u64: IOVA */
+	IOPF_ACCESS_A_LEN,		/* u64 */
+	IOPF_ACCESS_A_PERM,		/* u32: IOPF_PERM_* asked for */
+	IOPF_ACCESS_A_STATE,		/* u32: enum iopf_access_state */
+	IOPF_ACCESS_A_FAULTS,		/* u32: event records it produced */
+	IOPF_ACCESS_A_FAULTS_L1,	/* u32: of which stage 1 (S2 clear) */
+	IOPF_ACCESS_A_FAULTS_L2,	/* u32: of which stage 2 */
+	IOPF_ACCESS_A_RETRIES,		/* u32: RESUME RETRYs that re-walked it */
+	IOPF_ACCESS_A_DONE,		/* u64: bytes translated so far */
+	IOPF_ACCESS_A_FAULT_SEQ,	/* u64: SEQ of its last fault, if reported */
+	IOPF_ACCESS_A_STAG,		/* u32: STAG while stalled */
+	IOPF_ACCESS_A_START_NS,		/* u64: CLOCK_MONOTONIC at ACCESS */
+	IOPF_ACCESS_A_END_NS,		/* u64: when it ended (0 while stalled) */
+	IOPF_ACCESS_A_STALL,		/* flag: it stalls on a fault */
+
+	__IOPF_ACCESS_A_MAX,
+	IOPF_ACCESS_A_MAX = __IOPF_ACCESS_A_MAX - 1
+};
+
 /*
  * Counters, all u64. Per device:
  *   injected = reported + filtered_* + no_handler + report_failed
@@ -187,6 +290,14 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_NOTIFY_UNHEARD,	/* faults sent while nobody listened */
 	IOPF_STAT_A_PENDING_FULL,	/* page requests over the pending limit */
 	IOPF_STAT_A_TIMEOUTS,		/* requests the timeout answered */
+	IOPF_STAT_A_ACCESSES,		/* ACCESS commands accepted */
+	IOPF_STAT_A_ACCESS_FAULTS_L1,	/* records the walk built, stage 1 */
+	IOPF_STAT_A_ACCESS_FAULTS_L2,	/* records the walk built, stage 2 */
+	IOPF_STAT_A_ACCESS_COMPLETED,	/* accesses that translated fully */
+	IOPF_STAT_A_ACCESS_ABORTED,	/* ended by RESUME ABORT/TERM */
+	IOPF_STAT_A_ACCESS_TERMINATED,	/* faulted without Stall */
+	IOPF_STAT_A_MAPPED_S1,		/* stage-1 pages mapped now */
+	IOPF_STAT_A_MAPPED_S2,		/* stage-2 pages mapped now */
 
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1

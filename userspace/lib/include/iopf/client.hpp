@@ -35,7 +35,8 @@ class Client {
     DevInfo dev_get(uint32_t sid);
     // DEV_SET: changes only what is given.
     void dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
-                 std::optional<uint32_t> timeout_ms);
+                 std::optional<uint32_t> timeout_ms,
+                 std::optional<uint32_t> stage_mode = std::nullopt);
     std::vector<DevInfo> dev_list();
     void handler_register(uint32_t sid, uint32_t flags);
     void handler_update(uint32_t sid, uint32_t mask, uint32_t set);
@@ -44,6 +45,23 @@ class Client {
     // Pending page requests, of one device or all.
     std::vector<Fault> pending(std::optional<uint32_t> sid = std::nullopt);
     Stats stats();
+    // The two-stage access model. MAP is all or nothing: Error(EEXIST) when
+    // any page of the range is mapped. UNMAP skips pages not mapped and
+    // returns how many it unmapped. `m.sid`, `m.stage` and `m.pasid` (stage
+    // 1) name the table.
+    void map(const Mapping& m);
+    uint64_t unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid, uint64_t addr,
+                   uint64_t len);
+    // MAP_GET dump: the table's runs of contiguous pages.
+    std::vector<Mapping> mappings(uint32_t sid, uint32_t stage,
+                                  std::optional<uint32_t> pasid = std::nullopt);
+    void ttb_set(uint32_t sid, std::optional<uint32_t> pasid, uint64_t ttb);
+    // ACCESS: the access as it stands when the command returns (ended, or
+    // stalled on a fault).
+    Access access(const AccessRequest& a);
+    Access access_get(uint64_t id);
+    std::vector<Access> accesses(std::optional<uint32_t> sid = std::nullopt);
+
     // STATS_GET's FAULT_SEQ and RESUME_SEQ; Error(EPROTO) from a module
     // that does not report them.
     SeqMarks seq_marks();

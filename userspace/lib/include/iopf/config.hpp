@@ -6,12 +6,21 @@
 //   default l1=success l2=success
 //   device 0x10 flags=nested,l1,l2 l1=invalid,delay_ms=5 l2=success
 //   device 0x11 flags=flat,unrecov l1=pending
+//   device 0x12 flags=nested,l1,l2 stage=nested l1=map,base=0x80000000 l2=map,window=8
 //
 // An action is success|invalid|failure (optionally written code:<name>),
-// optionally followed by ,delay_ms=N; or pending (never answered). l1 applies
-// to stage-1 page requests (forwarded to the guest), l2 to stage-2 ones
-// (fixed up by the host). Unrecoverable faults are only recorded. A setting
-// given twice, or a device key given twice on its line, is an error.
+// optionally followed by ,delay_ms=N; or pending (never answered); or map
+// (fix the fault up in the tables, then answer success), optionally followed
+// by ,window=N (pages from the faulting one on, 1-65536; default 1),
+// ,base=ADDR|identity (where output pages come from: a bump allocator from
+// ADDR, or the input address itself; default identity) and ,perm=LETTERS
+// (rwxp; default rw); or, for l1 only, refuse (the guest answers invalid).
+// l1 applies to stage-1 page requests (forwarded to the guest: map is the
+// guest mapping stage 1), l2 to stage-2 ones (fixed up by the host: map is
+// the VMM mapping stage 2). A device's stage=none|s1|s2|nested sets its
+// stage mode (DEV_SET) when the daemon sets it up. Unrecoverable faults are
+// only recorded. A setting given twice, or a device key or an action option
+// given twice, is an error.
 #pragma once
 
 #include <chrono>
@@ -22,12 +31,25 @@
 #include <string_view>
 #include <vector>
 
+#include <uapi/linux/iopf_testbed.h>
+
 namespace iopf {
+
+// How a "map" action fixes a fault up.
+struct MapPolicy {
+    uint64_t window = 1;          // pages, from the faulting page on
+    std::optional<uint64_t> base; // bump allocator from here; nullopt: identity
+    uint32_t perm = IOPF_PERM_READ | IOPF_PERM_WRITE;
+
+    bool operator==(const MapPolicy&) const = default;
+};
 
 struct Action {
     bool pending = false;
     uint32_t code = 0; // IOPF_RESP_*
     std::chrono::milliseconds delay{0};
+    std::optional<MapPolicy> map; // fix up, then answer success (code 0)
+    bool refuse = false;          // l1: the guest refuses (code INVALID)
 
     bool operator==(const Action&) const = default;
     std::string to_string() const; // e.g. "invalid,delay_ms=5", "pending"
@@ -37,6 +59,7 @@ Action parse_action(std::string_view s); // throws ParseError
 struct DeviceConfig {
     uint32_t sid = 0;
     uint32_t flags = 0;
+    std::optional<uint32_t> stage_mode; // IOPF_STAGE_MODE_*: set at setup
     Action l1;
     Action l2;
 

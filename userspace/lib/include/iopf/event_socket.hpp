@@ -54,6 +54,9 @@ class EventSink {
     // the count is taken back (on_fault/on_resume follows as usual).
     virtual void on_late(uint64_t seq) { (void)seq; }
     virtual void on_resume_late(uint64_t seq) { (void)seq; }
+    // An ACCESS_NTF: an access ended (completed, aborted or terminated).
+    // Accesses carry no SEQ: nothing here enters the loss books.
+    virtual void on_access_end(const Access& a) { (void)a; }
     // nlctrl announced a family (dis)appearing (only with watch_ctrl).
     virtual void on_family(bool added, const std::string& name) { (void)added, (void)name; }
 };

@@ -27,6 +27,19 @@ uint32_t fault_flags_from_names(uint32_t type, const std::vector<std::string>& n
 std::vector<std::string> perm_names(uint32_t perm);
 uint32_t perm_from_names(const std::vector<std::string>& names);
 
+// Permissions as the stage commands write them: letters of "rwxp" (read,
+// write, exec, priv) in any order, each at most once; "-" or "" is none.
+// Throws ParseError naming a bad letter.
+uint32_t parse_perm_letters(std::string_view s);
+std::string perm_letters(uint32_t perm); // "rw", "rwxp", "-"
+
+// IOPF_STAGE_MODE_*: none | s1 | s2 | nested
+std::string stage_mode_name(uint32_t mode);
+uint32_t parse_stage_mode(std::string_view s); // throws ParseError
+// enum iopf_access_state: stalled | completed | aborted | terminated | running
+std::string access_state_name(uint32_t state);
+uint32_t access_state_from_name(std::string_view s); // throws ParseError
+
 std::string type_name(uint32_t type);             // page_req | unrecov
 uint32_t type_from_name(std::string_view name);   // throws ParseError
 std::string level_name(uint32_t level);           // L1 | L2

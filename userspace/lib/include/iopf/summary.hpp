@@ -37,6 +37,17 @@ struct Summary {
     uint64_t recovered = 0;    // missing faults taken from a PENDING_GET dump
     uint64_t late = 0;         // counted missing at a sync point, arrived after all
     uint64_t resume_late = 0;
+    // The two-stage model: page requests the VMM (stage 2) and the guest
+    // model (stage 1) handled, the pages they mapped, the time it took, and
+    // the accesses that ended, by state.
+    struct FixUps {
+        uint64_t handled = 0;
+        uint64_t mapped_pages = 0;
+        uint64_t success = 0; // answered success (the others: invalid)
+        uint64_t us = 0;      // total
+    };
+    FixUps vmm, guest;
+    std::map<std::string, uint64_t> accesses; // by state name
 
     // Missed and not recovered: the faults that are gone. With `faults`
     // counting every fault stored (notified or resynced, each once), the

@@ -51,7 +51,65 @@ struct DevInfo {
     // DEV_SET's settings; absent from a module older than DEV_SET.
     std::optional<uint32_t> pending_limit;
     std::optional<uint32_t> timeout_ms; // 0: no response timeout
+    // IOPF_STAGE_MODE_*, when the module reports it.
+    std::optional<uint32_t> stage_mode;
     Stats stats;
+};
+
+// One run of a stage's table (MAP_GET): `len` bytes, contiguous in and out,
+// with the same permissions. Also what MAP takes.
+struct Mapping {
+    uint32_t sid = 0;
+    uint32_t stage = 0;            // IOPF_STAGE_1 or IOPF_STAGE_2
+    std::optional<uint32_t> pasid; // stage 1 only
+    uint64_t addr = 0;             // IOVA (stage 1) or IPA (stage 2)
+    uint64_t out_addr = 0;         // IPA (stage 1) or PA (stage 2)
+    uint64_t len = 0;              // bytes, a multiple of the page size
+    uint32_t perm = 0;             // IOPF_PERM_*
+
+    bool operator==(const Mapping&) const = default;
+};
+
+// What ACCESS asks for.
+struct AccessRequest {
+    uint32_t sid = 0;
+    std::optional<uint32_t> pasid;
+    uint64_t addr = 0; // IOVA
+    uint64_t len = 0;  // bytes
+    uint32_t perm = 0; // IOPF_PERM_*
+    bool stall = false;
+};
+
+// enum iopf_access_state's RUNNING (RESUME RETRY: being walked again), the
+// kernel half's addition after TERMINATED. Not ended. (Spelled
+// IOPF_ACCESS_RUNNING once this tree's uAPI has it.)
+inline constexpr uint32_t kAccessRunning = IOPF_ACCESS_TERMINATED + 1;
+
+// One access as the module reports it (ACCESS reply, ACCESS_GET, ACCESS_NTF).
+struct Access {
+    uint64_t id = 0;
+    uint32_t sid = 0;
+    std::optional<uint32_t> pasid;
+    uint64_t addr = 0;
+    uint64_t len = 0;
+    uint32_t perm = 0;
+    uint32_t state = 0; // enum iopf_access_state
+    uint32_t faults = 0;
+    uint32_t faults_l1 = 0;
+    uint32_t faults_l2 = 0;
+    uint32_t retries = 0;
+    uint64_t done = 0;                 // bytes translated so far
+    std::optional<uint64_t> fault_seq; // SEQ of its last reported fault
+    std::optional<uint32_t> stag;      // while stalled
+    uint64_t start_ns = 0;
+    uint64_t end_ns = 0; // 0 while stalled
+    bool stall = false;
+
+    bool ended() const {
+        return state == IOPF_ACCESS_COMPLETED || state == IOPF_ACCESS_ABORTED ||
+               state == IOPF_ACCESS_TERMINATED;
+    }
+    bool operator==(const Access&) const = default;
 };
 
 } // namespace iopf
