@@ -1084,7 +1084,12 @@ int iopf_stages_module_init(void)
 {
 	/* Page numbers and table entries are xarray indices and values */
 	BUILD_BUG_ON(BITS_PER_LONG < 64);
-	iopf_stages_wq = alloc_workqueue("iopf_stages", 0, 0);
+	/*
+	 * Unbound: a walk may take a while, and 6.17 on warn about a
+	 * workqueue that says neither WQ_PERCPU (which 6.1 lacks) nor
+	 * WQ_UNBOUND.
+	 */
+	iopf_stages_wq = alloc_workqueue("iopf_stages", WQ_UNBOUND, 0);
 	return iopf_stages_wq ? 0 : -ENOMEM;
 }
 
