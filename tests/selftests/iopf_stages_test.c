@@ -1078,7 +1078,7 @@ TEST_F(st, dbgfs_access_file)
 	EXPECT_NE(NULL, strstr(buf, "state=stalled addr=0x1000")) TH_LOG("%s", buf);
 	ASSERT_EQ(0, read_dev_file(sid, "mappings", buf, sizeof(buf)));
 	EXPECT_NE(NULL, strstr(buf, "mode s2\n")) TH_LOG("%s", buf);
-	EXPECT_NE(NULL, strstr(buf, "s2 0-0xfff -> 0 perm=rw\n")) TH_LOG("%s", buf);
+	EXPECT_NE(NULL, strstr(buf, "s2 0x0-0xfff -> 0x0 perm=rw\n")) TH_LOG("%s", buf);
 	ASSERT_EQ(0, iopf_page_response(t->nl, sid, ev.fault.grpid, IOPF_RESP_INVALID, NULL));
 	expect_end(_metadata, t, all[1].id, IOPF_ACCESS_ABORTED, NULL);
 
