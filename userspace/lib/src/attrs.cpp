@@ -45,6 +45,8 @@ constexpr Spec<IOPF_A_MAX + 1> make_top_spec() {
     s[IOPF_A_RESUME] = {"RESUME", kNest};
     s[IOPF_A_PENDING_LIMIT] = {"PENDING_LIMIT", 4};
     s[IOPF_A_TIMEOUT_MS] = {"TIMEOUT_MS", 4};
+    // DEV_GET carries the device's stage mode (the access model, issue 11)
+    s[IOPF_A_STAGE_MODE] = {"STAGE_MODE", 4};
     return s;
 }
 
