@@ -64,6 +64,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 	mutex_init(&dev->stream_lock);
 	mutex_init(&dev->lock);
 	INIT_DELAYED_WORK(&dev->timeout_work, iopf_dev_timeout_work);
+	iopf_stages_init(dev);
 	dev->sid = sid;
 	dev->pending_limit = clamp_val(READ_ONCE(iopf_pending_limit), 1,
 				       IOPF_PENDING_LIMIT_MAX);
@@ -83,6 +84,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 	mutex_unlock(&iopf_devs_lock);
 
 	if (ret) {
+		mutex_destroy(&dev->stages.lock);
 		mutex_destroy(&dev->lock);
 		mutex_destroy(&dev->stream_lock);
 		kfree(dev);
@@ -98,6 +100,7 @@ static void iopf_dev_release(struct kref *ref)
 {
 	struct iopf_dev *dev = container_of(ref, struct iopf_dev, ref);
 
+	mutex_destroy(&dev->stages.lock);
 	mutex_destroy(&dev->lock);
 	mutex_destroy(&dev->stream_lock);
 	kfree(dev);
@@ -121,6 +124,7 @@ void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
 	if (timeout_ms)
 		*timeout_ms = dev->timeout_ms;
 	mutex_unlock(&dev->lock);
+	iopf_stages_snapshot(dev, stats);
 	stats->notify_lost = atomic64_read(&dev->notify_lost);
 	stats->notify_unheard = atomic64_read(&dev->notify_unheard);
 }
@@ -260,6 +264,12 @@ int iopf_dev_configure(struct iopf_dev *dev,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
+	/* First: the one setting that can be refused, and then nothing is */
+	if (cfg->stage_mode) {
+		ret = iopf_stages_set_mode(dev, *cfg->stage_mode, extack);
+		if (ret)
+			goto out_unlock;
+	}
 	/* A lower limit leaves what is pending; it only refuses more */
 	if (cfg->pending_limit)
 		dev->pending_limit = *cfg->pending_limit;
@@ -313,6 +323,8 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 	mutex_unlock(&dev->stream_lock);
 	/* After removed is set nothing queues it again */
 	cancel_delayed_work_sync(&dev->timeout_work);
+	/* Accesses the flush did not end, and the tables */
+	iopf_stages_teardown(dev);
 	kfree(fparam);
 	iopf_dev_put(dev);
 }
@@ -547,6 +559,8 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		iopf_timeout_arm(dev);
 	}
 	dev->stats.reported++;
+	if (evt->access_id)
+		iopf_access_reported(dev, evt);
 
 done_unlock:
 	mutex_unlock(&dev->lock);
@@ -636,6 +650,15 @@ const struct iopf_stat_field iopf_dev_stat_fields[] = {
 	DEV_STAT(notify_unheard, NOTIFY_UNHEARD),
 	DEV_STAT(pending_full, PENDING_FULL),
 	DEV_STAT(timeouts, TIMEOUTS),
+	DEV_STAT(accesses, ACCESSES),
+	DEV_STAT(access_faults_l1, ACCESS_FAULTS_L1),
+	DEV_STAT(access_faults_l2, ACCESS_FAULTS_L2),
+	DEV_STAT(access_completed, ACCESS_COMPLETED),
+	DEV_STAT(access_aborted, ACCESS_ABORTED),
+	DEV_STAT(access_terminated, ACCESS_TERMINATED),
+	DEV_STAT(mapped_s1, MAPPED_S1),
+	DEV_STAT(mapped_s2, MAPPED_S2),
+	DEV_STAT(access_notify_lost, ACCESS_NOTIFY_LOST),
 };
 
 const unsigned int iopf_dev_stat_nfields = ARRAY_SIZE(iopf_dev_stat_fields);

@@ -7,6 +7,10 @@
  *   iopf_testbed/inject_raw    binary: 32-byte little-endian records
  *   iopf_testbed/stats         global counters
  *   iopf_testbed/devices/0x<sid>/{flags,stats,pending,last_resume}
+ *   iopf_testbed/devices/0x<sid>/access      text: one access per line,
+ *                                            "iova=A len=L perm=rw[xp]
+ *                                            [stall=0|1] [pasid=P]"
+ *   iopf_testbed/devices/0x<sid>/{accesses,mappings}  the access model
  *
  * A write is parsed whole before any record is injected: a bad one fails
  * with -EINVAL, says why in the log, and changes nothing.
@@ -287,6 +291,195 @@ static int iopf_dev_last_resume_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_dev_last_resume);
 
+static int iopf_dev_accesses_show(struct seq_file *m, void *v)
+{
+	iopf_stages_show_accesses(m->private, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_accesses);
+
+static int iopf_dev_mappings_show(struct seq_file *m, void *v)
+{
+	iopf_stages_show_mappings(m->private, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iopf_dev_mappings);
+
+/* "rwxp" letters, each at most once */
+static int iopf_parse_perm(const char *val, u32 *perm)
+{
+	static const char letters[] = "rwxp";
+	const char *c;
+
+	*perm = 0;
+	for (; *val; val++) {
+		c = strchr(letters, *val);
+		if (!c || (*perm & BIT(c - letters)))
+			return -EINVAL;
+		*perm |= BIT(c - letters);
+	}
+	return *perm ? 0 : -EINVAL;
+}
+
+/*
+ * One line of the access file: 1 for an access, 0 for a blank line, or
+ * -EINVAL and why.
+ */
+static int iopf_parse_access_line(char *line, struct iopf_access_req *req,
+				  const char **why)
+{
+	bool have_addr = false, have_len = false, have_perm = false;
+	bool have_stall = false, have_pasid = false;
+	char *tok, *val;
+	u64 v;
+
+	memset(req, 0, sizeof(*req));
+	while ((tok = strsep(&line, " \t\r")) != NULL) {
+		bool *seen;
+
+		if (!*tok)
+			continue;
+		val = strchr(tok, '=');
+		if (!val) {
+			*why = "a word is not key=value";
+			return -EINVAL;
+		}
+		*val++ = '\0';
+		if (!strcmp(tok, "iova")) {
+			seen = &have_addr;
+		} else if (!strcmp(tok, "len")) {
+			seen = &have_len;
+		} else if (!strcmp(tok, "perm")) {
+			seen = &have_perm;
+		} else if (!strcmp(tok, "stall")) {
+			seen = &have_stall;
+		} else if (!strcmp(tok, "pasid")) {
+			seen = &have_pasid;
+		} else {
+			*why = "unknown key (iova, len, perm, stall, pasid)";
+			return -EINVAL;
+		}
+		if (*seen) {
+			*why = "a key is given twice";
+			return -EINVAL;
+		}
+		*seen = true;
+		if (seen == &have_perm) {
+			if (iopf_parse_perm(val, &req->perm)) {
+				*why = "perm is letters among r, w, x, p";
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (seen == &have_stall) {
+			if (kstrtobool(val, &req->stall)) {
+				*why = "stall is 0 or 1";
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (kstrtou64(val, 0, &v)) {
+			*why = "a value is not a number";
+			return -EINVAL;
+		}
+		if (seen == &have_addr) {
+			req->addr = v;
+		} else if (seen == &have_len) {
+			req->len = v;
+		} else {
+			if (v > 0xfffff) {
+				*why = "pasid is 20 bits";
+				return -EINVAL;
+			}
+			req->has_pasid = true;
+			req->pasid = v;
+		}
+	}
+	if (!have_addr && !have_len && !have_perm && !have_stall &&
+	    !have_pasid)
+		return 0;
+	if (!have_addr || !have_len || !have_perm) {
+		*why = "iova, len and perm are required";
+		return -EINVAL;
+	}
+	return 1;
+}
+
+/*
+ * The device accesses memory, one access per line, as IOPF_CMD_ACCESS. The
+ * write is parsed whole first; an access the model refuses stops it there
+ * (those before it were made).
+ */
+static ssize_t iopf_dev_access_write(struct file *file,
+				     const char __user *ubuf, size_t len,
+				     loff_t *ppos)
+{
+	struct iopf_dev *dev = file->private_data;
+	struct iopf_access_req *reqs;
+	char *buf, *cursor, *line;
+	unsigned int lineno = 0;
+	size_t n = 0, i;
+	int ret = 0;
+
+	buf = iopf_inject_copy(ubuf, len, ppos, "access");
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	cursor = memchr(buf, '\0', len);
+	if (cursor) {
+		pr_warn_ratelimited("access: a NUL byte at offset %td\n",
+				    cursor - buf);
+		kvfree(buf);
+		return -EINVAL;
+	}
+	/* An access takes at least 19 bytes ("iova=0 len=1 perm=r") */
+	reqs = kvmalloc_array(len / 19 + 1, sizeof(*reqs), GFP_KERNEL);
+	if (!reqs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	cursor = buf;
+	while ((line = strsep(&cursor, "\n")) != NULL) {
+		const char *why = "bad line";
+
+		lineno++;
+		ret = iopf_parse_access_line(line, &reqs[n], &why);
+		if (ret < 0) {
+			pr_warn_ratelimited("access: line %u: %s\n", lineno,
+					    why);
+			goto out_free;
+		}
+		n += ret;
+	}
+	if (!n) {
+		pr_warn_ratelimited("access: no access in the write\n");
+		ret = -EINVAL;
+		goto out_free;
+	}
+
+	for (i = 0, ret = 0; i < n && !ret; i++) {
+		struct netlink_ext_ack ext = {};
+
+		ret = iopf_access_start(dev, &reqs[i], NULL, &ext);
+		if (ret)
+			pr_warn_ratelimited("access: access %zu: %s (%d)\n",
+					    i + 1, ext._msg ?: "refused", ret);
+		cond_resched();
+	}
+
+out_free:
+	kvfree(reqs);
+	kvfree(buf);
+	return ret ? ret : len;
+}
+
+static const struct file_operations iopf_dev_access_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = iopf_dev_access_write,
+	.llseek = noop_llseek,
+};
+
 /*
  * Called under the device registry lock, when the device appears. Devices
  * come and go over netlink only, which module exit stops before it removes
@@ -308,6 +501,12 @@ void iopf_debugfs_dev_add(struct iopf_dev *dev)
 			    &iopf_dev_pending_fops);
 	debugfs_create_file("last_resume", 0400, dev->debugfs, dev,
 			    &iopf_dev_last_resume_fops);
+	debugfs_create_file("access", 0200, dev->debugfs, dev,
+			    &iopf_dev_access_fops);
+	debugfs_create_file("accesses", 0400, dev->debugfs, dev,
+			    &iopf_dev_accesses_fops);
+	debugfs_create_file("mappings", 0400, dev->debugfs, dev,
+			    &iopf_dev_mappings_fops);
 }
 
 /* Waits for readers; must not be called with dev->lock held */

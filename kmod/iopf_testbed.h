@@ -10,6 +10,8 @@
  *   netlink.c  configuration, and the fault handler user space listens to
  *   debugfs.c  the event queue (record injection) and per-device views
  *   fail.c     failure knobs for the report path
+ *   stages.c   the two-stage access model: stage-1 and stage-2 tables,
+ *              DMA accesses that walk them and fault as SMMUv3 would
  *   main.c     module parameters: quirks that reproduce the RFC's bugs
  */
 #ifndef _IOPF_TESTBED_H
@@ -29,6 +31,7 @@
 #include "kcompat.h"
 
 struct dentry;
+struct seq_file;
 struct iopf_dev;
 
 /* A reported fault; also the pending copy of a page request */
@@ -40,6 +43,7 @@ struct iopf_event {
 	u64 seq;
 	u64 dev_seq;
 	u64 timestamp_ns;
+	u64 access_id;			/* the access that faulted, 0: injected */
 };
 
 /* The RESUME command issued for a page request */
@@ -90,6 +94,60 @@ struct iopf_dev_stats {
 	u64 notify_unheard;
 	u64 pending_full;
 	u64 timeouts;
+	/* The access model's: kept in struct iopf_stages, copied by snapshots */
+	u64 accesses;
+	u64 access_faults_l1;
+	u64 access_faults_l2;
+	u64 access_completed;
+	u64 access_aborted;
+	u64 access_terminated;
+	u64 mapped_s1;
+	u64 mapped_s2;
+	u64 access_notify_lost;
+};
+
+/* What an access is, and where it got: replies and notifications */
+struct iopf_access_info {
+	u64 id;
+	u32 sid;
+	bool has_pasid;
+	bool stall;
+	u32 pasid;
+	u64 addr;
+	u64 len;
+	u32 perm;
+	u32 state;		/* enum iopf_access_state */
+	u32 faults;
+	u32 faults_l1;
+	u32 faults_l2;
+	u32 retries;
+	u64 done;		/* bytes translated: the walk goes on from here */
+	u64 fault_seq;		/* SEQ of its last reported fault, 0: none */
+	u32 stag;		/* while STALLED */
+	u64 start_ns;
+	u64 end_ns;
+};
+
+/* stages.c: a device's tables and accesses (Documentation/stages.md) */
+struct iopf_stages {
+	/* Everything below; taken after dev->lock, never with another held */
+	struct mutex lock;
+	bool removed;
+	u32 mode;			/* IOPF_STAGE_MODE_* */
+	struct xarray s1;		/* SubstreamID -> struct iopf_s1_table */
+	u32 s1_tables;
+	struct xarray s2;		/* IPA page -> xa_mk_value(entry) */
+	u32 gen;			/* changes with the tables: MAP_GET */
+	struct xarray accesses;		/* id -> struct iopf_access */
+	struct xarray stags;		/* STAG -> its stalled access */
+	u32 next_stag;
+	u32 nlive;			/* accesses not ended */
+	u32 nended;
+	struct list_head ended;		/* ended accesses, oldest first */
+	struct list_head retry;		/* accesses a RETRY re-walks */
+	struct work_struct retry_work;
+	struct iopf_dev_stats stats;	/* accesses.. mapped_s2 only */
+	atomic64_t notify_lost;
 };
 
 /* A synthetic device behind the SMMU, named by its StreamID */
@@ -116,6 +174,7 @@ struct iopf_dev {
 	u64 dev_seq;
 	struct iopf_resume last_resume;		/* seq 0: none yet */
 	struct dentry *debugfs;
+	struct iopf_stages stages;
 };
 
 /* A counter's names: one table drives both debugfs and netlink */
@@ -166,6 +225,7 @@ static inline bool iopf_quirk(unsigned int quirk)
 struct iopf_dev_config {
 	const u32 *pending_limit;
 	const u32 *timeout_ms;
+	const u32 *stage_mode;
 };
 
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack);
@@ -199,6 +259,7 @@ void iopf_count_resume_lost(void);
 
 /* smmu.c */
 void iopf_smmu_handle_evt(const u64 *evt);
+void iopf_smmu_handle_access_evt(const u64 *evt, u64 access_id);
 int iopf_smmu_page_response(struct iopf_dev *dev,
 			    const struct iopf_event *evt, u32 code, u32 origin);
 
@@ -208,8 +269,61 @@ void iopf_netlink_exit(void);
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
 bool iopf_nl_notify_resume(struct iopf_resume *resume);
+bool iopf_nl_notify_access(const struct iopf_access_info *info);
 void iopf_nl_flush(void);
 void iopf_nl_seqs(u64 *fault_seq, u64 *resume_seq);
+
+/* stages.c */
+/* An ACCESS: what the device does a DMA transaction with */
+struct iopf_access_req {
+	bool has_pasid;
+	bool stall;
+	u32 pasid;
+	u64 addr;
+	u64 len;
+	u32 perm;
+};
+
+/* A run of contiguous pages with one permission, for MAP_GET */
+struct iopf_mapping {
+	u64 addr;
+	u64 out_addr;
+	u64 len;
+	u32 perm;
+};
+
+int iopf_stages_module_init(void);
+void iopf_stages_module_exit(void);
+void iopf_stages_init(struct iopf_dev *dev);
+void iopf_stages_teardown(struct iopf_dev *dev);
+void iopf_stages_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats);
+u32 iopf_stages_mode(struct iopf_dev *dev);
+int iopf_stages_set_mode(struct iopf_dev *dev, u32 mode,
+			 struct netlink_ext_ack *extack);
+int iopf_stages_map(struct iopf_dev *dev, u32 stage, const u32 *pasid,
+		    u64 addr, u64 out_addr, u64 len, u32 perm,
+		    struct netlink_ext_ack *extack);
+int iopf_stages_unmap(struct iopf_dev *dev, u32 stage, const u32 *pasid,
+		      u64 addr, u64 len, u64 *count,
+		      struct netlink_ext_ack *extack);
+int iopf_stages_ttb_set(struct iopf_dev *dev, u32 pasid, u64 ttb,
+			struct netlink_ext_ack *extack);
+int iopf_stages_map_check(struct iopf_dev *dev, u32 stage, const u32 *pasid,
+			  struct netlink_ext_ack *extack);
+bool iopf_stages_next_run(struct iopf_dev *dev, u32 stage, u32 pasid,
+			  u64 *page, struct iopf_mapping *run, u32 *gen);
+int iopf_access_start(struct iopf_dev *dev, const struct iopf_access_req *req,
+		      struct iopf_access_info *info,
+		      struct netlink_ext_ack *extack);
+bool iopf_access_get(struct iopf_dev *dev, u64 id,
+		     struct iopf_access_info *info);
+bool iopf_access_next(struct iopf_dev *dev, u64 *id,
+		      struct iopf_access_info *info);
+void iopf_access_resume(struct iopf_dev *dev, const struct iopf_event *evt,
+			u32 resp);
+void iopf_access_reported(struct iopf_dev *dev, const struct iopf_event *evt);
+void iopf_stages_show_accesses(struct iopf_dev *dev, struct seq_file *m);
+void iopf_stages_show_mappings(struct iopf_dev *dev, struct seq_file *m);
 
 /* fail.c */
 enum iopf_fail_point {

@@ -223,6 +223,61 @@ static void iopf_test_evt_name(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, iopf_evt_name(0xffffffffu), "UNKNOWN");
 }
 
+/*
+ * The records the access model builds (stages.c): exact words for a
+ * nested CLASS TT fault, and what the decode makes of each kind.
+ */
+static void iopf_test_evt_build(struct kunit *test)
+{
+	struct iopf_evt_fields f = {
+		.event_id = EVT_ID_TRANSLATION_FAULT, .sid = 0x42, .ssv = true,
+		.ssid = 3, .stall = true, .stag = 0x1234,
+		.perm = IOPF_PERM_WRITE | IOPF_PERM_EXEC, .s2 = true,
+		.cls = IOPF_EVT_CLASS_TT, .tt_read = true, .addr = 0x200040,
+		.ipa = 0x40001fffULL,
+	};
+	struct iopf_fault flt;
+	u64 evt[IOPF_EVT_DWORDS];
+
+	iopf_evt_build(&f, evt);
+	KUNIT_EXPECT_EQ(test, evt[0], 0x0000004200003810ULL);
+	/* Stall, STAG, InD, S2, CLASS 1, TTRnW; not RnW: a write */
+	KUNIT_EXPECT_EQ(test, evt[1], 0x0000118480001234ULL);
+	KUNIT_EXPECT_EQ(test, evt[2], 0x200040ULL);
+	KUNIT_EXPECT_EQ(test, evt[3], 0x40001000ULL);
+	KUNIT_ASSERT_EQ(test, iopf_decode(evt, &flt), 0);
+	KUNIT_EXPECT_EQ(test, flt.type, (u32)IOPF_FAULT_PAGE_REQ);
+	KUNIT_EXPECT_EQ(test, flt.level, 2U);
+	KUNIT_EXPECT_EQ(test, flt.grpid, 0x1234U);
+	KUNIT_EXPECT_EQ(test, flt.pasid, 3U);
+	KUNIT_EXPECT_EQ(test, flt.addr, 0x40001000ULL);
+	KUNIT_EXPECT_EQ(test, flt.perm, (u32)(IOPF_PERM_WRITE | IOPF_PERM_EXEC));
+	KUNIT_EXPECT_EQ(test, flt.flags, (u32)(IOPF_PRQ_LAST_PAGE |
+					      IOPF_PRQ_PASID_VALID | IOPF_PRQ_L2));
+
+	/* Stage 1, no stall, read, privileged: no IPA, unrecoverable */
+	f = (struct iopf_evt_fields){
+		.event_id = EVT_ID_PERMISSION_FAULT, .sid = 7,
+		.perm = IOPF_PERM_READ | IOPF_PERM_PRIV,
+		.cls = IOPF_EVT_CLASS_IN, .addr = 0x5000, .ipa = 0x9000,
+	};
+	iopf_evt_build(&f, evt);
+	KUNIT_EXPECT_EQ(test, evt[1], 0x0000020a00000000ULL);
+	KUNIT_EXPECT_EQ(test, evt[3], 0ULL);
+	KUNIT_ASSERT_EQ(test, iopf_decode(evt, &flt), 0);
+	KUNIT_EXPECT_EQ(test, flt.type, (u32)IOPF_FAULT_DMA_UNRECOV);
+	KUNIT_EXPECT_EQ(test, flt.reason, (u32)IOPF_REASON_PERMISSION);
+	KUNIT_EXPECT_EQ(test, flt.level, 1U);
+	KUNIT_EXPECT_EQ(test, flt.addr, 0x5000ULL);
+	KUNIT_EXPECT_EQ(test, flt.perm, (u32)(IOPF_PERM_READ | IOPF_PERM_PRIV));
+
+	KUNIT_EXPECT_TRUE(test, iopf_perm_granted(IOPF_PERM_READ,
+						  IOPF_PERM_READ | IOPF_PERM_WRITE));
+	KUNIT_EXPECT_FALSE(test, iopf_perm_granted(IOPF_PERM_READ | IOPF_PERM_PRIV,
+						   IOPF_PERM_READ));
+	KUNIT_EXPECT_TRUE(test, iopf_perm_granted(0, 0));
+}
+
 static struct kunit_case iopf_fault_core_cases[] = {
 	KUNIT_CASE_PARAM(iopf_test_decode, iopf_fault_case_gen_params),
 	KUNIT_CASE_PARAM(iopf_test_delivery, iopf_fault_case_gen_params),
@@ -231,6 +286,7 @@ static struct kunit_case iopf_fault_core_cases[] = {
 	KUNIT_CASE_PARAM(iopf_test_flags_invalid, iopf_flags_case_gen_params),
 	KUNIT_CASE_PARAM(iopf_test_resume, iopf_resume_case_gen_params),
 	KUNIT_CASE(iopf_test_evt_name),
+	KUNIT_CASE(iopf_test_evt_build),
 	{}
 };
 

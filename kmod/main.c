@@ -29,15 +29,22 @@ static int __init iopf_testbed_init(void)
 		pr_warn("quirks=%#x: reproducing bugs of the RFC as posted\n",
 			iopf_quirks);
 
-	ret = iopf_debugfs_init();
+	ret = iopf_stages_module_init();
 	if (ret)
 		return ret;
+	ret = iopf_debugfs_init();
+	if (ret)
+		goto out_stages;
 	ret = iopf_netlink_init();
-	if (ret) {
-		iopf_debugfs_exit();
-		return ret;
-	}
+	if (ret)
+		goto out_debugfs;
 	return 0;
+
+out_debugfs:
+	iopf_debugfs_exit();
+out_stages:
+	iopf_stages_module_exit();
+	return ret;
 }
 
 static void __exit iopf_testbed_exit(void)
@@ -48,11 +55,13 @@ static void __exit iopf_testbed_exit(void)
 	 * adds or removes a debugfs directory under (or after) the removal of
 	 * the tree. Then debugfs, which waits for writers: no record is
 	 * injected afterwards. Then the devices: removing them answers what is
-	 * still pending (nobody hears it: the family is gone).
+	 * still pending (nobody hears it: the family is gone), which ends the
+	 * accesses stalled on it; then the workqueue their retries ran on.
 	 */
 	iopf_netlink_exit();
 	iopf_debugfs_exit();
 	iopf_dev_destroy_all();
+	iopf_stages_module_exit();
 }
 
 module_init(iopf_testbed_init);

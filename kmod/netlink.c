@@ -104,12 +104,58 @@ static struct netlink_range_validation iopf_timeout_range = {
 	.max = IOPF_TIMEOUT_MS_MAX,
 };
 
-static const struct nla_policy iopf_set_policy[IOPF_A_TIMEOUT_MS + 1] = {
+static const struct nla_policy iopf_set_policy[IOPF_A_STAGE_MODE + 1] = {
 	[IOPF_A_SID] = { .type = NLA_U32 },
 	[IOPF_A_PENDING_LIMIT] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pending_limit_range),
 	[IOPF_A_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_timeout_range),
+	[IOPF_A_STAGE_MODE] = NLA_POLICY_MAX(NLA_U32, IOPF_STAGE_MODE_NESTED),
+};
+
+/* The access model's: alignment and ranges are checked by stages.c */
+static const struct nla_policy iopf_map_policy[IOPF_A_PERM + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_STAGE] = NLA_POLICY_RANGE(NLA_U32, IOPF_STAGE_1, IOPF_STAGE_2),
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+	[IOPF_A_ADDR] = { .type = NLA_U64 },
+	[IOPF_A_OUT_ADDR] = { .type = NLA_U64 },
+	[IOPF_A_LEN] = { .type = NLA_U64 },
+	[IOPF_A_PERM] = NLA_POLICY_MASK(NLA_U32, IOPF_PERM_ALL),
+};
+
+static const struct nla_policy iopf_unmap_policy[IOPF_A_LEN + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_STAGE] = NLA_POLICY_RANGE(NLA_U32, IOPF_STAGE_1, IOPF_STAGE_2),
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+	[IOPF_A_ADDR] = { .type = NLA_U64 },
+	[IOPF_A_LEN] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy iopf_map_get_policy[IOPF_A_STAGE + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_STAGE] = NLA_POLICY_RANGE(NLA_U32, IOPF_STAGE_1, IOPF_STAGE_2),
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+};
+
+static const struct nla_policy iopf_access_policy[IOPF_A_STALL + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+	[IOPF_A_ADDR] = { .type = NLA_U64 },
+	[IOPF_A_LEN] = { .type = NLA_U64 },
+	[IOPF_A_PERM] = NLA_POLICY_MASK(NLA_U32, IOPF_PERM_ALL),
+	[IOPF_A_STALL] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy iopf_access_get_policy[IOPF_A_ACCESS_ID + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_ACCESS_ID] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy iopf_ttb_policy[IOPF_A_TTB + 1] = {
+	[IOPF_A_SID] = { .type = NLA_U32 },
+	[IOPF_A_PASID] = NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pasid_range),
+	[IOPF_A_TTB] = { .type = NLA_U64 },
 };
 
 /* No attributes at all: any is rejected by strict validation */
@@ -363,6 +409,80 @@ out_unlock:
 	return sent;
 }
 
+static int iopf_nl_put_access(struct sk_buff *skb,
+			      const struct iopf_access_info *a)
+{
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, IOPF_A_ACCESS);
+	if (!nest)
+		return -EMSGSIZE;
+	if (iopf_nl_put_u64(skb, IOPF_ACCESS_A_ID, a->id, IOPF_ACCESS_A_PAD) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_SID, a->sid) ||
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_ADDR, a->addr,
+			    IOPF_ACCESS_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_LEN, a->len, IOPF_ACCESS_A_PAD) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_PERM, a->perm) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_STATE, a->state) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_FAULTS, a->faults) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_FAULTS_L1, a->faults_l1) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_FAULTS_L2, a->faults_l2) ||
+	    nla_put_u32(skb, IOPF_ACCESS_A_RETRIES, a->retries) ||
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_DONE, a->done,
+			    IOPF_ACCESS_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_START_NS, a->start_ns,
+			    IOPF_ACCESS_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_END_NS, a->end_ns,
+			    IOPF_ACCESS_A_PAD))
+		goto cancel;
+	if (a->has_pasid && nla_put_u32(skb, IOPF_ACCESS_A_PASID, a->pasid))
+		goto cancel;
+	if (a->fault_seq &&
+	    iopf_nl_put_u64(skb, IOPF_ACCESS_A_FAULT_SEQ, a->fault_seq,
+			    IOPF_ACCESS_A_PAD))
+		goto cancel;
+	if (a->state == IOPF_ACCESS_STALLED &&
+	    nla_put_u32(skb, IOPF_ACCESS_A_STAG, a->stag))
+		goto cancel;
+	if (a->stall && nla_put_flag(skb, IOPF_ACCESS_A_STALL))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/*
+ * An access ended: one ACCESS nest to the faults group, after the fault and
+ * RESUME that ended it. False when the notification was lost; nobody
+ * listening is not a loss.
+ */
+bool iopf_nl_notify_access(const struct iopf_access_info *info)
+{
+	bool sent = false;
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!skb)
+		return false;
+	mutex_lock(&iopf_nl_notify_lock);
+	/* Listeners see the fault and the RESUME before the end */
+	iopf_nl_flush_locked();
+	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_ACCESS_NTF);
+	if (WARN_ON_ONCE(!hdr || iopf_nl_put_access(skb, info))) {
+		nlmsg_free(skb);
+		goto out_unlock;
+	}
+	genlmsg_end(skb, hdr);
+	sent = iopf_nl_multicast(skb) != IOPF_NL_LOST;
+out_unlock:
+	mutex_unlock(&iopf_nl_notify_lock);
+	return sent;
+}
+
 /* A STATS nest of every counter a table names */
 static int iopf_nl_put_stats(struct sk_buff *skb, const void *stats,
 			     const struct iopf_stat_field *fields,
@@ -407,6 +527,7 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 	    nla_put_u32(skb, IOPF_A_FLAGS, hflags) ||
 	    nla_put_u32(skb, IOPF_A_PENDING_LIMIT, limit) ||
 	    nla_put_u32(skb, IOPF_A_TIMEOUT_MS, timeout) ||
+	    nla_put_u32(skb, IOPF_A_STAGE_MODE, iopf_stages_mode(dev)) ||
 	    iopf_nl_put_stats(skb, &stats, iopf_dev_stat_fields,
 			      iopf_dev_stat_nfields)) {
 		genlmsg_cancel(skb, hdr);
@@ -705,8 +826,8 @@ static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct iopf_dev_config cfg = {};
+	u32 limit, timeout, mode;
 	struct iopf_dev *dev;
-	u32 limit, timeout;
 	int ret;
 
 	if (info->attrs[IOPF_A_PENDING_LIMIT]) {
@@ -717,9 +838,13 @@ static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 		timeout = nla_get_u32(info->attrs[IOPF_A_TIMEOUT_MS]);
 		cfg.timeout_ms = &timeout;
 	}
-	if (!cfg.pending_limit && !cfg.timeout_ms) {
+	if (info->attrs[IOPF_A_STAGE_MODE]) {
+		mode = nla_get_u32(info->attrs[IOPF_A_STAGE_MODE]);
+		cfg.stage_mode = &mode;
+	}
+	if (!cfg.pending_limit && !cfg.timeout_ms && !cfg.stage_mode) {
 		NL_SET_ERR_MSG(info->extack,
-			       "nothing to set: PENDING_LIMIT or TIMEOUT_MS");
+			       "nothing to set: PENDING_LIMIT, TIMEOUT_MS or STAGE_MODE");
 		return -EINVAL;
 	}
 	dev = iopf_nl_get_dev(info);
@@ -728,6 +853,344 @@ static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 	ret = iopf_dev_configure(dev, &cfg, info->extack);
 	iopf_dev_put(dev);
 	return ret;
+}
+
+/* The optional PASID of a request */
+static const u32 *iopf_nl_pasid(struct genl_info *info, u32 *pasid)
+{
+	if (!info->attrs[IOPF_A_PASID])
+		return NULL;
+	*pasid = nla_get_u32(info->attrs[IOPF_A_PASID]);
+	return pasid;
+}
+
+static int iopf_nl_map_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	const u32 *pasidp;
+	struct iopf_dev *dev;
+	u32 pasid;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_STAGE) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_OUT_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_LEN) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_PERM))
+		return -EINVAL;
+	pasidp = iopf_nl_pasid(info, &pasid);
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_stages_map(dev, nla_get_u32(tb[IOPF_A_STAGE]), pasidp,
+			      nla_get_u64(tb[IOPF_A_ADDR]),
+			      nla_get_u64(tb[IOPF_A_OUT_ADDR]),
+			      nla_get_u64(tb[IOPF_A_LEN]),
+			      nla_get_u32(tb[IOPF_A_PERM]), info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+static int iopf_nl_unmap_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **tb = info->attrs;
+	const u32 *pasidp;
+	struct iopf_dev *dev;
+	struct sk_buff *msg;
+	u64 count = 0;
+	void *hdr;
+	u32 pasid;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_STAGE) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_LEN))
+		return -EINVAL;
+	pasidp = iopf_nl_pasid(info, &pasid);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev)) {
+		nlmsg_free(msg);
+		return PTR_ERR(dev);
+	}
+	ret = iopf_stages_unmap(dev, nla_get_u32(tb[IOPF_A_STAGE]), pasidp,
+				nla_get_u64(tb[IOPF_A_ADDR]),
+				nla_get_u64(tb[IOPF_A_LEN]), &count,
+				info->extack);
+	iopf_dev_put(dev);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	hdr = genlmsg_put_reply(msg, info, &iopf_nl_family, 0, IOPF_CMD_UNMAP);
+	if (!hdr || iopf_nl_put_u64(msg, IOPF_A_COUNT, count, IOPF_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int iopf_nl_ttb_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_dev *dev;
+	u32 pasid = 0;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_TTB))
+		return -EINVAL;
+	iopf_nl_pasid(info, &pasid);
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = iopf_stages_ttb_set(dev, pasid,
+				  nla_get_u64(info->attrs[IOPF_A_TTB]),
+				  info->extack);
+	iopf_dev_put(dev);
+	return ret;
+}
+
+/*
+ * MAP_GET: cb->args[0] the next page, [1] the StreamID, [2] the stage, [3]
+ * the PASID; one MAPPING nest per message.
+ */
+static int iopf_nl_map_get_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[IOPF_A_STAGE + 1];
+	struct iopf_dev *dev;
+	u32 stage, pasid;
+	int ret;
+
+	ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, IOPF_A_STAGE,
+			  iopf_map_get_policy, cb->extack);
+	if (ret)
+		return ret;
+	if (!tb[IOPF_A_SID] || !tb[IOPF_A_STAGE]) {
+		NL_SET_ERR_MSG(cb->extack, "SID and STAGE are required");
+		return -EINVAL;
+	}
+	stage = nla_get_u32(tb[IOPF_A_STAGE]);
+	pasid = tb[IOPF_A_PASID] ? nla_get_u32(tb[IOPF_A_PASID]) : 0;
+	dev = iopf_dev_get(nla_get_u32(tb[IOPF_A_SID]));
+	if (!dev) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, tb[IOPF_A_SID],
+				    "no device with this StreamID");
+		return -ENODEV;
+	}
+	ret = iopf_stages_map_check(dev, stage,
+				    tb[IOPF_A_PASID] ? &pasid : NULL,
+				    cb->extack);
+	iopf_dev_put(dev);
+	if (ret)
+		return ret;
+	cb->args[0] = 0;
+	cb->args[1] = nla_get_u32(tb[IOPF_A_SID]);
+	cb->args[2] = stage;
+	cb->args[3] = pasid;
+	return 0;
+}
+
+static int iopf_nl_put_mapping(struct sk_buff *skb, u32 sid, u32 stage,
+			       u32 pasid, const struct iopf_mapping *run)
+{
+	struct nlattr *nest = nla_nest_start(skb, IOPF_A_MAPPING);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, IOPF_MAPPING_A_SID, sid) ||
+	    nla_put_u32(skb, IOPF_MAPPING_A_STAGE, stage) ||
+	    (stage == IOPF_STAGE_1 &&
+	     nla_put_u32(skb, IOPF_MAPPING_A_PASID, pasid)) ||
+	    iopf_nl_put_u64(skb, IOPF_MAPPING_A_ADDR, run->addr,
+			    IOPF_MAPPING_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_MAPPING_A_OUT_ADDR, run->out_addr,
+			    IOPF_MAPPING_A_PAD) ||
+	    iopf_nl_put_u64(skb, IOPF_MAPPING_A_LEN, run->len,
+			    IOPF_MAPPING_A_PAD) ||
+	    nla_put_u32(skb, IOPF_MAPPING_A_PERM, run->perm)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int iopf_nl_map_get_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	u32 sid = cb->args[1], stage = cb->args[2], pasid = cb->args[3];
+	struct iopf_mapping run;
+	struct iopf_dev *dev;
+	u64 page = cb->args[0];
+	u32 gen;
+
+	dev = iopf_dev_get(sid);
+	if (!dev)	/* deleted since: the dump ends */
+		return 0;
+	while (iopf_stages_next_run(dev, stage, pasid, &page, &run, &gen)) {
+		void *hdr;
+
+		cb->seq = gen;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &iopf_nl_family,
+				  NLM_F_MULTI, IOPF_CMD_MAP_GET);
+		if (!hdr)
+			break;
+		genl_dump_check_consistent(cb, hdr);
+		if (iopf_nl_put_mapping(skb, sid, stage, pasid, &run)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = page;
+		cond_resched();
+	}
+	iopf_dev_put(dev);
+	return skb->len;
+}
+
+static int iopf_nl_access_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct iopf_access_req req = {};
+	struct iopf_access_info ai;
+	struct nlattr **tb = info->attrs;
+	struct iopf_dev *dev;
+	struct sk_buff *msg;
+	void *hdr;
+	int ret;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_ADDR) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_LEN) ||
+	    GENL_REQ_ATTR_CHECK(info, IOPF_A_PERM))
+		return -EINVAL;
+	req.has_pasid = iopf_nl_pasid(info, &req.pasid);
+	req.addr = nla_get_u64(tb[IOPF_A_ADDR]);
+	req.len = nla_get_u64(tb[IOPF_A_LEN]);
+	req.perm = nla_get_u32(tb[IOPF_A_PERM]);
+	req.stall = nla_get_flag(tb[IOPF_A_STALL]);
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	dev = iopf_nl_get_dev(info);
+	if (IS_ERR(dev)) {
+		nlmsg_free(msg);
+		return PTR_ERR(dev);
+	}
+	ret = iopf_access_start(dev, &req, &ai, info->extack);
+	iopf_dev_put(dev);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	hdr = genlmsg_put_reply(msg, info, &iopf_nl_family, 0, IOPF_CMD_ACCESS);
+	if (!hdr || iopf_nl_put_access(msg, &ai)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int iopf_nl_access_get_doit(struct sk_buff *skb,
+				   struct genl_info *info)
+{
+	struct iopf_access_info ai;
+	unsigned long index = 0;
+	struct iopf_dev *dev;
+	struct sk_buff *msg;
+	bool found = false;
+	void *hdr;
+	u64 id;
+
+	if (GENL_REQ_ATTR_CHECK(info, IOPF_A_ACCESS_ID))
+		return -EINVAL;
+	id = nla_get_u64(info->attrs[IOPF_A_ACCESS_ID]);
+	if (info->attrs[IOPF_A_SID]) {
+		dev = iopf_nl_get_dev(info);
+		if (IS_ERR(dev))
+			return PTR_ERR(dev);
+		found = iopf_access_get(dev, id, &ai);
+		iopf_dev_put(dev);
+	} else {
+		/* Without the StreamID, every device is asked */
+		while (!found && (dev = iopf_dev_find_next(&index))) {
+			found = iopf_access_get(dev, id, &ai);
+			iopf_dev_put(dev);
+			if (index++ == U32_MAX)
+				break;
+		}
+	}
+	if (!found) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[IOPF_A_ACCESS_ID],
+				    "no access with this ID (or no longer kept)");
+		return -ENOENT;
+	}
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &iopf_nl_family, 0,
+				IOPF_CMD_ACCESS_GET);
+	if (!hdr || iopf_nl_put_access(msg, &ai)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* As the PENDING_GET dump, cb->args[1] the next access id of the device */
+static int iopf_nl_access_fill_dev(struct sk_buff *skb,
+				   struct netlink_callback *cb,
+				   struct iopf_dev *dev)
+{
+	struct iopf_access_info ai;
+	u64 id = cb->args[1];
+
+	while (iopf_access_next(dev, &id, &ai)) {
+		void *hdr;
+
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+				  cb->nlh->nlmsg_seq, &iopf_nl_family,
+				  NLM_F_MULTI, IOPF_CMD_ACCESS_GET);
+		if (!hdr)
+			return -EMSGSIZE;
+		if (iopf_nl_put_access(skb, &ai)) {
+			genlmsg_cancel(skb, hdr);
+			return -EMSGSIZE;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[1] = id;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int iopf_nl_access_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	unsigned long index = cb->args[0];
+	struct iopf_dev *dev;
+	int ret = 0;
+
+	while ((dev = iopf_nl_dump_next(cb, &index))) {
+		if (index != cb->args[0]) {
+			cb->args[0] = index;	/* a new device */
+			cb->args[1] = 0;
+		}
+		ret = iopf_nl_access_fill_dev(skb, cb, dev);
+		iopf_dev_put(dev);
+		if (ret)
+			break;
+		iopf_nl_dump_past(cb, index);
+		cb->args[1] = 0;
+		index = cb->args[0];
+	}
+	if (ret && !skb->len)
+		return ret;
+	return skb->len;
 }
 
 static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
@@ -826,6 +1289,53 @@ static const struct genl_ops iopf_nl_ops[] = {
 		.doit = iopf_nl_dev_set_doit,
 		.policy = iopf_set_policy,
 		.maxattr = ARRAY_SIZE(iopf_set_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_MAP,
+		.doit = iopf_nl_map_doit,
+		.policy = iopf_map_policy,
+		.maxattr = ARRAY_SIZE(iopf_map_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_UNMAP,
+		.doit = iopf_nl_unmap_doit,
+		.policy = iopf_unmap_policy,
+		.maxattr = ARRAY_SIZE(iopf_unmap_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_MAP_GET,
+		.start = iopf_nl_map_get_start,
+		.dumpit = iopf_nl_map_get_dumpit,
+		.policy = iopf_map_get_policy,
+		.maxattr = ARRAY_SIZE(iopf_map_get_policy) - 1,
+		/* The memory layout of a guest: admins only */
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_ACCESS,
+		.doit = iopf_nl_access_doit,
+		.policy = iopf_access_policy,
+		.maxattr = ARRAY_SIZE(iopf_access_policy) - 1,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_ACCESS_GET,
+		.doit = iopf_nl_access_get_doit,
+		.start = iopf_nl_dump_start_sid,
+		.dumpit = iopf_nl_access_dumpit,
+		.policy = iopf_access_get_policy,
+		.maxattr = ARRAY_SIZE(iopf_access_get_policy) - 1,
+		/* What devices touch, as the faults group: admins only */
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = IOPF_CMD_TTB_SET,
+		.doit = iopf_nl_ttb_set_doit,
+		.policy = iopf_ttb_policy,
+		.maxattr = ARRAY_SIZE(iopf_ttb_policy) - 1,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

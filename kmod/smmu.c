@@ -43,6 +43,9 @@ int iopf_smmu_page_response(struct iopf_dev *dev,
 		iopf_count_resume_lost();
 	}
 	dev->last_resume = resume;
+	/* The stalled transaction it resumes, when an access made it */
+	if (evt->access_id)
+		iopf_access_resume(dev, evt, resume.resp);
 	return 0;
 }
 
@@ -61,7 +64,7 @@ static void iopf_smmu_log_evt(const u64 *evt)
 }
 
 /* arm_smmu_handle_evt() for one record, words in CPU order */
-void iopf_smmu_handle_evt(const u64 *evt)
+static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id)
 {
 	struct iopf_event fault_evt = {};
 	struct iopf_dev *dev;
@@ -88,6 +91,7 @@ void iopf_smmu_handle_evt(const u64 *evt)
 	}
 
 	memcpy(fault_evt.record, evt, sizeof(fault_evt.record));
+	fault_evt.access_id = access_id;
 	/*
 	 * Report and abort under one hold of the stream lock, as the driver
 	 * holds streams_mutex: a removal cannot come in between and flush the
@@ -114,4 +118,19 @@ void iopf_smmu_handle_evt(const u64 *evt)
 out_log:
 	if (ret)
 		iopf_smmu_log_evt(evt);
+}
+
+/* A record from the event queue: debugfs injection */
+void iopf_smmu_handle_evt(const u64 *evt)
+{
+	__iopf_smmu_handle_evt(evt, 0);
+}
+
+/*
+ * A record an access's walk built (stages.c): the same path, the request it
+ * becomes (if it stalls) knowing which access waits for its RESUME.
+ */
+void iopf_smmu_handle_access_evt(const u64 *evt, u64 access_id)
+{
+	__iopf_smmu_handle_evt(evt, access_id);
 }

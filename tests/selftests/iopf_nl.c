@@ -259,6 +259,123 @@ int iopf_nl_parse_stats(const void *data, size_t len, struct iopf_nl_stats *s)
 	return 0;
 }
 
+int iopf_nl_parse_access(const void *data, size_t len,
+			 struct iopf_nl_access *x)
+{
+	const struct nlattr *a;
+	struct attr_it it;
+
+	memset(x, 0, sizeof(*x));
+	attr_it_init(&it, data, len);
+	while ((a = attr_next(&it))) {
+		uint16_t t = attr_type(a);
+		bool ok = false;
+
+		switch (t) {
+		case IOPF_ACCESS_A_ID:
+			ok = attr_u64(a, &x->id);
+			break;
+		case IOPF_ACCESS_A_SID:
+			ok = attr_u32(a, &x->sid);
+			break;
+		case IOPF_ACCESS_A_PASID:
+			ok = attr_u32(a, &x->pasid);
+			break;
+		case IOPF_ACCESS_A_ADDR:
+			ok = attr_u64(a, &x->addr);
+			break;
+		case IOPF_ACCESS_A_LEN:
+			ok = attr_u64(a, &x->len);
+			break;
+		case IOPF_ACCESS_A_PERM:
+			ok = attr_u32(a, &x->perm);
+			break;
+		case IOPF_ACCESS_A_STATE:
+			ok = attr_u32(a, &x->state);
+			break;
+		case IOPF_ACCESS_A_FAULTS:
+			ok = attr_u32(a, &x->faults);
+			break;
+		case IOPF_ACCESS_A_FAULTS_L1:
+			ok = attr_u32(a, &x->faults_l1);
+			break;
+		case IOPF_ACCESS_A_FAULTS_L2:
+			ok = attr_u32(a, &x->faults_l2);
+			break;
+		case IOPF_ACCESS_A_RETRIES:
+			ok = attr_u32(a, &x->retries);
+			break;
+		case IOPF_ACCESS_A_DONE:
+			ok = attr_u64(a, &x->done);
+			break;
+		case IOPF_ACCESS_A_FAULT_SEQ:
+			ok = attr_u64(a, &x->fault_seq);
+			break;
+		case IOPF_ACCESS_A_STAG:
+			ok = attr_u32(a, &x->stag);
+			break;
+		case IOPF_ACCESS_A_START_NS:
+			ok = attr_u64(a, &x->start_ns);
+			break;
+		case IOPF_ACCESS_A_END_NS:
+			ok = attr_u64(a, &x->end_ns);
+			break;
+		case IOPF_ACCESS_A_STALL:
+			ok = attr_len(a) == 0;
+			x->stall = ok;
+			break;
+		default:
+			break;
+		}
+		if (ok && t <= IOPF_ACCESS_A_MAX)
+			x->has[t] = true;
+	}
+	return 0;
+}
+
+int iopf_nl_parse_mapping(const void *data, size_t len,
+			  struct iopf_nl_mapping *x)
+{
+	const struct nlattr *a;
+	struct attr_it it;
+
+	memset(x, 0, sizeof(*x));
+	attr_it_init(&it, data, len);
+	while ((a = attr_next(&it))) {
+		uint16_t t = attr_type(a);
+		bool ok = false;
+
+		switch (t) {
+		case IOPF_MAPPING_A_SID:
+			ok = attr_u32(a, &x->sid);
+			break;
+		case IOPF_MAPPING_A_STAGE:
+			ok = attr_u32(a, &x->stage);
+			break;
+		case IOPF_MAPPING_A_PASID:
+			ok = attr_u32(a, &x->pasid);
+			break;
+		case IOPF_MAPPING_A_ADDR:
+			ok = attr_u64(a, &x->addr);
+			break;
+		case IOPF_MAPPING_A_OUT_ADDR:
+			ok = attr_u64(a, &x->out_addr);
+			break;
+		case IOPF_MAPPING_A_LEN:
+			ok = attr_u64(a, &x->len);
+			break;
+		case IOPF_MAPPING_A_PERM:
+			ok = attr_u32(a, &x->perm);
+			break;
+		default:
+			break;
+		}
+		if (ok && t <= IOPF_MAPPING_A_MAX)
+			x->has[t] = true;
+	}
+	return 0;
+}
+
 int iopf_nl_parse_dev(const void *attrs, size_t len, struct iopf_nl_dev *d)
 {
 	const struct nlattr *a;
@@ -285,6 +402,9 @@ int iopf_nl_parse_dev(const void *attrs, size_t len, struct iopf_nl_dev *d)
 			break;
 		case IOPF_A_TIMEOUT_MS:
 			ok = attr_u32(a, &d->timeout_ms);
+			break;
+		case IOPF_A_STAGE_MODE:
+			ok = attr_u32(a, &d->stage_mode);
 			break;
 		case IOPF_A_STATS:
 			iopf_nl_parse_stats(attr_data(a), attr_len(a), &d->stats);
@@ -495,6 +615,11 @@ static void queue_ntf(struct iopf_nl *nl, const struct nlmsghdr *h)
 			   attr_type(a) == IOPF_A_RESUME) {
 			ev.cmd = IOPF_CMD_RESUME_NTF;
 			iopf_nl_parse_resume(attr_data(a), attr_len(a), &ev.resume);
+			enqueue(nl, &ev);
+		} else if (g->cmd == IOPF_CMD_ACCESS_NTF &&
+			   attr_type(a) == IOPF_A_ACCESS) {
+			ev.cmd = IOPF_CMD_ACCESS_NTF;
+			iopf_nl_parse_access(attr_data(a), attr_len(a), &ev.access);
 			enqueue(nl, &ev);
 		}
 	}
@@ -852,6 +977,200 @@ int iopf_dev_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pending_limit
 	return iopf_nl_transact(nl, &m, NULL, NULL);
 }
 
+int iopf_dev_set_mode(struct iopf_nl *nl, uint32_t sid, uint32_t mode)
+{
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_DEV_SET, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u32(&m, IOPF_A_STAGE_MODE, mode);
+	return iopf_nl_transact(nl, &m, NULL, NULL);
+}
+
+int iopf_map(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+	     const uint32_t *pasid, uint64_t addr, uint64_t out_addr,
+	     uint64_t len, uint32_t perm)
+{
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_MAP, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u32(&m, IOPF_A_STAGE, stage);
+	if (pasid)
+		iopf_msg_put_u32(&m, IOPF_A_PASID, *pasid);
+	iopf_msg_put_u64(&m, IOPF_A_ADDR, addr);
+	iopf_msg_put_u64(&m, IOPF_A_OUT_ADDR, out_addr);
+	iopf_msg_put_u64(&m, IOPF_A_LEN, len);
+	iopf_msg_put_u32(&m, IOPF_A_PERM, perm);
+	return iopf_nl_transact(nl, &m, NULL, NULL);
+}
+
+static int count_cb(const struct iopf_nl *nl, uint8_t cmd, const void *attrs,
+		    size_t len, void *arg)
+{
+	const struct nlattr *a;
+	struct attr_it it;
+
+	(void)nl;
+	(void)cmd;
+	attr_it_init(&it, attrs, len);
+	while ((a = attr_next(&it)))
+		if (attr_type(a) == IOPF_A_COUNT && attr_u64(a, arg))
+			return 0;
+	return -EPROTO;
+}
+
+int iopf_unmap(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+	       const uint32_t *pasid, uint64_t addr, uint64_t len,
+	       uint64_t *count)
+{
+	struct iopf_nl_msg m;
+	uint64_t dummy;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_UNMAP, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u32(&m, IOPF_A_STAGE, stage);
+	if (pasid)
+		iopf_msg_put_u32(&m, IOPF_A_PASID, *pasid);
+	iopf_msg_put_u64(&m, IOPF_A_ADDR, addr);
+	iopf_msg_put_u64(&m, IOPF_A_LEN, len);
+	return iopf_nl_transact(nl, &m, count_cb, count ? count : &dummy);
+}
+
+struct mapping_arg {
+	struct iopf_nl_mapping *out;
+	int max;
+	int n;
+};
+
+static int mapping_cb(const struct iopf_nl *nl, uint8_t cmd, const void *attrs,
+		      size_t len, void *arg)
+{
+	struct mapping_arg *ma = arg;
+	const struct nlattr *a;
+	struct attr_it it;
+	int nests = 0;
+
+	(void)nl;
+	(void)cmd;
+	attr_it_init(&it, attrs, len);
+	while ((a = attr_next(&it))) {
+		if (attr_type(a) != IOPF_A_MAPPING)
+			continue;
+		if (ma->n < ma->max)
+			iopf_nl_parse_mapping(attr_data(a), attr_len(a),
+					      &ma->out[ma->n]);
+		ma->n++;
+		nests++;
+	}
+	return nests == 1 ? 0 : -EPROTO;
+}
+
+int iopf_map_dump(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+		  const uint32_t *pasid, struct iopf_nl_mapping *out, int max)
+{
+	struct mapping_arg ma = { .out = out, .max = max };
+	struct iopf_nl_msg m;
+	int ret;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_MAP_GET, true);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u32(&m, IOPF_A_STAGE, stage);
+	if (pasid)
+		iopf_msg_put_u32(&m, IOPF_A_PASID, *pasid);
+	ret = iopf_nl_transact(nl, &m, mapping_cb, &ma);
+	return ret ? ret : ma.n;
+}
+
+int iopf_ttb_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pasid,
+		 uint64_t ttb)
+{
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_TTB_SET, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	if (pasid)
+		iopf_msg_put_u32(&m, IOPF_A_PASID, *pasid);
+	iopf_msg_put_u64(&m, IOPF_A_TTB, ttb);
+	return iopf_nl_transact(nl, &m, NULL, NULL);
+}
+
+struct access_arg {
+	struct iopf_nl_access *out;
+	int max;
+	int n;
+};
+
+static int access_cb(const struct iopf_nl *nl, uint8_t cmd, const void *attrs,
+		     size_t len, void *arg)
+{
+	struct access_arg *xa = arg;
+	const struct nlattr *a;
+	struct attr_it it;
+	int nests = 0;
+
+	(void)nl;
+	(void)cmd;
+	attr_it_init(&it, attrs, len);
+	while ((a = attr_next(&it))) {
+		if (attr_type(a) != IOPF_A_ACCESS)
+			continue;
+		if (xa->n < xa->max)
+			iopf_nl_parse_access(attr_data(a), attr_len(a),
+					     &xa->out[xa->n]);
+		xa->n++;
+		nests++;
+	}
+	return nests == 1 ? 0 : -EPROTO;
+}
+
+int iopf_access(struct iopf_nl *nl, uint32_t sid, const uint32_t *pasid,
+		uint64_t addr, uint64_t len, uint32_t perm, bool stall,
+		struct iopf_nl_access *out)
+{
+	struct iopf_nl_access dummy;
+	struct access_arg xa = { .out = out ? out : &dummy, .max = 1 };
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_ACCESS, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	if (pasid)
+		iopf_msg_put_u32(&m, IOPF_A_PASID, *pasid);
+	iopf_msg_put_u64(&m, IOPF_A_ADDR, addr);
+	iopf_msg_put_u64(&m, IOPF_A_LEN, len);
+	iopf_msg_put_u32(&m, IOPF_A_PERM, perm);
+	if (stall)
+		iopf_msg_put(&m, IOPF_A_STALL, "", 0);
+	return iopf_nl_transact(nl, &m, access_cb, &xa);
+}
+
+int iopf_access_get(struct iopf_nl *nl, uint64_t id, const uint32_t *sid,
+		    struct iopf_nl_access *out)
+{
+	struct access_arg xa = { .out = out, .max = 1 };
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_ACCESS_GET, false);
+	iopf_msg_put_u64(&m, IOPF_A_ACCESS_ID, id);
+	if (sid)
+		iopf_msg_put_u32(&m, IOPF_A_SID, *sid);
+	return iopf_nl_transact(nl, &m, access_cb, &xa);
+}
+
+int iopf_access_dump(struct iopf_nl *nl, const uint32_t *sid,
+		     struct iopf_nl_access *out, int max)
+{
+	struct access_arg xa = { .out = out, .max = max };
+	struct iopf_nl_msg m;
+	int ret;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_ACCESS_GET, true);
+	if (sid)
+		iopf_msg_put_u32(&m, IOPF_A_SID, *sid);
+	ret = iopf_nl_transact(nl, &m, access_cb, &xa);
+	return ret ? ret : xa.n;
+}
+
 int iopf_handler_register(struct iopf_nl *nl, uint32_t sid, uint32_t flags)
 {
 	struct iopf_nl_msg m;
@@ -1052,6 +1371,8 @@ const char *iopf_nl_cmd_name(int cmd)
 		return "FAULT_NTF";
 	case IOPF_CMD_RESUME_NTF:
 		return "RESUME_NTF";
+	case IOPF_CMD_ACCESS_NTF:
+		return "ACCESS_NTF";
 	default:
 		return "?";
 	}

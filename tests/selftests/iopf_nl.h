@@ -53,12 +53,47 @@ struct iopf_nl_resume {
 	uint32_t cmd_len;
 };
 
-/* One multicast event: a fault (one nest of a FAULT_NTF) or a resume */
+/* A decoded IOPF_A_ACCESS nest */
+struct iopf_nl_access {
+	bool has[IOPF_ACCESS_A_MAX + 1];
+	uint64_t id;
+	uint32_t sid;
+	uint32_t pasid;
+	uint64_t addr;
+	uint64_t len;
+	uint32_t perm;
+	uint32_t state;
+	uint32_t faults;
+	uint32_t faults_l1;
+	uint32_t faults_l2;
+	uint32_t retries;
+	uint64_t done;
+	uint64_t fault_seq;
+	uint32_t stag;
+	uint64_t start_ns;
+	uint64_t end_ns;
+	bool stall;
+};
+
+/* A decoded IOPF_A_MAPPING nest */
+struct iopf_nl_mapping {
+	bool has[IOPF_MAPPING_A_MAX + 1];
+	uint32_t sid;
+	uint32_t stage;
+	uint32_t pasid;
+	uint64_t addr;
+	uint64_t out_addr;
+	uint64_t len;
+	uint32_t perm;
+};
+
+/* One multicast event: a fault (one nest of a FAULT_NTF), a resume, an access */
 struct iopf_nl_event {
-	int cmd;		/* IOPF_CMD_FAULT_NTF or IOPF_CMD_RESUME_NTF */
+	int cmd;		/* IOPF_CMD_FAULT_NTF, RESUME_NTF or ACCESS_NTF */
 	union {
 		struct iopf_nl_fault fault;
 		struct iopf_nl_resume resume;
+		struct iopf_nl_access access;
 	};
 };
 
@@ -74,6 +109,7 @@ struct iopf_nl_dev {
 	uint32_t flags;
 	uint32_t pending_limit;
 	uint32_t timeout_ms;
+	uint32_t stage_mode;
 	struct iopf_nl_stats stats;
 };
 
@@ -164,6 +200,34 @@ int iopf_dev_dump_sid(struct iopf_nl *nl, const uint32_t *sid,
 /* DEV_SET: NULL leaves a setting out of the request */
 int iopf_dev_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pending_limit,
 		 const uint32_t *timeout_ms);
+/* The access model (Documentation/stages.md); pasid NULL: none */
+int iopf_dev_set_mode(struct iopf_nl *nl, uint32_t sid, uint32_t mode);
+int iopf_map(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+	     const uint32_t *pasid, uint64_t addr, uint64_t out_addr,
+	     uint64_t len, uint32_t perm);
+/* count (may be NULL): the pages UNMAP's reply says it unmapped */
+int iopf_unmap(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+	       const uint32_t *pasid, uint64_t addr, uint64_t len,
+	       uint64_t *count);
+/* MAP_GET into out[max]; returns the count of runs (may exceed max) */
+int iopf_map_dump(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
+		  const uint32_t *pasid, struct iopf_nl_mapping *out, int max);
+int iopf_ttb_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pasid,
+		 uint64_t ttb);
+/* out (may be NULL): the reply's ACCESS nest */
+int iopf_access(struct iopf_nl *nl, uint32_t sid, const uint32_t *pasid,
+		uint64_t addr, uint64_t len, uint32_t perm, bool stall,
+		struct iopf_nl_access *out);
+int iopf_access_get(struct iopf_nl *nl, uint64_t id, const uint32_t *sid,
+		    struct iopf_nl_access *out);
+/* ACCESS_GET dump (of one SID when sid != NULL); returns the count */
+int iopf_access_dump(struct iopf_nl *nl, const uint32_t *sid,
+		     struct iopf_nl_access *out, int max);
+int iopf_nl_parse_access(const void *data, size_t len,
+			 struct iopf_nl_access *out);
+int iopf_nl_parse_mapping(const void *data, size_t len,
+			  struct iopf_nl_mapping *out);
+
 int iopf_handler_register(struct iopf_nl *nl, uint32_t sid, uint32_t flags);
 int iopf_handler_update(struct iopf_nl *nl, uint32_t sid, uint32_t mask,
 			uint32_t set);

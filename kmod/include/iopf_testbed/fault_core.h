@@ -53,6 +53,11 @@
 #define EVT_ID_PERMISSION_FAULT		0x13
 #define EVT_ID_VMS_FETCH		0x25
 
+/* CLASS (word 1, bits 41:40): what a stage-2 fault's access was for */
+#define IOPF_EVT_CLASS_CD		0	/* context descriptor fetch */
+#define IOPF_EVT_CLASS_TT		1	/* stage-1 translation table */
+#define IOPF_EVT_CLASS_IN		2	/* the input address's output */
+
 /* CMD_RESUME, as arm_smmu_cmdq_build_cmd() encodes it */
 #define CMDQ_OP_RESUME			0x44
 #define CMDQ_0_OP			GENMASK_ULL(7, 0)
@@ -211,6 +216,73 @@ static inline bool iopf_fault_has_pasid(const struct iopf_fault *flt)
 {
 	/* PASID_VALID is bit 0 in both the page-request and unrecov flags */
 	return flt->flags & IOPF_PRQ_PASID_VALID;
+}
+
+/**
+ * struct iopf_evt_fields - what a translation-fault record says
+ * @event_id: EVT_ID_TRANSLATION_FAULT, EVT_ID_PERMISSION_FAULT...
+ * @sid: StreamID
+ * @ssv: a SubstreamID is given
+ * @ssid: the SubstreamID (20 bits), with @ssv
+ * @stall: the transaction stalls (a page request): Stall and @stag
+ * @stag: STAG (16 bits), with @stall
+ * @perm: IOPF_PERM_* of the access: RnW unless WRITE, InD, PnU
+ * @s2: the fault is at stage 2
+ * @cls: IOPF_EVT_CLASS_*
+ * @tt_read: TTRnW, a table read (CLASS TT)
+ * @addr: input address (IOVA)
+ * @ipa: stage-2 faults: the IPA stage 2 failed on (bits 51:12 kept)
+ */
+struct iopf_evt_fields {
+	u32 event_id;
+	u32 sid;
+	bool ssv;
+	u32 ssid;
+	bool stall;
+	u32 stag;
+	u32 perm;
+	bool s2;
+	u32 cls;
+	bool tt_read;
+	u64 addr;
+	u64 ipa;
+};
+
+/**
+ * iopf_evt_build() - the record an SMMUv3 writes for a translation fault
+ * @f: its fields; values are truncated to their field widths
+ * @evt: the four words, CPU order
+ *
+ * iopf_decode() of the result gives back what @f says (the permission as
+ * READ or WRITE, not both: an access that writes is a write).
+ */
+static inline void iopf_evt_build(const struct iopf_evt_fields *f, u64 *evt)
+{
+	evt[0] = FIELD_PREP(EVTQ_0_ID, (u64)f->event_id) |
+		 FIELD_PREP(EVTQ_0_SID, (u64)f->sid);
+	if (f->ssv)
+		evt[0] |= EVTQ_0_SSV | FIELD_PREP(EVTQ_0_SSID, (u64)f->ssid);
+	evt[1] = FIELD_PREP(EVTQ_1_CLASS, (u64)f->cls);
+	if (f->stall)
+		evt[1] |= EVTQ_1_STALL | FIELD_PREP(EVTQ_1_STAG, (u64)f->stag);
+	if (!(f->perm & IOPF_PERM_WRITE))
+		evt[1] |= EVTQ_1_RnW;
+	if (f->perm & IOPF_PERM_EXEC)
+		evt[1] |= EVTQ_1_InD;
+	if (f->perm & IOPF_PERM_PRIV)
+		evt[1] |= EVTQ_1_PnU;
+	if (f->s2)
+		evt[1] |= EVTQ_1_S2;
+	if (f->tt_read)
+		evt[1] |= EVTQ_1_TT_READ;
+	evt[2] = f->addr;
+	evt[3] = f->s2 ? (f->ipa & EVTQ_3_IPA) : 0;
+}
+
+/* Does a mapping granting @granted allow an access asking @asked? */
+static inline bool iopf_perm_granted(u32 asked, u32 granted)
+{
+	return !(asked & ~granted);
 }
 
 /**

@@ -401,6 +401,8 @@ std::string stat_name(int attr) {
         return "mapped_s1";
     case IOPF_STAT_A_MAPPED_S2:
         return "mapped_s2";
+    case IOPF_STAT_A_ACCESS_NOTIFY_LOST:
+        return "access_notify_lost";
     default:
         return fmt::format("stat{}", attr);
     }

@@ -107,14 +107,34 @@ enum iopf_resume_origin {
 #define IOPF_STAGE_TTB_DEFAULT		0x40000000ULL
 #define IOPF_STAGE_TABLE_SPAN_SHIFT	21
 
+/*
+ * Input and output addresses are below 2^52 (ADDR + LEN too). A TTB leaves
+ * room for the table pages of every 52-bit IOVA: TTB <= IOPF_STAGE_TTB_MAX.
+ */
+#define IOPF_STAGE_ADDR_BITS		52
+#define IOPF_STAGE_TTB_MAX		0xff80000000000ULL
+
 /* IOPF_ACCESS_A_STATE */
 enum iopf_access_state {
 	IOPF_ACCESS_STALLED = 1,	/* faulted, waiting for its RESUME */
 	IOPF_ACCESS_COMPLETED,		/* every page translated */
 	IOPF_ACCESS_ABORTED,		/* RESUME ABORT (or TERM) */
 	IOPF_ACCESS_TERMINATED,		/* faulted without Stall: terminated */
+	IOPF_ACCESS_RUNNING,		/* RESUME RETRY: being walked again */
 };
 
+/*
+ * Commands. DEV_SET: SID, [PENDING_LIMIT], [TIMEOUT_MS], [STAGE_MODE].
+ * MAP: SID, STAGE, [PASID], ADDR, OUT_ADDR, LEN, PERM; -EEXIST if any page
+ * is mapped, and then nothing is. UNMAP: SID, STAGE, [PASID], ADDR, LEN;
+ * pages not mapped are skipped; the reply has COUNT. MAP_GET dumps SID's
+ * STAGE table ([PASID] for stage 1), one MAPPING nest (a run of contiguous
+ * pages with one permission) per message. ACCESS: SID, [PASID], ADDR, LEN,
+ * PERM, [STALL]; the reply has one ACCESS nest. ACCESS_GET: do ACCESS_ID
+ * ([SID] to look on one device only), dump [SID]; one ACCESS nest per
+ * message. ACCESS_NTF: one ACCESS nest when an access ends (completed,
+ * aborted or terminated). TTB_SET: SID, [PASID], TTB.
+ */
 enum iopf_cmd {
 	IOPF_CMD_UNSPEC,
 	IOPF_CMD_DEV_NEW,		/* SID; admin */
@@ -128,20 +148,14 @@ enum iopf_cmd {
 	IOPF_CMD_STATS_GET,		/* do: global STATS */
 	IOPF_CMD_FAULT_NTF,		/* multicast: one or more FAULT nests */
 	IOPF_CMD_RESUME_NTF,		/* multicast: one RESUME nest */
-	IOPF_CMD_DEV_SET,		/* SID, [PENDING_LIMIT], [TIMEOUT_MS],
-					 * [STAGE_MODE]; admin */
-	IOPF_CMD_MAP,			/* SID, STAGE, [PASID], ADDR, OUT_ADDR, LEN,
-					 * PERM; admin; -EEXIST if any page is mapped */
-	IOPF_CMD_UNMAP,			/* SID, STAGE, [PASID], ADDR, LEN; admin;
-					 * pages not mapped are skipped; reply COUNT */
-	IOPF_CMD_MAP_GET,		/* dump: SID, STAGE, [PASID]; one MAPPING
-					 * nest (a run of contiguous pages) per message */
-	IOPF_CMD_ACCESS,		/* SID, [PASID], ADDR, LEN, PERM, [STALL];
-					 * admin; reply: one ACCESS nest */
-	IOPF_CMD_ACCESS_GET,		/* do: ACCESS_ID; dump: [SID]; ACCESS nests */
-	IOPF_CMD_ACCESS_NTF,		/* multicast: one ACCESS nest, when an access
-					 * ends (completed, aborted or terminated) */
-	IOPF_CMD_TTB_SET,		/* SID, [PASID], TTB; admin */
+	IOPF_CMD_DEV_SET,		/* admin: see above */
+	IOPF_CMD_MAP,			/* admin */
+	IOPF_CMD_UNMAP,			/* admin */
+	IOPF_CMD_MAP_GET,		/* dump; admin */
+	IOPF_CMD_ACCESS,		/* admin */
+	IOPF_CMD_ACCESS_GET,		/* do, dump; admin */
+	IOPF_CMD_ACCESS_NTF,		/* multicast */
+	IOPF_CMD_TTB_SET,		/* admin */
 
 	__IOPF_CMD_MAX,
 	IOPF_CMD_MAX = __IOPF_CMD_MAX - 1
@@ -298,6 +312,7 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_ACCESS_TERMINATED,	/* faulted without Stall */
 	IOPF_STAT_A_MAPPED_S1,		/* stage-1 pages mapped now */
 	IOPF_STAT_A_MAPPED_S2,		/* stage-2 pages mapped now */
+	IOPF_STAT_A_ACCESS_NOTIFY_LOST,	/* ACCESS_NTF that could not be sent */
 
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1

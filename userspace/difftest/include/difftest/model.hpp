@@ -35,9 +35,10 @@ inline constexpr int kDevStatLast = IOPF_STAT_A_AUTO_ABORTS;
 inline constexpr int kGlobalStatFirst = IOPF_STAT_A_RECORDS;
 inline constexpr int kGlobalStatLast = IOPF_STAT_A_RESUME_SEQ;
 // Added later, at the end of the numbering: per device RESUME_LOST ..
-// TIMEOUTS, globally RESUME_LOST.
+// TIMEOUTS, then the access model's ACCESSES .. ACCESS_NOTIFY_LOST (all 0:
+// the op streams make no access and map nothing); globally RESUME_LOST.
 inline constexpr int kDevStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
-inline constexpr int kDevStatExtraLast = IOPF_STAT_A_TIMEOUTS;
+inline constexpr int kDevStatExtraLast = IOPF_STAT_A_ACCESS_NOTIFY_LOST;
 inline constexpr int kGlobalStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
 inline constexpr int kGlobalStatExtraLast = IOPF_STAT_A_RESUME_LOST;
 // The module's default pending_limit: requests beyond are aborted.

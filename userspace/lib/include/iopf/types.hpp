@@ -80,10 +80,8 @@ struct AccessRequest {
     bool stall = false;
 };
 
-// enum iopf_access_state's RUNNING (RESUME RETRY: being walked again), the
-// kernel half's addition after TERMINATED. Not ended. (Spelled
-// IOPF_ACCESS_RUNNING once this tree's uAPI has it.)
-inline constexpr uint32_t kAccessRunning = IOPF_ACCESS_TERMINATED + 1;
+// RUNNING (a RESUME RETRY queued it to be walked again): not ended.
+inline constexpr uint32_t kAccessRunning = IOPF_ACCESS_RUNNING;
 
 // One access as the module reports it (ACCESS reply, ACCESS_GET, ACCESS_NTF).
 struct Access {
