@@ -798,8 +798,14 @@ out_unlock:
 	return ret;
 }
 
-static int iopf_nl_pending_dumpit(struct sk_buff *skb,
-				  struct netlink_callback *cb)
+/*
+ * A dump of per-device items: cb->args[0] the device, cb->args[1] where
+ * @fill resumes within it (0 at a new device)
+ */
+static int iopf_nl_dump_per_dev(struct sk_buff *skb, struct netlink_callback *cb,
+				int (*fill)(struct sk_buff *skb,
+					    struct netlink_callback *cb,
+					    struct iopf_dev *dev))
 {
 	unsigned long index = cb->args[0];
 	struct iopf_dev *dev;
@@ -810,7 +816,7 @@ static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 			cb->args[0] = index;	/* a new device */
 			cb->args[1] = 0;
 		}
-		ret = iopf_nl_pending_fill_dev(skb, cb, dev);
+		ret = fill(skb, cb, dev);
 		iopf_dev_put(dev);
 		if (ret)
 			break;
@@ -821,6 +827,12 @@ static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;
+}
+
+static int iopf_nl_pending_dumpit(struct sk_buff *skb,
+				  struct netlink_callback *cb)
+{
+	return iopf_nl_dump_per_dev(skb, cb, iopf_nl_pending_fill_dev);
 }
 
 static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -1171,26 +1183,7 @@ static int iopf_nl_access_fill_dev(struct sk_buff *skb,
 static int iopf_nl_access_dumpit(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
-	unsigned long index = cb->args[0];
-	struct iopf_dev *dev;
-	int ret = 0;
-
-	while ((dev = iopf_nl_dump_next(cb, &index))) {
-		if (index != cb->args[0]) {
-			cb->args[0] = index;	/* a new device */
-			cb->args[1] = 0;
-		}
-		ret = iopf_nl_access_fill_dev(skb, cb, dev);
-		iopf_dev_put(dev);
-		if (ret)
-			break;
-		iopf_nl_dump_past(cb, index);
-		cb->args[1] = 0;
-		index = cb->args[0];
-	}
-	if (ret && !skb->len)
-		return ret;
-	return skb->len;
+	return iopf_nl_dump_per_dev(skb, cb, iopf_nl_access_fill_dev);
 }
 
 static int iopf_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
