@@ -2,7 +2,9 @@
 # Differential check (iopf.run=diff.sh): iopf_difftest generates a random op
 # stream from a seed (devices, flag registrations and updates, raw records of
 # every event ID, page responses right and wrong, deletions with pending
-# requests, module reloads), predicts every op with the reference model and
+# requests, module reloads; and the two-stage access model: stage modes,
+# maps, host reclaims, TTBs, DMA accesses walking both stages, the VMM's and
+# the guest's fix-ups and the RETRYs that walk them again), predicts every op with the reference model and
 # runs it against the module, comparing errnos, every notification and the
 # counters. Two seeds: a fixed one (the same run every time) and one derived
 # from the date (new ground every day, still printed and reproducible). Then

@@ -111,9 +111,10 @@ TEST_CASE("difftest: every op prints and parses back", "[difftest]") {
     CHECK(format_op(ops[10]) == "respond 0x10 grpid=74565 pasid=0xfffff code=failure");
     CHECK(format_op(ops[11]) == "respond 0x10 grpid=0 pasid=0x0 code=4294967295");
     CHECK(format_op(ops[12]) == "reload");
-    CHECK(format_op(ops[13]) == "inject_raw 0x0000000000000001 0x0000000000000002 0x0000000000000003 "
-                                "0x0000000000000004 0x0000000000000005 0x0000000000000006 "
-                                "0x0000000000000007 0x0000000000000008");
+    CHECK(format_op(ops[13]) ==
+          "inject_raw 0x0000000000000001 0x0000000000000002 0x0000000000000003 "
+          "0x0000000000000004 0x0000000000000005 0x0000000000000006 "
+          "0x0000000000000007 0x0000000000000008");
     CHECK(ops[13] != ops[14]);
 }
 
@@ -144,7 +145,8 @@ TEST_CASE("difftest: the parser takes alternative forms and comments", "[difftes
     CHECK(ops[0] == Op::dev_add(0x10));
     CHECK(ops[1] == Op::reg(0x10, kNestedL1));
     CHECK(ops[2] == Op::reg(0x10, kNestedL1));
-    CHECK(ops[3] == Op::update(0x10, 0xffffffff, IOPF_REPORT_NESTED_L2_CONCERNED | IOPF_REPORT_UNRECOV));
+    CHECK(ops[3] ==
+          Op::update(0x10, 0xffffffff, IOPF_REPORT_NESTED_L2_CONCERNED | IOPF_REPORT_UNRECOV));
     CHECK(ops[4] == Op::inject({0x10, 0, 0x1000, ~0ULL}));
     CHECK(ops[5] == Op::respond(0x10, 5, 7, IOPF_RESP_FAILURE));
     CHECK(ops[6] == Op::reload());
@@ -193,7 +195,11 @@ TEST_CASE("difftest: a seed gives one stream, another seed another", "[difftest]
     auto p = generate(42, 100);
     CHECK(std::equal(p.begin(), p.end(), a.begin()));
     // Pinned: the first op of seed 1 never changes across builds and hosts.
-    CHECK(format_op(generate(1, 1)[0]) ==
+    CHECK(format_op(generate(1, 1)[0]) == "unmap 0x0 2 pasid=- 0x80000000 0x1000");
+    // Without the access model's ops, the stream of the first checker.
+    GenConfig old;
+    old.access_per_mille = 0;
+    CHECK(format_op(generate(1, 1, old)[0]) ==
           "inject_raw 0xffffffff7935c010 0x59d47572ecfc0001 0x0000000000003000 0x78833635915bd1b4");
 }
 
@@ -205,7 +211,11 @@ TEST_CASE("difftest: the generator covers what the checker is for", "[difftest]"
     std::set<std::pair<OpKind, int>> errs;
     std::set<uint32_t> origins;
     bool reserved = false, stall = false, s2 = false, ssv = false, unknown_sid = false;
-    bool flush_multi = false, del_pending = false, unreg_pending = false, raw = false, burst = false;
+    bool flush_multi = false, del_pending = false, unreg_pending = false, raw = false,
+         burst = false;
+    std::set<uint32_t> ends;
+    bool retried_done = false, both_levels = false, table_fetch = false, reclaimed = false,
+         deferred = false;
     Model m;
     for (std::size_t i = 0; i < ops.size(); i++) {
         const Op& op = ops[i];
@@ -229,26 +239,75 @@ TEST_CASE("difftest: the generator covers what the checker is for", "[difftest]"
         }
         if (op.kind == OpKind::Unregister && out[i].err == EBUSY)
             unreg_pending = true;
-        for (const auto& e : out[i].events)
+        for (const auto& e : out[i].events) {
             if (const auto* r = std::get_if<iopf::Resume>(&e))
                 origins.insert(r->origin);
+            if (const auto* a = std::get_if<iopf::Access>(&e)) {
+                ends.insert(a->state);
+                retried_done |= a->retries > 0 && a->state == IOPF_ACCESS_COMPLETED;
+                both_levels |= a->faults_l1 > 0 && a->faults_l2 > 0;
+            }
+            if (const auto* f = std::get_if<iopf::Fault>(&e))
+                if (f->record && (f->record->at(1) & EVTQ_1_TT_READ))
+                    table_fetch = true;
+        }
+        reclaimed |= op.kind == OpKind::Unmap && out[i].count.value_or(0) > 0;
+        deferred |= out[i].deferred;
         CHECK(m.apply(op).err == out[i].err);
     }
+    // The access model: every end, retries that complete, both stages
+    // faulting in one access, stage-1 table fetches through stage 2,
+    // reclaims that unmap something, re-walks after a RETRY.
+    CHECK(ends ==
+          std::set<uint32_t>{IOPF_ACCESS_COMPLETED, IOPF_ACCESS_ABORTED, IOPF_ACCESS_TERMINATED});
+    CHECK((retried_done && both_levels && table_fetch && reclaimed && deferred));
     CHECK(kinds.size() == kOpKinds);
     CHECK(ids.size() > 200); // raw event IDs all over 0x00-0xff
     for (uint32_t id = EVT_ID_TRANSLATION_FAULT; id <= EVT_ID_PERMISSION_FAULT; id++)
         CHECK(ids.count(id));
     CHECK((reserved && stall && s2 && ssv && unknown_sid));
     CHECK((del_pending && flush_multi && unreg_pending && raw && burst));
-    CHECK(origins == std::set<uint32_t>{IOPF_ORIGIN_RESPONSE, IOPF_ORIGIN_REPORT_FAILED, IOPF_ORIGIN_FLUSH});
+    CHECK(origins ==
+          std::set<uint32_t>{IOPF_ORIGIN_RESPONSE, IOPF_ORIGIN_REPORT_FAILED, IOPF_ORIGIN_FLUSH});
     // Right and wrong, for every netlink op.
-    for (auto [k, e] : std::vector<std::pair<OpKind, int>>{
-             {OpKind::DevAdd, 0}, {OpKind::DevAdd, EEXIST}, {OpKind::DevDel, 0}, {OpKind::DevDel, ENODEV},
-             {OpKind::Register, 0}, {OpKind::Register, EINVAL}, {OpKind::Register, EBUSY},
-             {OpKind::Register, ENODEV}, {OpKind::Update, 0}, {OpKind::Update, EINVAL},
-             {OpKind::Update, ENODEV}, {OpKind::Unregister, 0}, {OpKind::Unregister, EBUSY},
-             {OpKind::Unregister, ENODEV}, {OpKind::Respond, 0}, {OpKind::Respond, EINVAL},
-             {OpKind::Respond, ENODEV}, {OpKind::Respond, ERANGE}}) {
+    for (auto [k, e] : std::vector<std::pair<OpKind, int>>{{OpKind::DevAdd, 0},
+                                                           {OpKind::DevAdd, EEXIST},
+                                                           {OpKind::DevDel, 0},
+                                                           {OpKind::DevDel, ENODEV},
+                                                           {OpKind::Register, 0},
+                                                           {OpKind::Register, EINVAL},
+                                                           {OpKind::Register, EBUSY},
+                                                           {OpKind::Register, ENODEV},
+                                                           {OpKind::Update, 0},
+                                                           {OpKind::Update, EINVAL},
+                                                           {OpKind::Update, ENODEV},
+                                                           {OpKind::Unregister, 0},
+                                                           {OpKind::Unregister, EBUSY},
+                                                           {OpKind::Unregister, ENODEV},
+                                                           {OpKind::Respond, 0},
+                                                           {OpKind::Respond, EINVAL},
+                                                           {OpKind::Respond, ENODEV},
+                                                           {OpKind::Respond, ERANGE},
+                                                           {OpKind::StageMode, 0},
+                                                           {OpKind::StageMode, EBUSY},
+                                                           {OpKind::StageMode, ERANGE},
+                                                           {OpKind::StageMode, ENODEV},
+                                                           {OpKind::Map, 0},
+                                                           {OpKind::Map, EEXIST},
+                                                           {OpKind::Map, EINVAL},
+                                                           {OpKind::Map, E2BIG},
+                                                           {OpKind::Map, ERANGE},
+                                                           {OpKind::Map, ENODEV},
+                                                           {OpKind::Unmap, 0},
+                                                           {OpKind::Unmap, EINVAL},
+                                                           {OpKind::Ttb, 0},
+                                                           {OpKind::Ttb, EINVAL},
+                                                           {OpKind::Ttb, ERANGE},
+                                                           {OpKind::Access, 0},
+                                                           {OpKind::Access, EINVAL},
+                                                           {OpKind::Access, ERANGE},
+                                                           {OpKind::Access, E2BIG},
+                                                           {OpKind::Access, ENODEV}}) {
         INFO(op_name(k) << " " << errno_name(e));
         CHECK(errs.count({k, e}));
     }
@@ -262,25 +321,60 @@ TEST_CASE("difftest: model invariants hold along a long random stream", "[diffte
         Op op = g.next(m);
         if (op.kind == OpKind::Reload)
             faults = resumes = records = 0;
+        // Records: injected ones and those access walks built
+        auto built = [&m] {
+            std::map<uint32_t, uint64_t> b;
+            for (const auto& [sid, d] : m.devices())
+                b[sid] =
+                    d.stats[IOPF_STAT_A_ACCESS_FAULTS_L1] + d.stats[IOPF_STAT_A_ACCESS_FAULTS_L2];
+            return b;
+        };
+        auto before = built();
         Outcome o = m.apply(op);
         records += op.recs.size();
+        if (op.kind != OpKind::DevDel && op.kind != OpKind::Reload)
+            for (const auto& [sid, n] : built())
+                records += n - before[sid];
         for (const auto& e : o.events) {
-            if (const auto* f = std::get_if<iopf::Fault>(&e)) {
+            if (const auto* f = std::get_if<iopf::Fault>(&e))
                 REQUIRE(*f->seq == ++faults); // global SEQ: delivered faults only, no gaps
-            } else {
-                REQUIRE(std::get<iopf::Resume>(e).seq == ++resumes); // every RESUME
-            }
+            else if (const auto* r = std::get_if<iopf::Resume>(&e))
+                REQUIRE(r->seq == ++resumes); // every RESUME
+            else
+                REQUIRE(std::get<iopf::Access>(e).ended()); // ACCESS_NTF: an end
         }
         REQUIRE(m.global()[IOPF_STAT_A_RECORDS] == records);
         for (const auto& [sid, d] : m.devices()) {
             const auto& s = d.stats;
             REQUIRE(s[IOPF_STAT_A_INJECTED] ==
-                    s[IOPF_STAT_A_REPORTED] + s[IOPF_STAT_A_FILTERED_L1] + s[IOPF_STAT_A_FILTERED_L2] +
-                        s[IOPF_STAT_A_FILTERED_UNRECOV] + s[IOPF_STAT_A_NO_HANDLER] +
-                        s[IOPF_STAT_A_REPORT_FAILED]);
+                    s[IOPF_STAT_A_REPORTED] + s[IOPF_STAT_A_FILTERED_L1] +
+                        s[IOPF_STAT_A_FILTERED_L2] + s[IOPF_STAT_A_FILTERED_UNRECOV] +
+                        s[IOPF_STAT_A_NO_HANDLER] + s[IOPF_STAT_A_REPORT_FAILED]);
             REQUIRE(s[IOPF_STAT_A_PENDING] == d.pending.size());
             REQUIRE((d.registered || d.pending.empty()));
             REQUIRE((d.registered == (d.flags != 0)));
+            // The access model's books
+            uint64_t live = 0, stalled = 0, s1 = 0;
+            for (const auto& [id, a] : d.accesses) {
+                live += !a.ended();
+                if (a.state == IOPF_ACCESS_STALLED) {
+                    stalled++;
+                    REQUIRE((a.stag && d.stags.count(*a.stag)));
+                }
+                REQUIRE(a.state != IOPF_ACCESS_RUNNING); // re-walks are done within the op
+            }
+            REQUIRE(live == d.live);
+            REQUIRE(stalled == d.stags.size());
+            REQUIRE(stalled == d.access_of.size()); // each waits on one pending request
+            REQUIRE(s[IOPF_STAT_A_ACCESSES] == live + s[IOPF_STAT_A_ACCESS_COMPLETED] +
+                                                   s[IOPF_STAT_A_ACCESS_ABORTED] +
+                                                   s[IOPF_STAT_A_ACCESS_TERMINATED]);
+            for (const auto& [pasid, t] : d.s1) {
+                REQUIRE((!t.pages.empty() || t.ttb != IOPF_STAGE_TTB_DEFAULT));
+                s1 += t.pages.size();
+            }
+            REQUIRE(s[IOPF_STAT_A_MAPPED_S1] == s1);
+            REQUIRE(s[IOPF_STAT_A_MAPPED_S2] == d.s2.size());
         }
     }
 }
@@ -288,11 +382,11 @@ TEST_CASE("difftest: model invariants hold along a long random stream", "[diffte
 // --- the model on hand-written streams -------------------------------------
 
 TEST_CASE("difftest model: records nobody handles", "[difftest][model]") {
-    Run r({Op::inject(rec(0x04, 0x10, true)),               // C_BAD_STE: not reported
-           Op::inject(rec(0x10, 0x10, true, 3)),            // no such device
+    Run r({Op::inject(rec(0x04, 0x10, true)),    // C_BAD_STE: not reported
+           Op::inject(rec(0x10, 0x10, true, 3)), // no such device
            Op::dev_add(0x10),
-           Op::inject(rec(0x10, 0x10, true, 3)),            // no handler: page request aborted
-           Op::inject(rec(0x12, 0x10, false)),              // no handler, unrecoverable: nothing
+           Op::inject(rec(0x10, 0x10, true, 3)), // no handler: page request aborted
+           Op::inject(rec(0x12, 0x10, false)),   // no handler, unrecoverable: nothing
            Op::inject(rec(0xff, 0x99, false))});
     for (std::size_t i : {0, 1, 4, 5})
         CHECK(r.out[i].events.empty());
@@ -319,16 +413,18 @@ TEST_CASE("difftest model: records nobody handles", "[difftest][model]") {
 }
 
 TEST_CASE("difftest model: delivery, filtering and every fault field", "[difftest][model]") {
-    Run r({Op::dev_add(0x10),
-           Op::reg(0x10, kNestedL1),
-           Op::inject(rec(0x10, 0x10, true, 7, false, 0x42, 0xabc000)), // L1 page request: delivered
-           Op::inject(rec(0x11, 0x10, true, 8, true, std::nullopt, 0x5000, 0xfff0000080001fffULL)), // L2: filtered, aborted
-           Op::inject(rec(0x13, 0x10, false)),                   // unrecoverable, no opt-in
-           Op::update(0x10, ~0U, IOPF_REPORT_NESTED_L2_CONCERNED | IOPF_REPORT_UNRECOV),
-           Op::inject(rec(0x11, 0x10, true, 8, true, std::nullopt, 0x5000, 0xfff0000080001fffULL)), // L2: delivered
-           Op::inject(rec(0x13, 0x10, false, 0, false, 9)),
-           Op::update(0x10, ~IOPF_REPORT_NESTED_L1_CONCERNED, 0),
-           Op::inject(rec(0x10, 0x10, false))}); // L1 unrecoverable: filtered L1
+    Run r(
+        {Op::dev_add(0x10), Op::reg(0x10, kNestedL1),
+         Op::inject(rec(0x10, 0x10, true, 7, false, 0x42, 0xabc000)), // L1 page request: delivered
+         Op::inject(rec(0x11, 0x10, true, 8, true, std::nullopt, 0x5000,
+                        0xfff0000080001fffULL)), // L2: filtered, aborted
+         Op::inject(rec(0x13, 0x10, false)),     // unrecoverable, no opt-in
+         Op::update(0x10, ~0U, IOPF_REPORT_NESTED_L2_CONCERNED | IOPF_REPORT_UNRECOV),
+         Op::inject(rec(0x11, 0x10, true, 8, true, std::nullopt, 0x5000,
+                        0xfff0000080001fffULL)), // L2: delivered
+         Op::inject(rec(0x13, 0x10, false, 0, false, 9)),
+         Op::update(0x10, ~IOPF_REPORT_NESTED_L1_CONCERNED, 0),
+         Op::inject(rec(0x10, 0x10, false))}); // L1 unrecoverable: filtered L1
     const auto& f = fault(r.out[2]);
     CHECK(*f.seq == 1);
     CHECK(*f.dev_seq == 1);
@@ -367,7 +463,8 @@ TEST_CASE("difftest model: delivery, filtering and every fault field", "[difftes
     CHECK(r.m.device(0x10)->flags == (kNestedL2 | IOPF_REPORT_UNRECOV));
 }
 
-TEST_CASE("difftest model: responses match the first pending grpid, PASID aside", "[difftest][model]") {
+TEST_CASE("difftest model: responses match the first pending grpid, PASID aside",
+          "[difftest][model]") {
     Run r({Op::dev_add(0x10), Op::reg(0x10, IOPF_REPORT_FLAT),
            Op::inject(rec(0x10, 0x10, true, 5, false, 1)), // seq 1, pasid 1
            Op::inject(rec(0x10, 0x10, true, 6)),           // seq 2
@@ -377,8 +474,8 @@ TEST_CASE("difftest model: responses match the first pending grpid, PASID aside"
            Op::respond(0x11, 5, std::nullopt, IOPF_RESP_SUCCESS),
            Op::respond(0x10, 6, std::nullopt, IOPF_RESP_INVALID)});
     const auto& a = resume(r.out[5]);
-    CHECK((a.seq == 1 && a.stag == 5 && a.code == IOPF_RESP_SUCCESS && a.resp == IOPF_RESUME_RETRY &&
-           a.origin == IOPF_ORIGIN_RESPONSE));
+    CHECK((a.seq == 1 && a.stag == 5 && a.code == IOPF_RESP_SUCCESS &&
+           a.resp == IOPF_RESUME_RETRY && a.origin == IOPF_ORIGIN_RESPONSE));
     CHECK(a.cmd[0] == (0x44 | (1ULL << 12) | (0x10ULL << 32)));
     CHECK(r.out[6].err == EINVAL);
     CHECK(r.out[7].err == ENODEV);
@@ -392,24 +489,22 @@ TEST_CASE("difftest model: responses match the first pending grpid, PASID aside"
 }
 
 TEST_CASE("difftest model: policy errors come first and count nothing", "[difftest][model]") {
-    Run r({Op::respond(0x10, 0x10000, std::nullopt, 0), // unknown device, but the policy speaks first
-           Op::respond(0x10, 0, 0x100000, 0),
-           Op::respond(0x10, 0, std::nullopt, 3),
-           Op::reg(0x10, 0x20),
-           Op::update(0x10, ~0U, 0x20),
-           Op::reg(0x10, kNestedL1), // now the device is missing
-           Op::dev_add(0x10),
-           Op::respond(0x10, 0, std::nullopt, 0), // no handler: ENODEV, not counted
-           Op::reg(0x10, IOPF_REPORT_NESTED),     // invalid set
-           Op::update(0x10, ~0U, 0),              // no handler
-           Op::unreg(0x10),
-           Op::reg(0x10, kNestedL1),
-           Op::reg(0x10, IOPF_REPORT_FLAT | IOPF_REPORT_NESTED), // invalid beats busy
-           Op::reg(0x10, kNestedL2),                             // busy
-           Op::update(0x10, 0, IOPF_REPORT_NESTED),              // would leave NESTED alone
-           Op::respond(0x10, 0, std::nullopt, 0),                // nothing pending
-           Op::dev_add(0x10)});
-    const int want[] = {ERANGE, ERANGE, ERANGE, EINVAL, EINVAL, ENODEV, 0, ENODEV, EINVAL,
+    Run r(
+        {Op::respond(0x10, 0x10000, std::nullopt, 0), // unknown device, but the policy speaks first
+         Op::respond(0x10, 0, 0x100000, 0), Op::respond(0x10, 0, std::nullopt, 3),
+         Op::reg(0x10, 0x20), Op::update(0x10, ~0U, 0x20),
+         Op::reg(0x10, kNestedL1), // now the device is missing
+         Op::dev_add(0x10),
+         Op::respond(0x10, 0, std::nullopt, 0), // no handler: ENODEV, not counted
+         Op::reg(0x10, IOPF_REPORT_NESTED),     // invalid set
+         Op::update(0x10, ~0U, 0),              // no handler
+         Op::unreg(0x10), Op::reg(0x10, kNestedL1),
+         Op::reg(0x10, IOPF_REPORT_FLAT | IOPF_REPORT_NESTED), // invalid beats busy
+         Op::reg(0x10, kNestedL2),                             // busy
+         Op::update(0x10, 0, IOPF_REPORT_NESTED),              // would leave NESTED alone
+         Op::respond(0x10, 0, std::nullopt, 0),                // nothing pending
+         Op::dev_add(0x10)});
+    const int want[] = {ERANGE, ERANGE, ERANGE, EINVAL, EINVAL, ENODEV, 0,      ENODEV, EINVAL,
                         ENODEV, ENODEV, 0,      EINVAL, EBUSY,  EINVAL, EINVAL, EEXIST};
     for (std::size_t i = 0; i < std::size(want); i++) {
         INFO("op " << i + 1);
@@ -421,12 +516,13 @@ TEST_CASE("difftest model: policy errors come first and count nothing", "[diffte
 
 TEST_CASE("difftest model: unregister, delete and flush", "[difftest][model]") {
     Run r({Op::dev_add(0x10), Op::dev_add(0x11), Op::reg(0x10, IOPF_REPORT_FLAT),
-           Op::reg(0x11, IOPF_REPORT_FLAT),
-           Op::inject(rec(0x10, 0x10, true, 4)), Op::inject(rec(0x10, 0x11, true, 1)),
-           Op::inject(rec(0x10, 0x10, true, 2)), Op::inject(rec(0x10, 0x10, true, 4)),
+           Op::reg(0x11, IOPF_REPORT_FLAT), Op::inject(rec(0x10, 0x10, true, 4)),
+           Op::inject(rec(0x10, 0x11, true, 1)), Op::inject(rec(0x10, 0x10, true, 2)),
+           Op::inject(rec(0x10, 0x10, true, 4)),
            Op::unreg(0x10),   // EBUSY: pending
            Op::dev_del(0x10), // flushes 4, 2, 4 in list order
-           Op::dev_del(0x10), Op::dev_add(0x10), Op::reg(0x10, IOPF_REPORT_FLAT | IOPF_REPORT_UNRECOV),
+           Op::dev_del(0x10), Op::dev_add(0x10),
+           Op::reg(0x10, IOPF_REPORT_FLAT | IOPF_REPORT_UNRECOV),
            Op::inject(rec(0x10, 0x10, false)), // dev_seq starts over, seq goes on
            Op::respond(0x11, 1, std::nullopt, IOPF_RESP_SUCCESS), Op::unreg(0x11)});
     CHECK(r.out[8].err == EBUSY);
@@ -455,7 +551,8 @@ TEST_CASE("difftest model: a burst in one write, in order", "[difftest][model]")
     std::vector<iopf::Record> burst;
     for (uint32_t i = 0; i < 40; i++)
         burst.push_back(rec(0x10, i % 3 == 2 ? 0x11 : 0x10, true, i));
-    Run r({Op::dev_add(0x10), Op::dev_add(0x11), Op::reg(0x10, IOPF_REPORT_FLAT), Op::inject(burst, true)});
+    Run r({Op::dev_add(0x10), Op::dev_add(0x11), Op::reg(0x10, IOPF_REPORT_FLAT),
+           Op::inject(burst, true)});
     // 0x10's requests are reported, 0x11's (no handler) aborted, interleaved.
     const auto& ev = r.out[3].events;
     REQUIRE(ev.size() == 40);
@@ -484,8 +581,133 @@ TEST_CASE("difftest model: a reload starts everything over", "[difftest][model]"
     CHECK(r.m.global()[IOPF_STAT_A_DEVICES] == 0);
 }
 
+const iopf::Access& access_ntf(const Outcome& o, std::size_t i) {
+    REQUIRE(o.events.size() > i);
+    REQUIRE(std::holds_alternative<iopf::Access>(o.events[i]));
+    return std::get<iopf::Access>(o.events[i]);
+}
+
+TEST_CASE("difftest model: a nested access walks both stages, as stages.md says",
+          "[difftest][model]") {
+    // IOVA 0x201000 (second 2 MiB block): descriptor at TTB + 4 KiB.
+    constexpr uint64_t kIova = 0x201000, kTable = IOPF_STAGE_TTB_DEFAULT + 0x1000,
+                       kIpa = 0x80005000;
+    const uint32_t all = kNestedL1 | IOPF_REPORT_NESTED_L2_CONCERNED;
+    Run r({Op::dev_add(0x10), Op::reg(0x10, all), Op::stage_mode(0x10, IOPF_STAGE_MODE_NESTED),
+           Op::access(0x10, 1u, kIova, 0x10, IOPF_PERM_READ | IOPF_PERM_WRITE, true), // 3
+           Op::respond(0x10, 0, std::nullopt, IOPF_RESP_SUCCESS), // 4: nothing mapped
+           Op::map(0x10, IOPF_STAGE_2, std::nullopt, kTable, 0x100000000, 0x1000, IOPF_PERM_READ),
+           Op::respond(0x10, 1, std::nullopt, IOPF_RESP_SUCCESS),                // 6: stage 1 now
+           Op::map(0x10, IOPF_STAGE_1, 1u, kIova, kIpa, 0x1000, IOPF_PERM_READ), // read only
+           Op::respond(0x10, 2, std::nullopt, IOPF_RESP_SUCCESS),                // 8: permission
+           Op::unmap(0x10, IOPF_STAGE_1, 1u, kIova, 0x1000),
+           Op::map(0x10, IOPF_STAGE_1, 1u, kIova, kIpa, 0x1000, IOPF_PERM_ALL),
+           Op::respond(0x10, 3, std::nullopt, IOPF_RESP_SUCCESS), // 11: stage 2 of the IPA
+           Op::map(0x10, IOPF_STAGE_2, std::nullopt, kIpa, 0x100001000, 0x1000, IOPF_PERM_ALL),
+           Op::respond(0x10, 4, std::nullopt, IOPF_RESP_SUCCESS),      // 13: completes
+           Op::unmap(0x10, IOPF_STAGE_2, std::nullopt, kIpa, 0x2000),  // 14: host reclaim
+           Op::access(0x10, 1u, kIova, 0x10, IOPF_PERM_READ, false)}); // 15: faults, no stall
+    for (std::size_t i = 0; i < r.out.size(); i++) {
+        INFO("op " << i);
+        CHECK(r.out[i].err == 0);
+    }
+    // The descriptor's fetch through stage 2: L2, CLASS TT, a table read
+    const auto& f1 = fault(r.out[3]);
+    CHECK(f1.fault->flags & IOPF_PRQ_L2);
+    CHECK(f1.fault->addr == kTable);
+    CHECK((f1.record->at(1) & EVTQ_1_TT_READ));
+    CHECK(FIELD_GET(EVTQ_1_CLASS, f1.record->at(1)) == IOPF_EVT_CLASS_TT);
+    CHECK(f1.fault->grpid == 0);
+    CHECK(r.out[3].access->state == IOPF_ACCESS_STALLED);
+    CHECK(r.out[3].access->stag == 0u);
+    CHECK(r.out[3].access->fault_seq == f1.seq);
+    CHECK_FALSE(r.out[3].deferred);
+    // RETRY with nothing mapped: the same fault again, a new STAG, on the workqueue
+    CHECK(r.out[4].deferred);
+    CHECK(resume(r.out[4]).resp == IOPF_RESUME_RETRY);
+    CHECK(fault(r.out[4], 1).fault->addr == kTable);
+    CHECK(fault(r.out[4], 1).fault->grpid == 1);
+    // Stage 1 of the IOVA: L1, with the PASID
+    const auto& f3 = fault(r.out[6], 1);
+    CHECK_FALSE(f3.fault->flags & IOPF_PRQ_L2);
+    CHECK(f3.fault->addr == kIova);
+    CHECK(f3.fault->pasid == 1);
+    CHECK(f3.event_id == EVT_ID_TRANSLATION_FAULT);
+    // Mapped read-only, written: a permission fault at stage 1
+    CHECK(fault(r.out[8], 1).event_id == EVT_ID_PERMISSION_FAULT);
+    CHECK(*r.out[9].count == 1);
+    // Stage 2 of the IPA stage 1 gave: L2 at the IPA, CLASS IN
+    const auto& f5 = fault(r.out[11], 1);
+    CHECK(f5.fault->flags & IOPF_PRQ_L2);
+    CHECK(f5.fault->addr == kIpa);
+    CHECK(FIELD_GET(EVTQ_1_CLASS, f5.record->at(1)) == IOPF_EVT_CLASS_IN);
+    // Completed: RESUME, then the ACCESS_NTF
+    const auto& done = access_ntf(r.out[13], 1);
+    CHECK(done.state == IOPF_ACCESS_COMPLETED);
+    CHECK(done.faults == 5);
+    CHECK(done.faults_l1 == 2);
+    CHECK(done.faults_l2 == 3);
+    CHECK(done.retries == 5);
+    CHECK(done.done == 0x10);
+    CHECK_FALSE(done.stag);
+    // Reclaim: 1 page of the 2 was mapped; the next access faults at L2 and,
+    // without Stall, terminates: the fault (delivered: no UNRECOV? filtered)
+    CHECK(*r.out[14].count == 1);
+    CHECK(stat(r.m, 0x10, IOPF_STAT_A_MAPPED_S2) == 1);
+    CHECK(r.out[15].access->state == IOPF_ACCESS_TERMINATED);
+    CHECK(r.out[15].access->faults_l2 == 1);
+    CHECK(stat(r.m, 0x10, IOPF_STAT_A_FILTERED_UNRECOV) == 1); // no UNRECOV flag: not delivered
+    CHECK(access_ntf(r.out[15], 0).state == IOPF_ACCESS_TERMINATED);
+    CHECK(stat(r.m, 0x10, IOPF_STAT_A_ACCESS_COMPLETED) == 1);
+    CHECK(stat(r.m, 0x10, IOPF_STAT_A_ACCESS_TERMINATED) == 1);
+    CHECK(stat(r.m, 0x10, IOPF_STAT_A_ACCESS_FAULTS_L2) == 4);
+}
+
+TEST_CASE("difftest model: accesses end by abort, filter and flush", "[difftest][model]") {
+    Run r({Op::dev_add(0x10), Op::stage_mode(0x10, IOPF_STAGE_MODE_S2),
+           Op::access(0x10, std::nullopt, 0x3000, 0x1000, IOPF_PERM_READ, true), // 2: no handler
+           Op::reg(0x10, kNestedL2),
+           Op::access(0x10, std::nullopt, 0x3000, 0x1000, IOPF_PERM_READ, true), // 4: stalls
+           Op::stage_mode(0x10, IOPF_STAGE_MODE_S1),                             // 5: EBUSY
+           Op::respond(0x10, 1, std::nullopt, IOPF_RESP_INVALID),                // 6: aborts it
+           Op::access(0x10, std::nullopt, 0x3000, 0x1000, IOPF_PERM_READ, true), // 7: stalls
+           Op::access(0x10, 2u, 0x3000, 0x1000, IOPF_PERM_READ, true), // 8: S2 takes no PASID
+           Op::dev_del(0x10)});                                        // 9: flush
+    // No handler: the driver aborts it before the reply
+    CHECK(resume(r.out[2]).origin == IOPF_ORIGIN_REPORT_FAILED);
+    CHECK(access_ntf(r.out[2], 1).state == IOPF_ACCESS_ABORTED);
+    CHECK(r.out[2].access->state == IOPF_ACCESS_ABORTED);
+    CHECK(r.out[4].access->stag == 1u); // the cyclic cursor moved past 0
+    CHECK(r.out[5].err == EBUSY);
+    CHECK(access_ntf(r.out[6], 1).state == IOPF_ACCESS_ABORTED);
+    CHECK(r.out[8].err == EINVAL);
+    CHECK(resume(r.out[9]).origin == IOPF_ORIGIN_FLUSH);
+    CHECK(access_ntf(r.out[9], 1).state == IOPF_ACCESS_ABORTED);
+    CHECK(access_ntf(r.out[9], 1).id == 3);
+}
+
+TEST_CASE("difftest: access-model ops format and parse back", "[difftest]") {
+    for (const Op& op :
+         {Op::stage_mode(0x10, IOPF_STAGE_MODE_NESTED), Op::stage_mode(0x10, 9),
+          Op::map(0x10, 1, 3u, 0x1000, 0x80000000, 0x2000, IOPF_PERM_READ | IOPF_PERM_PRIV),
+          Op::map(0x10, 0, std::nullopt, 0x1800, 0x0, 0, 0x30),
+          Op::unmap(0x7f, 2, std::nullopt, 0x80000000, 0x8000), Op::ttb(0x10, 2u, 0x40200000),
+          Op::ttb(0x10, std::nullopt, 8),
+          Op::access(0x10, std::nullopt, 0x1234, 1, IOPF_PERM_WRITE, true),
+          Op::access(0x11, 0x100005u, 0x0, 0x3000, 0, false)}) {
+        INFO(format_op(op));
+        CHECK(parse_op(format_op(op)) == op);
+    }
+    CHECK(format_op(Op::access(0x10, 1u, 0x1000, 0x10, IOPF_PERM_READ | IOPF_PERM_WRITE, true)) ==
+          "access 0x10 pasid=0x1 0x1000 0x10 perm=rw stall=1");
+    CHECK_THROWS_AS(parse_op("access 0x10 pasid=- 0x1000 0x10 perm=rq stall=1"), iopf::ParseError);
+    CHECK_THROWS_AS(parse_op("access 0x10 pasid=- 0x1000 0x10 perm=r stall=2"), iopf::ParseError);
+    CHECK_THROWS_AS(parse_op("map 0x10 1 0x1000 0x2000 0x1000 perm=r"), iopf::ParseError);
+}
+
 TEST_CASE("difftest: event comparison names the fields that differ", "[difftest]") {
-    Run r({Op::dev_add(0x10), Op::reg(0x10, IOPF_REPORT_FLAT), Op::inject(rec(0x10, 0x10, true, 1))});
+    Run r(
+        {Op::dev_add(0x10), Op::reg(0x10, IOPF_REPORT_FLAT), Op::inject(rec(0x10, 0x10, true, 1))});
     Event want = fault(r.out[2]);
     auto got = std::get<iopf::Fault>(want);
     got.timestamp_ns = 12345; // not compared
@@ -498,7 +720,8 @@ TEST_CASE("difftest: event comparison names the fields that differ", "[difftest]
     CHECK(d[1] == "ADDR: expected 0x1000, got 0x1");
     iopf::Resume res;
     CHECK(diff_events(want, res).size() == 1);
-    CHECK(format_event(want).rfind("FAULT seq=1 dev_seq=1 sid=0x10 event=0x10 page_req L1", 0) == 0);
+    CHECK(format_event(want).rfind("FAULT seq=1 dev_seq=1 sid=0x10 event=0x10 page_req L1", 0) ==
+          0);
 }
 
 // --- the minimiser ---------------------------------------------------------

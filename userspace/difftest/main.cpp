@@ -38,6 +38,9 @@ const char* const kUsage = R"(usage: iopf_difftest [options]
   --out FILE           where a mismatch's reproducer goes (default difftest-repro.txt)
   --check-every N      compare counters, devices and pending lists every N ops (default 16)
   --reload-one-in N    one op in N is a module reload (default 2500, 0 never)
+  --access-per-mille N ops of the two-stage access model (stage modes, maps,
+                       reclaims, TTBs, DMA accesses and their fix-ups) per
+                       1000 others (default 250, 0 none)
   --no-minimize        write the failing prefix without delta debugging
   --min-seconds S      time budget of the minimisation (default 120)
   --module PATH        the module for reloads (default /lib/modules/iopf_testbed.ko)
@@ -52,8 +55,9 @@ Exit status: 0 no mismatch, 1 mismatch (or error), 2 usage.
 
 struct Summary {
     std::map<std::string, uint64_t> ops, errs;
-    uint64_t faults = 0, resumes = 0;
+    uint64_t faults = 0, resumes = 0, accesses = 0;
     std::map<uint32_t, uint64_t> origins;
+    std::map<std::string, uint64_t> access_ends; // ACCESS_NTF by state
 };
 
 Summary summarise(const std::vector<Op>& ops) {
@@ -67,6 +71,9 @@ Summary summarise(const std::vector<Op>& ops) {
             if (const auto* r = std::get_if<iopf::Resume>(&e)) {
                 s.resumes++;
                 s.origins[r->origin]++;
+            } else if (const auto* a = std::get_if<iopf::Access>(&e)) {
+                s.accesses++;
+                s.access_ends[iopf::access_state_name(a->state)]++;
             } else {
                 s.faults++;
             }
@@ -85,10 +92,14 @@ void print_summary(const Summary& s) {
     std::cout << fmt::format("\n# predicted: {} faults, {} resumes (", s.faults, s.resumes);
     for (const auto& [o, v] : s.origins)
         std::cout << fmt::format(" {}={}", iopf::origin_name(o), v);
+    std::cout << fmt::format(" ), {} accesses ended (", s.accesses);
+    for (const auto& [k, v] : s.access_ends)
+        std::cout << fmt::format(" {}={}", k, v);
     std::cout << " )\n";
 }
 
-void write_file(const std::string& path, const std::vector<Op>& ops, const std::vector<std::string>& header) {
+void write_file(const std::string& path, const std::vector<Op>& ops,
+                const std::vector<std::string>& header) {
     std::ofstream out(path);
     if (!out)
         throw iopf::Error(errno ? errno : EIO, "writing " + path);
@@ -104,7 +115,8 @@ int main(int argc, char** argv) {
         "model-only", "")("dump", po::value<std::string>())(
         "out", po::value<std::string>()->default_value("difftest-repro.txt"))(
         "check-every", po::value<unsigned>()->default_value(16))(
-        "reload-one-in", po::value<unsigned>()->default_value(2500))("no-minimize", "")(
+        "reload-one-in", po::value<unsigned>()->default_value(2500))(
+        "access-per-mille", po::value<unsigned>()->default_value(250))("no-minimize", "")(
         "min-seconds", po::value<double>()->default_value(120))(
         "module", po::value<std::string>()->default_value("/lib/modules/iopf_testbed.ko"))(
         "module-params", po::value<std::string>()->default_value(""))(
@@ -134,17 +146,21 @@ int main(int argc, char** argv) {
             std::cout << fmt::format("# iopf_difftest: replay {} ({} ops)\n", path, ops.size());
             header.push_back("replayed from " + path);
         } else {
-            seed = vm.count("seed") ? vm["seed"].as<uint64_t>()
-                                    : std::random_device{}() ^
-                                          static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+            seed = vm.count("seed")
+                       ? vm["seed"].as<uint64_t>()
+                       : std::random_device{}() ^
+                             static_cast<uint64_t>(
+                                 std::chrono::system_clock::now().time_since_epoch().count());
             const auto n = vm["ops"].as<std::size_t>();
             // The seed first: whatever happens next, the run can be repeated.
             std::cout << fmt::format("# iopf_difftest: seed {} ops {}\n", seed, n) << std::flush;
             GenConfig gc;
             gc.reload_one_in = vm["reload-one-in"].as<unsigned>();
+            gc.access_per_mille = vm["access-per-mille"].as<unsigned>();
             ops = generate(seed, n, gc);
-            header.push_back(fmt::format("iopf_difftest --seed {} --ops {} --reload-one-in {}", seed, n,
-                                         gc.reload_one_in));
+            header.push_back(fmt::format("iopf_difftest --seed {} --ops {} --reload-one-in {} "
+                                         "--access-per-mille {}",
+                                         seed, n, gc.reload_one_in, gc.access_per_mille));
         }
         if (vm.count("dump"))
             write_file(vm["dump"].as<std::string>(), ops, header);
@@ -171,13 +187,14 @@ int main(int argc, char** argv) {
                 auto now = std::chrono::steady_clock::now();
                 double dt = std::chrono::duration<double>(now - t_last).count();
                 t_last = now;
-                std::cout << fmt::format("# progress: {} ops, last 10000 at {:.0f} ops/s\n", r.index + 1,
-                                         dt > 0 ? 10000 / dt : 0.0)
+                std::cout << fmt::format("# progress: {} ops, last 10000 at {:.0f} ops/s\n",
+                                         r.index + 1, dt > 0 ? 10000 / dt : 0.0)
                           << std::flush;
             }
             if (!verbose && r.diffs.empty() && r.state_diffs.empty())
                 return;
-            std::cout << fmt::format("# {} {}: {}\n", r.index + 1, format_op(*r.op), errno_name(r.got_err));
+            std::cout << fmt::format("# {} {}: {}\n", r.index + 1, format_op(*r.op),
+                                     errno_name(r.got_err));
             if (verbose)
                 for (const auto& e : r.got)
                     std::cout << "#     " << format_event(e) << '\n';
@@ -185,21 +202,25 @@ int main(int argc, char** argv) {
         RunResult res = ex.run(ops, print_op, vm.count("keep-going"));
         for (const auto& m : res.mismatches)
             std::cout << "# MISMATCH " << m << '\n';
-        std::cout << fmt::format(
-            "# ran {} of {} ops in {:.1f} s ({:.0f} ops/s): {} faults, {} resumes, {} reloads, {} state "
-            "checks, {} mismatches\n",
-            res.ops_run, ops.size(), res.seconds, res.seconds > 0 ? res.ops_run / res.seconds : 0.0,
-            res.faults, res.resumes, res.reloads, res.checks, res.mismatches.size());
+        std::cout << fmt::format("# ran {} of {} ops in {:.1f} s ({:.0f} ops/s): {} faults, {} "
+                                 "resumes, {} accesses ended, "
+                                 "{} reloads, {} state checks, {} mismatches\n",
+                                 res.ops_run, ops.size(), res.seconds,
+                                 res.seconds > 0 ? res.ops_run / res.seconds : 0.0, res.faults,
+                                 res.resumes, res.accesses_ended, res.reloads, res.checks,
+                                 res.mismatches.size());
         if (res.ok())
             return 0;
 
         // The failing prefix first, so a reproducer exists whatever happens next.
         const auto out = vm["out"].as<std::string>();
-        std::vector<Op> prefix(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(res.first_bad + 1));
+        std::vector<Op> prefix(ops.begin(),
+                               ops.begin() + static_cast<std::ptrdiff_t>(res.first_bad + 1));
         header.push_back("first mismatch: " + res.mismatches.front());
         header.push_back("replay: iopfctl script FILE --fresh, or iopf_difftest --replay FILE");
         write_file(out, prefix, header);
-        std::cout << fmt::format("# reproducer: {} ({} ops, the failing prefix)\n", out, prefix.size());
+        std::cout << fmt::format("# reproducer: {} ({} ops, the failing prefix)\n", out,
+                                 prefix.size());
         if (!vm.count("no-minimize") && prefix.size() > 1) {
             // Every trial on a fresh module, checked after every op: a
             // minimised stream must fail on its own, wherever it now fails.
@@ -216,8 +237,8 @@ int main(int argc, char** argv) {
             RunResult r3 = ex.run(small);
             if (!r3.ok()) {
                 auto h = header;
-                h.back() = fmt::format("minimised from {} ops in {} tests: {}", prefix.size(), tests,
-                                       r3.mismatches.front());
+                h.back() = fmt::format("minimised from {} ops in {} tests: {}", prefix.size(),
+                                       tests, r3.mismatches.front());
                 h.push_back("replay: iopfctl script FILE --fresh, or iopf_difftest --replay FILE");
                 write_file(out, small, h);
                 std::cout << fmt::format("# reproducer: {} ({} ops, minimised in {} tests)\n", out,

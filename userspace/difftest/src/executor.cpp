@@ -36,7 +36,10 @@ struct Collector : iopf::EventSink {
     std::vector<std::string>* diffs = nullptr;
     void on_fault(const iopf::Fault& f) override { events.emplace_back(f); }
     void on_resume(const iopf::Resume& r) override { events.emplace_back(r); }
-    void on_overflow() override { diffs->push_back("listener overflow (ENOBUFS): notifications lost"); }
+    void on_access_end(const iopf::Access& a) override { events.emplace_back(a); }
+    void on_overflow() override {
+        diffs->push_back("listener overflow (ENOBUFS): notifications lost");
+    }
     void on_gap(uint64_t seq, uint64_t missing) override {
         diffs->push_back(fmt::format("FAULT SEQ gap: {} missing before {}", missing, seq));
     }
@@ -102,7 +105,8 @@ void Executor::connect() {
         throw iopf::Error(ENOENT, "joining the faults group");
     events_->restart_seq();
     close_files();
-    for (auto [fd, name] : {std::pair{&inject_fd_, "/inject"}, std::pair{&raw_fd_, "/inject_raw"}}) {
+    for (auto [fd, name] :
+         {std::pair{&inject_fd_, "/inject"}, std::pair{&raw_fd_, "/inject_raw"}}) {
         const std::string path = cfg_.debugfs + name;
         *fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
         if (*fd < 0)
@@ -151,15 +155,27 @@ void Executor::make_fresh() {
         reload();
 }
 
-int Executor::exec(const Op& op) {
+int Executor::exec(const Op& op, OpReport& rep) {
     try {
         switch (op.kind) {
-        case OpKind::DevAdd: client_->dev_new(op.sid); break;
-        case OpKind::DevDel: client_->dev_del(op.sid); break;
-        case OpKind::Register: client_->handler_register(op.sid, op.flags); break;
-        case OpKind::Update: client_->handler_update(op.sid, op.mask, op.set); break;
-        case OpKind::Unregister: client_->handler_unregister(op.sid); break;
-        case OpKind::Respond: client_->page_response(op.sid, op.grpid, op.pasid, op.code); break;
+        case OpKind::DevAdd:
+            client_->dev_new(op.sid);
+            break;
+        case OpKind::DevDel:
+            client_->dev_del(op.sid);
+            break;
+        case OpKind::Register:
+            client_->handler_register(op.sid, op.flags);
+            break;
+        case OpKind::Update:
+            client_->handler_update(op.sid, op.mask, op.set);
+            break;
+        case OpKind::Unregister:
+            client_->handler_unregister(op.sid);
+            break;
+        case OpKind::Respond:
+            client_->page_response(op.sid, op.grpid, op.pasid, op.code);
+            break;
         case OpKind::Inject: {
             std::string text;
             if (op.raw) {
@@ -179,7 +195,26 @@ int Executor::exec(const Op& op) {
                 return EIO;
             break;
         }
-        case OpKind::Reload: reload(); break;
+        case OpKind::Reload:
+            reload();
+            break;
+        case OpKind::StageMode:
+            client_->dev_set(op.sid, std::nullopt, std::nullopt, op.mode);
+            break;
+        case OpKind::Map:
+            client_->map(
+                iopf::Mapping{op.sid, op.stage, op.pasid, op.addr, op.out, op.len, op.perm});
+            break;
+        case OpKind::Unmap:
+            rep.got_count = client_->unmap(op.sid, op.stage, op.pasid, op.addr, op.len);
+            break;
+        case OpKind::Ttb:
+            client_->ttb_set(op.sid, op.pasid, op.addr);
+            break;
+        case OpKind::Access:
+            rep.got_access = client_->access(
+                iopf::AccessRequest{op.sid, op.pasid, op.addr, op.len, op.perm, op.stall});
+            break;
         }
     } catch (const iopf::Error& e) {
         return e.err();
@@ -203,6 +238,16 @@ std::vector<Event> Executor::drain(std::vector<std::string>& diffs) {
     return std::move(c.events);
 }
 
+void Executor::drain_until(std::vector<Event>& got, std::size_t want,
+                           std::vector<std::string>& diffs) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(cfg_.deferred_ms);
+    while (got.size() < want && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        for (auto& e : drain(diffs))
+            got.push_back(std::move(e));
+    }
+}
+
 std::vector<std::string> Executor::check_state(const Model& m) {
     std::vector<std::string> d;
     diff_counters(d, "STATS_GET", client_->stats(), m.global(), kGlobalStatFirst, kGlobalStatLast,
@@ -220,12 +265,17 @@ std::vector<std::string> Executor::check_state(const Model& m) {
         const auto& g = it->second;
         const std::string what = fmt::format("device {:#x}", sid);
         if (g.registered != want.registered)
-            d.push_back(fmt::format("{}: REGISTERED expected {}, got {}", what, want.registered, g.registered));
+            d.push_back(fmt::format("{}: REGISTERED expected {}, got {}", what, want.registered,
+                                    g.registered));
         if (g.flags != want.flags)
             d.push_back(fmt::format("{}: FLAGS expected {}, got {}", what, format_flags(want.flags),
                                     format_flags(g.flags)));
-        diff_counters(d, what, g.stats, want.stats, kDevStatFirst, kDevStatLast,
-                      kDevStatExtraFirst, kDevStatExtraLast);
+        diff_counters(d, what, g.stats, want.stats, kDevStatFirst, kDevStatLast, kDevStatExtraFirst,
+                      kDevStatExtraLast);
+        if (g.stage_mode.value_or(UINT32_MAX) != want.mode)
+            d.push_back(fmt::format("{}: STAGE_MODE expected {}, got {}", what, want.mode,
+                                    g.stage_mode ? std::to_string(*g.stage_mode) : "none"));
+        check_tables(d, what, want);
     }
     for (const auto& [sid, g] : got)
         if (!m.device(sid))
@@ -247,12 +297,65 @@ std::vector<std::string> Executor::check_state(const Model& m) {
     }
     for (const auto& [sid, g] : pend)
         if (!m.device(sid) && !g.empty())
-            d.push_back(fmt::format("PENDING_GET: {} requests of unexpected device {:#x}", g.size(), sid));
+            d.push_back(
+                fmt::format("PENDING_GET: {} requests of unexpected device {:#x}", g.size(), sid));
+
+    // Every access kept (ACCESS_GET dump), field by field, in id order
+    std::map<uint32_t, std::vector<iopf::Access>> acc;
+    for (auto& a : client_->accesses())
+        acc[a.sid].push_back(std::move(a));
+    for (const auto& [sid, want] : m.devices()) {
+        const auto& g = acc[sid];
+        if (g.size() != want.accesses.size()) {
+            d.push_back(fmt::format("device {:#x}: {} accesses expected, ACCESS_GET has {}", sid,
+                                    want.accesses.size(), g.size()));
+            continue;
+        }
+        std::size_t i = 0;
+        for (const auto& [id, w] : want.accesses)
+            for (const auto& x : diff_accesses(w, g[i++]))
+                d.push_back(fmt::format("device {:#x} access {}: {}", sid, id, x));
+    }
+    for (const auto& [sid, g] : acc)
+        if (!m.device(sid) && !g.empty())
+            d.push_back(
+                fmt::format("ACCESS_GET: {} accesses of unexpected device {:#x}", g.size(), sid));
     return d;
 }
 
-RunResult Executor::run(const std::vector<Op>& ops, const std::function<void(const OpReport&)>& on_op,
-                        bool keep_going) {
+// MAP_GET of stage 2 and of every stage-1 table the model has (MAPPED_S1
+// and MAPPED_S2 are compared with the counters: a table the model does not
+// know of shows there).
+void Executor::check_tables(std::vector<std::string>& d, const std::string& what,
+                            const DevState& want) {
+    auto cmp_runs = [&](const std::string& table, const std::vector<iopf::Mapping>& w,
+                        const std::vector<iopf::Mapping>& g) {
+        if (w == g)
+            return;
+        d.push_back(fmt::format("{} {}: {} runs expected, MAP_GET has {}", what, table, w.size(),
+                                g.size()));
+        for (std::size_t i = 0; i < std::max(w.size(), g.size()); i++) {
+            auto run = [](const std::vector<iopf::Mapping>& v, std::size_t k) {
+                return k < v.size() ? fmt::format("{:#x}+{:#x} -> {:#x} perm {:#x}", v[k].addr,
+                                                  v[k].len, v[k].out_addr, v[k].perm)
+                                    : std::string("-");
+            };
+            if (i >= w.size() || i >= g.size() || !(w[i] == g[i])) {
+                d.push_back(fmt::format("  run {}: expected {}, got {}", i, run(w, i), run(g, i)));
+                break;
+            }
+        }
+    };
+    cmp_runs("stage 2", table_runs(want.s2, want.sid, IOPF_STAGE_2, std::nullopt),
+             client_->mappings(want.sid, IOPF_STAGE_2));
+    for (const auto& [pasid, t] : want.s1)
+        cmp_runs(fmt::format("stage 1 pasid {:#x}", pasid),
+                 table_runs(t.pages, want.sid, IOPF_STAGE_1, pasid),
+                 client_->mappings(want.sid, IOPF_STAGE_1, pasid));
+}
+
+RunResult Executor::run(const std::vector<Op>& ops,
+                        const std::function<void(const OpReport&)>& on_op, bool keep_going) {
     RunResult res;
     const auto t0 = Clock::now();
     if (!module_loaded())
@@ -275,19 +378,37 @@ RunResult Executor::run(const std::vector<Op>& ops, const std::function<void(con
         rep.op = &op;
         rep.want = model.apply(op);
         try {
-            rep.got_err = exec(op);
+            rep.got_err = exec(op, rep);
             if (op.kind == OpKind::Reload)
                 res.reloads++;
             rep.got = drain(rep.diffs);
+            // A RETRY's re-walk runs on the module's workqueue: wait for it
+            if (rep.want.deferred)
+                drain_until(rep.got, rep.want.events.size(), rep.diffs);
         } catch (const std::exception& e) {
             rep.diffs.push_back(std::string("executor: ") + e.what());
         }
-        for (const auto& e : rep.got)
-            (std::holds_alternative<iopf::Fault>(e) ? res.faults : res.resumes)++;
+        for (const auto& e : rep.got) {
+            if (std::holds_alternative<iopf::Fault>(e))
+                res.faults++;
+            else if (std::holds_alternative<iopf::Resume>(e))
+                res.resumes++;
+            else
+                res.accesses_ended++;
+        }
         if (cfg_.compare) {
             if (rep.got_err != rep.want.err)
-                rep.diffs.push_back(fmt::format("errno: expected {}, got {}", errno_name(rep.want.err),
-                                                errno_name(rep.got_err)));
+                rep.diffs.push_back(fmt::format("errno: expected {}, got {}",
+                                                errno_name(rep.want.err), errno_name(rep.got_err)));
+            if (rep.want.access && rep.got_access)
+                for (const auto& x : diff_accesses(*rep.want.access, *rep.got_access))
+                    rep.diffs.push_back("ACCESS reply: " + x);
+            else if (rep.want.access.has_value() != rep.got_access.has_value() && !rep.got_err)
+                rep.diffs.push_back("ACCESS reply: expected one only on success");
+            if (rep.want.count != rep.got_count && !rep.got_err && !rep.want.err)
+                rep.diffs.push_back(fmt::format("UNMAP COUNT: expected {}, got {}",
+                                                rep.want.count.value_or(0),
+                                                rep.got_count.value_or(0)));
             std::size_t n = std::min(rep.want.events.size(), rep.got.size());
             for (std::size_t k = 0; k < n; k++)
                 for (const auto& x : diff_events(rep.want.events[k], rep.got[k]))
@@ -322,7 +443,8 @@ RunResult Executor::run(const std::vector<Op>& ops, const std::function<void(con
     return res;
 }
 
-std::vector<Op> minimize(std::vector<Op> ops, const std::function<bool(const std::vector<Op>&)>& fails,
+std::vector<Op> minimize(std::vector<Op> ops,
+                         const std::function<bool(const std::vector<Op>&)>& fails,
                          unsigned max_tests, double max_seconds, unsigned* tests_run) {
     const auto t0 = Clock::now();
     unsigned tests = 0;

@@ -45,6 +45,15 @@ constexpr uint32_t kMasks[] = {
     IOPF_REPORT_NESTED,
 };
 
+// The access model's address space: small, so that accesses, maps and
+// reclaims meet. IOVAs in two 2 MiB blocks (two stage-1 table pages at the
+// TTB), the guest's IPAs (stage 1's output) and the host's PAs.
+constexpr uint64_t kPage = IOPF_STAGE_PAGE_SIZE;
+constexpr uint64_t kIovaBlocks[] = {0, 0x200000};
+constexpr uint64_t kGuestIpa = 0x80000000;
+constexpr uint64_t kHostPa = 0x100000000;
+constexpr uint64_t kTtbs[] = {IOPF_STAGE_TTB_DEFAULT, IOPF_STAGE_TTB_DEFAULT + 0x200000};
+
 } // namespace
 
 Generator::Generator(uint64_t seed, GenConfig cfg) : rng_(seed), cfg_(std::move(cfg)) {}
@@ -131,7 +140,8 @@ Op Generator::respond(const Model& m) {
     case 1: // any device, any grpid
         return Op::respond(any_sid(), below(8), pasid, code);
     case 2: // a bad code
-        return Op::respond(any_sid(), below(8), pasid, chance(50) ? 3 + below(5) : static_cast<uint32_t>(u64()));
+        return Op::respond(any_sid(), below(8), pasid,
+                           chance(50) ? 3 + below(5) : static_cast<uint32_t>(u64()));
     case 3: // grpid beyond the STAG's 16 bits
         return Op::respond(any_sid(), 0x10000 + below(0x10000), pasid, code);
     case 4: // PASID beyond 20 bits
@@ -147,9 +157,169 @@ Op Generator::respond(const Model& m) {
     }
 }
 
+uint64_t Generator::iova() {
+    return kIovaBlocks[below(2)] + below(16) * kPage + (chance(15) ? below(kPage) : 0);
+}
+
+uint32_t Generator::perm() {
+    constexpr uint32_t kPerms[] = {
+        IOPF_PERM_READ,
+        IOPF_PERM_WRITE,
+        IOPF_PERM_READ | IOPF_PERM_WRITE,
+        IOPF_PERM_READ | IOPF_PERM_EXEC,
+        IOPF_PERM_READ | IOPF_PERM_PRIV,
+        IOPF_PERM_ALL,
+    };
+    if (chance(4))
+        return chance(50) ? 0 : IOPF_PERM_EXEC; // neither READ nor WRITE: refused
+    if (chance(2))
+        return 0x10U << below(4); // an unknown bit: the policy refuses it
+    return kPerms[below(std::size(kPerms))];
+}
+
+std::optional<uint32_t> Generator::maybe_pasid(unsigned pct) {
+    if (!chance(pct))
+        return std::nullopt;
+    return chance(97) ? below(3) : (1U << 20) + below(16); // beyond 20 bits: -ERANGE
+}
+
+// A device of the model, one that translates three times in four.
+std::optional<uint32_t> Generator::existing_sid(const Model& m) {
+    if (m.devices().empty() || chance(5))
+        return std::nullopt;
+    std::vector<uint32_t> moded;
+    for (const auto& [sid, d] : m.devices())
+        if (d.mode != IOPF_STAGE_MODE_NONE)
+            moded.push_back(sid);
+    if (!moded.empty() && chance(75))
+        return pick(moded);
+    auto it = m.devices().begin();
+    std::advance(it, below(static_cast<uint32_t>(m.devices().size())));
+    return it->first;
+}
+
+// The VMM (a stage-2 fault) and the guest (stage 1) fix up what a stalled
+// access faulted on, then answer it: map the page, unmap it first when it
+// is mapped without the permission asked, answer SUCCESS (RETRY) once it
+// translates, INVALID now and then.
+Op Generator::fix_up(const Model& m) {
+    std::vector<std::pair<const DevState*, const iopf::Fault*>> stalled;
+    for (const auto& [sid, d] : m.devices())
+        for (const auto& f : d.pending)
+            if (d.access_of.count(*f.seq))
+                stalled.emplace_back(&d, &f);
+    if (stalled.empty())
+        return access_op(m);
+    const auto& [d, f] = stalled[below(static_cast<uint32_t>(stalled.size()))];
+    const iopf_fault& c = *f->fault;
+    const bool l2 = c.flags & IOPF_PRQ_L2;
+    const uint64_t page = c.addr / kPage;
+    std::optional<uint32_t> pasid;
+    if (!l2 && iopf_fault_has_pasid(&c))
+        pasid = c.pasid;
+    const PageTable* t = &d->s2;
+    if (!l2) {
+        auto s1 = d->s1.find(pasid.value_or(0));
+        t = s1 == d->s1.end() ? nullptr : &s1->second.pages;
+    }
+    const Pte* e = nullptr;
+    if (t)
+        if (auto it = t->find(page); it != t->end())
+            e = &it->second;
+    const uint32_t stage = l2 ? IOPF_STAGE_2 : IOPF_STAGE_1;
+    if (e && e->perm != IOPF_PERM_ALL && chance(80))
+        return Op::unmap(d->sid, stage, pasid, page * kPage, kPage);
+    if (!e && chance(90)) {
+        const uint64_t out = l2 ? kHostPa + (page % 4096) * kPage : kGuestIpa + below(32) * kPage;
+        return Op::map(d->sid, stage, pasid, page * kPage, out, kPage,
+                       chance(85) ? IOPF_PERM_ALL : IOPF_PERM_READ);
+    }
+    return Op::respond(d->sid, c.grpid, std::nullopt,
+                       chance(85) ? IOPF_RESP_SUCCESS : IOPF_RESP_INVALID);
+}
+
+Op Generator::access_op(const Model& m) {
+    auto sid = existing_sid(m);
+    const uint32_t dev = sid ? *sid : any_sid();
+    const DevState* d = sid ? m.device(*sid) : nullptr;
+    const bool s2_only = d && d->mode == IOPF_STAGE_MODE_S2;
+    uint32_t r = below(250);
+    if (r < 70) { // an access
+        uint64_t len = chance(70) ? kPage * (1 + below(3)) : 1 + below(3 * kPage);
+        if (chance(2))
+            len = chance(50) ? 0 : (uint64_t{IOPF_STAGE_MAX_PAGES_PER_CMD} + 1) * kPage;
+        uint64_t addr = chance(2) ? (1ULL << IOPF_STAGE_ADDR_BITS) - kPage : iova();
+        return Op::access(dev, maybe_pasid(s2_only ? 3 : 40), addr, len, perm(), chance(80));
+    }
+    if (r < 90) { // the stage mode
+        uint32_t mode = chance(5) ? IOPF_STAGE_MODE_NESTED + 1 + below(8) : below(4);
+        if (d && d->mode == IOPF_STAGE_MODE_NONE && chance(70))
+            mode = 1 + below(3);
+        return Op::stage_mode(dev, mode);
+    }
+    if (r < 150) { // a map: stage 1 into the guest's IPAs, stage 2 of those or of table pages
+        uint32_t stage = chance(50) ? IOPF_STAGE_1 : IOPF_STAGE_2;
+        uint64_t n = 1 + below(4), addr, out;
+        std::optional<uint32_t> pasid;
+        if (stage == IOPF_STAGE_1) {
+            pasid = maybe_pasid(40);
+            addr = kIovaBlocks[below(2)] + below(16) * kPage;
+            out = kGuestIpa + below(32) * kPage;
+        } else {
+            addr = chance(25) ? kTtbs[below(2)] + below(2) * kPage : kGuestIpa + below(32) * kPage;
+            out = kHostPa + below(64) * kPage;
+        }
+        uint64_t len = n * kPage;
+        switch (chance(12) ? below(6) : 6) { // bad input now and then
+        case 0:
+            addr += 0x800;
+            break;
+        case 1:
+            len = 0;
+            break;
+        case 2:
+            len = (uint64_t{IOPF_STAGE_MAX_PAGES_PER_CMD} + 1) * kPage;
+            break;
+        case 3:
+            out = (1ULL << IOPF_STAGE_ADDR_BITS) - kPage;
+            break;
+        case 4:
+            stage = chance(50) ? 0 : 3;
+            break;
+        case 5:
+            pasid = 1;
+            stage = IOPF_STAGE_2;
+            break;
+        default:
+            break;
+        }
+        return Op::map(dev, stage, pasid, addr, out, len, chance(75) ? IOPF_PERM_ALL : perm());
+    }
+    if (r < 200) { // a host reclaim (stage 2) or a guest unmap (stage 1)
+        if (chance(75)) {
+            uint64_t addr = chance(25) ? kTtbs[0] : kGuestIpa + below(32) * kPage;
+            return Op::unmap(dev, IOPF_STAGE_2,
+                             chance(3) ? std::optional<uint32_t>(0) : std::nullopt, addr,
+                             kPage * (1 + below(8)));
+        }
+        uint64_t len = chance(5) ? 0x1234 : kPage * (1 + below(8));
+        return Op::unmap(dev, IOPF_STAGE_1, maybe_pasid(40),
+                         kIovaBlocks[below(2)] + below(16) * kPage, len);
+    }
+    if (r < 215) { // where a SubstreamID's descriptors are
+        uint64_t ttb = kTtbs[below(2)];
+        if (chance(10))
+            ttb = chance(50) ? ttb + 8 : IOPF_STAGE_TTB_MAX + kPage;
+        return Op::ttb(dev, maybe_pasid(50), ttb);
+    }
+    return fix_up(m);
+}
+
 Op Generator::next(const Model& m) {
     if (cfg_.reload_one_in && below(cfg_.reload_one_in) == 0)
         return Op::reload();
+    if (cfg_.access_per_mille && below(1000 + cfg_.access_per_mille) >= 1000)
+        return chance(50) ? fix_up(m) : access_op(m);
     // A device of the model for which `pred` holds, if any (uniformly).
     auto existing = [&](auto pred) -> std::optional<uint32_t> {
         std::vector<uint32_t> v;
@@ -195,14 +365,25 @@ Op Generator::next(const Model& m) {
         return Op::reg(any_sid(), flags);
     }
     if (r < 955) { // update: mostly a device with a handler
-        uint32_t mask = chance(85) ? kMasks[below(std::size(kMasks))] : static_cast<uint32_t>(u64());
+        uint32_t mask =
+            chance(85) ? kMasks[below(std::size(kMasks))] : static_cast<uint32_t>(u64());
         uint32_t set;
         switch (below(5)) {
-        case 0: set = 0; break;
-        case 1: set = 1U << below(5); break;
-        case 2: set = flag_set(true); break;
-        case 3: set = flag_set(false); break;
-        default: set = (1U << below(5)) | (1U << below(5)); break;
+        case 0:
+            set = 0;
+            break;
+        case 1:
+            set = 1U << below(5);
+            break;
+        case 2:
+            set = flag_set(true);
+            break;
+        case 3:
+            set = flag_set(false);
+            break;
+        default:
+            set = (1U << below(5)) | (1U << below(5));
+            break;
         }
         if (chance(75))
             if (auto sid = existing([](const DevState& d) { return d.registered; }))

@@ -48,16 +48,50 @@ uint32_t num32(std::string_view s, const char* what) {
 
 // "key=value": the value, or a ParseError naming the expected key.
 std::string_view keyed(std::string_view word, std::string_view key) {
-    if (word.size() <= key.size() || word.substr(0, key.size()) != key ||
-        word[key.size()] != '=')
+    if (word.size() <= key.size() || word.substr(0, key.size()) != key || word[key.size()] != '=')
         throw iopf::ParseError(fmt::format("expected {}=VALUE, got '{}'", key, word));
     return word.substr(key.size() + 1);
 }
 
 void want_args(const std::vector<std::string_view>& w, std::size_t n, const char* usage) {
     if (w.size() != n + 1)
-        throw iopf::ParseError(fmt::format("'{}' takes {} argument{}: {}", w[0], n,
-                                           n == 1 ? "" : "s", usage));
+        throw iopf::ParseError(
+            fmt::format("'{}' takes {} argument{}: {}", w[0], n, n == 1 ? "" : "s", usage));
+}
+
+uint64_t num64(std::string_view s, const char* what) {
+    return iopf::parse_uint(s, UINT64_MAX, what);
+}
+
+std::optional<uint32_t> pasid_arg(std::string_view word) {
+    auto p = keyed(word, "pasid");
+    if (p == "-")
+        return std::nullopt;
+    return num32(p, "pasid");
+}
+
+std::string pasid_text(const std::optional<uint32_t>& pasid) {
+    return pasid ? fmt::format("0x{:x}", *pasid) : "-";
+}
+
+// Letters when every bit has one, else a number (a stream may hold unknown bits).
+std::string perm_text(uint32_t perm) {
+    if (perm & ~IOPF_PERM_ALL)
+        return fmt::format("0x{:x}", perm);
+    return iopf::perm_letters(perm);
+}
+
+uint32_t perm_arg(std::string_view word) {
+    auto p = keyed(word, "perm");
+    if (p[0] >= '0' && p[0] <= '9')
+        return num32(p, "perm");
+    return p == "-" ? 0 : iopf::parse_perm_letters(p);
+}
+
+std::string mode_text(uint32_t mode) {
+    if (mode <= IOPF_STAGE_MODE_NESTED)
+        return iopf::stage_mode_name(mode);
+    return std::to_string(mode);
 }
 
 std::string code_text(uint32_t code) {
@@ -123,17 +157,86 @@ Op Op::respond(uint32_t sid, uint32_t grpid, std::optional<uint32_t> pasid, uint
 Op Op::reload() {
     return Op{};
 }
+Op Op::stage_mode(uint32_t sid, uint32_t mode) {
+    Op o;
+    o.kind = OpKind::StageMode;
+    o.sid = sid;
+    o.mode = mode;
+    return o;
+}
+Op Op::map(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid, uint64_t addr, uint64_t out,
+           uint64_t len, uint32_t perm) {
+    Op o;
+    o.kind = OpKind::Map;
+    o.sid = sid;
+    o.stage = stage;
+    o.pasid = pasid;
+    o.addr = addr;
+    o.out = out;
+    o.len = len;
+    o.perm = perm;
+    return o;
+}
+Op Op::unmap(uint32_t sid, uint32_t stage, std::optional<uint32_t> pasid, uint64_t addr,
+             uint64_t len) {
+    Op o;
+    o.kind = OpKind::Unmap;
+    o.sid = sid;
+    o.stage = stage;
+    o.pasid = pasid;
+    o.addr = addr;
+    o.len = len;
+    return o;
+}
+Op Op::ttb(uint32_t sid, std::optional<uint32_t> pasid, uint64_t ttb) {
+    Op o;
+    o.kind = OpKind::Ttb;
+    o.sid = sid;
+    o.pasid = pasid;
+    o.addr = ttb;
+    return o;
+}
+Op Op::access(uint32_t sid, std::optional<uint32_t> pasid, uint64_t addr, uint64_t len,
+              uint32_t perm, bool stall) {
+    Op o;
+    o.kind = OpKind::Access;
+    o.sid = sid;
+    o.pasid = pasid;
+    o.addr = addr;
+    o.len = len;
+    o.perm = perm;
+    o.stall = stall;
+    return o;
+}
 
 const char* op_name(OpKind k) {
     switch (k) {
-    case OpKind::DevAdd: return "dev_add";
-    case OpKind::DevDel: return "dev_del";
-    case OpKind::Register: return "register";
-    case OpKind::Update: return "update";
-    case OpKind::Unregister: return "unregister";
-    case OpKind::Inject: return "inject";
-    case OpKind::Respond: return "respond";
-    case OpKind::Reload: return "reload";
+    case OpKind::DevAdd:
+        return "dev_add";
+    case OpKind::DevDel:
+        return "dev_del";
+    case OpKind::Register:
+        return "register";
+    case OpKind::Update:
+        return "update";
+    case OpKind::Unregister:
+        return "unregister";
+    case OpKind::Inject:
+        return "inject";
+    case OpKind::Respond:
+        return "respond";
+    case OpKind::Reload:
+        return "reload";
+    case OpKind::StageMode:
+        return "stage_mode";
+    case OpKind::Map:
+        return "map";
+    case OpKind::Unmap:
+        return "unmap";
+    case OpKind::Ttb:
+        return "ttb";
+    case OpKind::Access:
+        return "access";
     }
     return "?";
 }
@@ -145,7 +248,8 @@ std::string format_flags(uint32_t flags) {
     uint32_t known = 0;
     for (const auto& f : kFlagNames) {
         if (flags & f.bit) {
-            // appends, not "," + name: GCC 12 -O2 warns (falsely, -Wrestrict) in the inlined operator+
+            // appends, not "," + name: GCC 12 -O2 warns (falsely, -Wrestrict) in the inlined
+            // operator+
             s += s.empty() ? "" : ",";
             s += f.name;
             known |= f.bit;
@@ -198,7 +302,8 @@ std::string format_op(const Op& op) {
     case OpKind::Register:
         return fmt::format("{} 0x{:x} {}", n, op.sid, format_flags(op.flags));
     case OpKind::Update:
-        return fmt::format("{} 0x{:x} mask=0x{:x} set={}", n, op.sid, op.mask, format_flags(op.set));
+        return fmt::format("{} 0x{:x} mask=0x{:x} set={}", n, op.sid, op.mask,
+                           format_flags(op.set));
     case OpKind::Inject: {
         std::string s = op.raw ? "inject_raw" : n;
         for (const auto& r : op.recs)
@@ -210,6 +315,21 @@ std::string format_op(const Op& op) {
                            op.pasid ? fmt::format("0x{:x}", *op.pasid) : "-", code_text(op.code));
     case OpKind::Reload:
         return n;
+    case OpKind::StageMode:
+        return fmt::format("{} 0x{:x} {}", n, op.sid, mode_text(op.mode));
+    case OpKind::Map:
+        return fmt::format("{} 0x{:x} {} pasid={} 0x{:x} 0x{:x} 0x{:x} perm={}", n, op.sid,
+                           op.stage, pasid_text(op.pasid), op.addr, op.out, op.len,
+                           perm_text(op.perm));
+    case OpKind::Unmap:
+        return fmt::format("{} 0x{:x} {} pasid={} 0x{:x} 0x{:x}", n, op.sid, op.stage,
+                           pasid_text(op.pasid), op.addr, op.len);
+    case OpKind::Ttb:
+        return fmt::format("{} 0x{:x} pasid={} 0x{:x}", n, op.sid, pasid_text(op.pasid), op.addr);
+    case OpKind::Access:
+        return fmt::format("{} 0x{:x} pasid={} 0x{:x} 0x{:x} perm={} stall={}", n, op.sid,
+                           pasid_text(op.pasid), op.addr, op.len, perm_text(op.perm),
+                           op.stall ? 1 : 0);
     }
     return "?";
 }
@@ -224,7 +344,9 @@ Op parse_op(std::string_view line) {
     if (k == "dev_add" || k == "dev_del" || k == "unregister") {
         want_args(w, 1, "SID");
         uint32_t sid = num32(w[1], "SID");
-        return k == "dev_add" ? Op::dev_add(sid) : k == "dev_del" ? Op::dev_del(sid) : Op::unreg(sid);
+        return k == "dev_add"   ? Op::dev_add(sid)
+               : k == "dev_del" ? Op::dev_del(sid)
+                                : Op::unreg(sid);
     }
     if (k == "register") {
         want_args(w, 2, "SID FLAGS");
@@ -237,7 +359,8 @@ Op parse_op(std::string_view line) {
     }
     if (k == "inject" || k == "inject_raw") {
         if (w.size() < 5 || (w.size() - 1) % 4)
-            throw iopf::ParseError(fmt::format("'{}' takes records of four words: W0 W1 W2 W3 ...", k));
+            throw iopf::ParseError(
+                fmt::format("'{}' takes records of four words: W0 W1 W2 W3 ...", k));
         std::vector<iopf::Record> recs((w.size() - 1) / 4);
         for (std::size_t i = 0; i + 1 < w.size(); i++)
             recs[i / 4][i % 4] = iopf::parse_hex_word(w[i + 1]);
@@ -259,9 +382,39 @@ Op parse_op(std::string_view line) {
         want_args(w, 0, "");
         return Op::reload();
     }
-    throw iopf::ParseError(fmt::format(
-        "unknown op '{}' (dev_add, dev_del, register, update, unregister, inject, inject_raw, respond, "
-        "reload)", k));
+    if (k == "stage_mode") {
+        want_args(w, 2, "SID none|s1|s2|nested|N");
+        uint32_t sid = num32(w[1], "SID");
+        uint32_t mode =
+            (w[2][0] >= '0' && w[2][0] <= '9') ? num32(w[2], "mode") : iopf::parse_stage_mode(w[2]);
+        return Op::stage_mode(sid, mode);
+    }
+    if (k == "map") {
+        want_args(w, 7, "SID STAGE pasid=P|- ADDR OUT LEN perm=rwxp");
+        return Op::map(num32(w[1], "SID"), num32(w[2], "STAGE"), pasid_arg(w[3]),
+                       num64(w[4], "ADDR"), num64(w[5], "OUT"), num64(w[6], "LEN"), perm_arg(w[7]));
+    }
+    if (k == "unmap") {
+        want_args(w, 5, "SID STAGE pasid=P|- ADDR LEN");
+        return Op::unmap(num32(w[1], "SID"), num32(w[2], "STAGE"), pasid_arg(w[3]),
+                         num64(w[4], "ADDR"), num64(w[5], "LEN"));
+    }
+    if (k == "ttb") {
+        want_args(w, 3, "SID pasid=P|- TTB");
+        return Op::ttb(num32(w[1], "SID"), pasid_arg(w[2]), num64(w[3], "TTB"));
+    }
+    if (k == "access") {
+        want_args(w, 6, "SID pasid=P|- ADDR LEN perm=rwxp stall=0|1");
+        auto st = keyed(w[6], "stall");
+        if (st != "0" && st != "1")
+            throw iopf::ParseError(fmt::format("stall is 0 or 1, got '{}'", st));
+        return Op::access(num32(w[1], "SID"), pasid_arg(w[2]), num64(w[3], "ADDR"),
+                          num64(w[4], "LEN"), perm_arg(w[5]), st == "1");
+    }
+    throw iopf::ParseError(fmt::format("unknown op '{}' (dev_add, dev_del, register, update, "
+                                       "unregister, inject, inject_raw, respond, "
+                                       "reload, stage_mode, map, unmap, ttb, access)",
+                                       k));
 }
 
 std::vector<Op> parse_stream(std::istream& in, const std::string& name) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,13 @@ namespace difftest {
 struct ExecConfig {
     std::string debugfs = "/sys/kernel/debug/iopf_testbed";
     std::string module_path = "/lib/modules/iopf_testbed.ko";
-    std::string module_params;   // for insmod, e.g. "quirks=4"
-    unsigned check_every = 16;   // counters/devices/pending every N ops (0: at the end only)
+    std::string module_params; // for insmod, e.g. "quirks=4"
+    unsigned check_every = 16; // counters/devices/pending every N ops (0: at the end only)
     std::size_t rcvbuf = 32u << 20;
-    bool compare = true;         // false: run and report, predict nothing
+    // How long to wait for what a RETRY's re-walk (on the module's
+    // workqueue) notifies, after the request returned.
+    unsigned deferred_ms = 5000;
+    bool compare = true; // false: run and report, predict nothing
 };
 
 // What one op did, next to what the model said.
@@ -40,8 +44,10 @@ struct OpReport {
     Outcome want;
     int got_err = 0;
     std::vector<Event> got;
-    std::vector<std::string> diffs;       // this op's mismatches
-    std::vector<std::string> state_diffs; // of the state check after it, if one ran
+    std::optional<iopf::Access> got_access; // ACCESS's reply
+    std::optional<uint64_t> got_count;      // UNMAP's reply
+    std::vector<std::string> diffs;         // this op's mismatches
+    std::vector<std::string> state_diffs;   // of the state check after it, if one ran
     bool checked = false;
 };
 
@@ -49,7 +55,7 @@ struct RunResult {
     std::size_t ops_run = 0;
     std::size_t first_bad = SIZE_MAX; // index of the op whose run showed the first mismatch
     std::vector<std::string> mismatches;
-    uint64_t faults = 0, resumes = 0, reloads = 0, checks = 0;
+    uint64_t faults = 0, resumes = 0, accesses_ended = 0, reloads = 0, checks = 0;
     double seconds = 0;
     bool ok() const { return mismatches.empty(); }
 };
@@ -72,13 +78,16 @@ class Executor {
 
     // Runs `ops` from the current module state (fresh, for comparisons),
     // stopping at the first mismatch unless keep_going. on_op sees every op.
-    RunResult run(const std::vector<Op>& ops, const std::function<void(const OpReport&)>& on_op = {},
-                  bool keep_going = false);
+    RunResult run(const std::vector<Op>& ops,
+                  const std::function<void(const OpReport&)>& on_op = {}, bool keep_going = false);
 
   private:
-    int exec(const Op& op);
+    int exec(const Op& op, OpReport& rep);
     std::vector<Event> drain(std::vector<std::string>& diffs);
+    // Drains until `want` events came or deferred_ms passed.
+    void drain_until(std::vector<Event>& got, std::size_t want, std::vector<std::string>& diffs);
     std::vector<std::string> check_state(const Model& m);
+    void check_tables(std::vector<std::string>& d, const std::string& what, const DevState& want);
     void connect();
 
     ExecConfig cfg_;
@@ -95,7 +104,8 @@ bool module_loaded();
 
 // Delta debugging (complements only): the smallest stream it finds for
 // which `fails` still holds, within `max_tests` tests and `max_seconds`.
-std::vector<Op> minimize(std::vector<Op> ops, const std::function<bool(const std::vector<Op>&)>& fails,
+std::vector<Op> minimize(std::vector<Op> ops,
+                         const std::function<bool(const std::vector<Op>&)>& fails,
                          unsigned max_tests, double max_seconds, unsigned* tests_run = nullptr);
 
 // Writes a stream with the model's prediction of each op as comments.

@@ -22,6 +22,9 @@ struct GenConfig {
     std::vector<uint32_t> unknown_sids{0x13, 0x100, 0xdead};
     // One op in this many is a module reload (0: never).
     unsigned reload_one_in = 2500;
+    // Ops of the two-stage access model (stage modes, maps, reclaims, TTBs,
+    // accesses, the VMM's and the guest's fix-ups) per 1000 others.
+    unsigned access_per_mille = 250;
 };
 
 class Generator {
@@ -32,14 +35,23 @@ class Generator {
 
   private:
     uint64_t u64() { return rng_(); }
-    uint32_t below(uint32_t n);          // [0, n)
+    uint32_t below(uint32_t n); // [0, n)
     bool chance(unsigned pct) { return below(100) < pct; }
-    template <typename T> const T& pick(const std::vector<T>& v) { return v[below(static_cast<uint32_t>(v.size()))]; }
+    template <typename T> const T& pick(const std::vector<T>& v) {
+        return v[below(static_cast<uint32_t>(v.size()))];
+    }
 
-    uint32_t any_sid();                  // pool mostly, unknown sometimes
+    uint32_t any_sid(); // pool mostly, unknown sometimes
     uint32_t flag_set(bool valid);
     iopf::Record record(const Model& m);
     Op respond(const Model& m);
+    // The access model's ops.
+    Op access_op(const Model& m);
+    Op fix_up(const Model& m);
+    uint64_t iova();
+    uint32_t perm();
+    std::optional<uint32_t> maybe_pasid(unsigned pct);
+    std::optional<uint32_t> existing_sid(const Model& m);
 
     std::mt19937_64 rng_;
     GenConfig cfg_;
