@@ -30,6 +30,7 @@
 
 #include "iopf_dbgfs.h"
 #include "iopf_nl.h"
+#include "iopf_params.h"
 #include "iopf_tb.h"
 
 static void __attribute__((constructor)) lifetime_unbuffered(void)
@@ -37,45 +38,12 @@ static void __attribute__((constructor)) lifetime_unbuffered(void)
 	setvbuf(stdout, NULL, _IONBF, 0);
 }
 
-#define PARAM_DIR	"/sys/module/iopf_testbed/parameters/"
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static long param_read(const char *name)
-{
-	char path[128], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return strtol(buf, NULL, 0);
-}
-
-static int param_write(const char *name, long v)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
 }
 
 static void set_limit(struct __test_metadata *_metadata, struct tb *t,
@@ -146,10 +114,10 @@ TEST_F(life, pending_limit_default)
 	dev_get(_metadata, t, sid, &d);
 	ASSERT_TRUE(d.has[IOPF_A_PENDING_LIMIT]);
 	ASSERT_TRUE(d.has[IOPF_A_TIMEOUT_MS]);
-	EXPECT_EQ(1024, param_read("pending_limit"));
+	EXPECT_EQ(1024, iopf_param_read("pending_limit"));
 	EXPECT_EQ(1024u, d.pending_limit);
 	EXPECT_EQ(0u, d.timeout_ms);	/* the timeout is off by default */
-	EXPECT_EQ(1024, param_read("max_devices"));
+	EXPECT_EQ(1024, iopf_param_read("max_devices"));
 }
 
 /* Beyond the limit the report fails and the driver aborts, counted */
@@ -235,7 +203,7 @@ TEST_F(life, dev_set_bad_input)
 TEST_F(life, device_limit)
 {
 	struct tb *t = &self->t;
-	long saved = param_read("max_devices");
+	long saved = iopf_param_read("max_devices");
 	struct iopf_nl_stats s;
 	uint32_t extra;
 	int ret;
@@ -244,10 +212,10 @@ TEST_F(life, device_limit)
 	tb_dev(_metadata, t);
 	stats_get(_metadata, t, &s);
 	/* Lowered only around the one call: an assertion must not leave it */
-	ASSERT_EQ(0, param_write("max_devices", (long)GS(s, DEVICES)));
+	ASSERT_EQ(0, iopf_param_write("max_devices", (long)GS(s, DEVICES)));
 	extra = tb_sid(t);
 	ret = iopf_dev_new(t->nl, extra);
-	ASSERT_EQ(0, param_write("max_devices", saved));
+	ASSERT_EQ(0, iopf_param_write("max_devices", saved));
 	ASSERT_EQ(-ENOSPC, ret);
 	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "too many devices"))
 		TH_LOG("extack: '%s'", t->nl->ext_msg);

@@ -36,9 +36,9 @@
 
 #include "iopf_dbgfs.h"
 #include "iopf_nl.h"
+#include "iopf_params.h"
 #include "iopf_tb.h"
 
-#define PARAM_DIR	"/sys/module/iopf_testbed/parameters/"
 #define DEFAULT_KO	"/lib/modules/iopf_testbed.ko"
 
 #define R	IOPF_PERM_READ
@@ -52,37 +52,6 @@
 static void __attribute__((constructor)) stages_unbuffered(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-}
-
-static long param_read(const char *name)
-{
-	char path[128], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return strtol(buf, NULL, 0);
-}
-
-static int param_write(const char *name, long v)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	ret = fprintf(f, "%ld\n", v) < 0 ? -EIO : 0;
-	if (fclose(f))
-		ret = -errno;
-	return ret;
 }
 
 /* Word i of a fault's record */
@@ -342,16 +311,16 @@ TEST_F(st, tables_mapped_limit)
 {
 	struct tb *t = &self->t;
 	uint32_t sid = tb_dev(_metadata, t);
-	long saved = param_read("max_mapped_pages");
+	long saved = iopf_param_read("max_mapped_pages");
 	struct iopf_nl_dev d;
 	int r1, r2, r3;
 
 	EXPECT_EQ(262144, saved);
-	ASSERT_EQ(0, param_write("max_mapped_pages", 4));
+	ASSERT_EQ(0, iopf_param_write("max_mapped_pages", 4));
 	r1 = iopf_map(t->nl, sid, S2, NULL, 0, 0, 3 * PG, R);
 	r2 = iopf_map(t->nl, sid, S1, NULL, 0, 0, 2 * PG, R);
 	r3 = iopf_map(t->nl, sid, S1, NULL, 0, 0, PG, R);
-	ASSERT_EQ(0, param_write("max_mapped_pages", saved));
+	ASSERT_EQ(0, iopf_param_write("max_mapped_pages", saved));
 	EXPECT_EQ(0, r1);
 	EXPECT_EQ(-ENOSPC, r2);
 	EXPECT_EQ(0, r3);
@@ -853,8 +822,8 @@ TEST_F(st, books_bounds)
 {
 	struct tb *t = &self->t;
 	uint32_t sid = stage_dev(_metadata, t, IOPF_STAGE_MODE_S2, IOPF_REPORT_FLAT);
-	long max_saved = param_read("max_accesses");
-	long hist_saved = param_read("access_history");
+	long max_saved = iopf_param_read("max_accesses");
+	long hist_saved = iopf_param_read("access_history");
 	struct iopf_nl_access a[3], c[3], g;
 	struct iopf_nl_fault f[2];
 	int ret, i;
@@ -865,9 +834,9 @@ TEST_F(st, books_bounds)
 	expect_stall(_metadata, t, &a[0], &f[0]);
 	access_ok(_metadata, t, sid, NULL, PG, PG, R, true, &a[1]);
 	expect_stall(_metadata, t, &a[1], &f[1]);
-	ASSERT_EQ(0, param_write("max_accesses", 2));
+	ASSERT_EQ(0, iopf_param_write("max_accesses", 2));
 	ret = iopf_access(t->nl, sid, NULL, 2 * PG, PG, R, true, &a[2]);
-	ASSERT_EQ(0, param_write("max_accesses", max_saved));
+	ASSERT_EQ(0, iopf_param_write("max_accesses", max_saved));
 	EXPECT_EQ(-ENOSPC, ret);
 	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "max_accesses")) TH_LOG("'%s'", t->nl->ext_msg);
 	for (i = 0; i < 2; i++)
@@ -875,10 +844,10 @@ TEST_F(st, books_bounds)
 						IOPF_RESP_INVALID, NULL));
 
 	map_ok(_metadata, t, sid, S2, NULL, 0, 0, PG, R);
-	ASSERT_EQ(0, param_write("access_history", 2));
+	ASSERT_EQ(0, iopf_param_write("access_history", 2));
 	for (i = 0; i < 3; i++)
 		access_ok(_metadata, t, sid, NULL, 0, PG, R, false, &c[i]);
-	ASSERT_EQ(0, param_write("access_history", hist_saved));
+	ASSERT_EQ(0, iopf_param_write("access_history", hist_saved));
 	for (i = 0; i < 3; i++)
 		EXPECT_EQ((uint32_t)IOPF_ACCESS_COMPLETED, c[i].state);
 	EXPECT_EQ(-ENOENT, iopf_access_get(t->nl, a[0].id, &sid, &g));
@@ -963,7 +932,7 @@ TEST_F_TIMEOUT(st, life_unload_with_stalled, 120)
 
 	if (access(ko_path(), R_OK))
 		SKIP(return, "%s not found (set IOPF_KO)", ko_path());
-	qf = fopen(PARAM_DIR "quirks", "r");
+	qf = fopen(IOPF_PARAM_DIR "quirks", "r");
 	ASSERT_NE(NULL, qf);
 	ASSERT_NE(NULL, fgets(q, sizeof(q), qf));
 	fclose(qf);
