@@ -3,7 +3,7 @@
 // attrs.cpp): arbitrary bytes as the attribute stream of a generic netlink
 // message, or of one nest, or as a whole netlink message.
 //
-// Input byte 0 picks the target (mod 8), the rest is the payload:
+// Input byte 0 picks the target (mod 12), the rest is the payload:
 //   0 FAULT_NTF message      parse_fault_msg()     (attributes after genlmsghdr)
 //   1 RESUME_NTF message     parse_resume_msg()
 //   2 DEV_GET reply          parse_dev_msg()
@@ -11,8 +11,12 @@
 //   4 one FAULT nest         parse_fault_nest()    (the payload is the nest's data)
 //   5 one RESUME nest        parse_resume_nest()
 //   6 one STATS nest         parse_stats_nest()
-//   7 a whole message        all of the above, when nlmsg_ok() holds (libnl
-//                            delivers nothing else)
+//   7 a whole message        all of the above and below, when nlmsg_ok()
+//                            holds (libnl delivers nothing else)
+//   8 MAP_GET dump message   parse_mapping_msg(), and UNMAP's parse_count_msg()
+//   9 ACCESS reply / NTF     parse_access_msg()
+//  10 one MAPPING nest       parse_mapping_nest()
+//  11 one ACCESS nest        parse_access_nest()
 // A parser may accept or throw iopf::ParseError; anything else (a crash,
 // ASan/UBSan report, leak, another exception) is a finding. What is
 // accepted must satisfy the documented checks and survive a round trip
@@ -119,6 +123,72 @@ bool same(const Resume& a, const Resume& b) {
            a.code == b.code && a.origin == b.origin && a.cmd == b.cmd;
 }
 
+// The access model's nests: what is accepted re-encodes to the same value
+void put_mapping(nl_msg* m, const Mapping& mp) {
+    nlattr* n = nla_nest_start(m, IOPF_A_MAPPING);
+    CHECK(n);
+    CHECK(nla_put_u32(m, IOPF_MAPPING_A_SID, mp.sid) == 0);
+    CHECK(nla_put_u32(m, IOPF_MAPPING_A_STAGE, mp.stage) == 0);
+    if (mp.pasid)
+        CHECK(nla_put_u32(m, IOPF_MAPPING_A_PASID, *mp.pasid) == 0);
+    CHECK(nla_put_u64(m, IOPF_MAPPING_A_ADDR, mp.addr) == 0);
+    CHECK(nla_put_u64(m, IOPF_MAPPING_A_OUT_ADDR, mp.out_addr) == 0);
+    CHECK(nla_put_u64(m, IOPF_MAPPING_A_LEN, mp.len) == 0);
+    CHECK(nla_put_u32(m, IOPF_MAPPING_A_PERM, mp.perm) == 0);
+    nla_nest_end(m, n);
+}
+
+void put_access(nl_msg* m, const Access& a) {
+    nlattr* n = nla_nest_start(m, IOPF_A_ACCESS);
+    CHECK(n);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_ID, a.id) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_SID, a.sid) == 0);
+    if (a.pasid)
+        CHECK(nla_put_u32(m, IOPF_ACCESS_A_PASID, *a.pasid) == 0);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_ADDR, a.addr) == 0);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_LEN, a.len) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_PERM, a.perm) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_STATE, a.state) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_FAULTS, a.faults) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_FAULTS_L1, a.faults_l1) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_FAULTS_L2, a.faults_l2) == 0);
+    CHECK(nla_put_u32(m, IOPF_ACCESS_A_RETRIES, a.retries) == 0);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_DONE, a.done) == 0);
+    if (a.fault_seq)
+        CHECK(nla_put_u64(m, IOPF_ACCESS_A_FAULT_SEQ, *a.fault_seq) == 0);
+    if (a.stag)
+        CHECK(nla_put_u32(m, IOPF_ACCESS_A_STAG, *a.stag) == 0);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_START_NS, a.start_ns) == 0);
+    CHECK(nla_put_u64(m, IOPF_ACCESS_A_END_NS, a.end_ns) == 0);
+    if (a.stall)
+        CHECK(nla_put_flag(m, IOPF_ACCESS_A_STALL) == 0);
+    nla_nest_end(m, n);
+}
+
+nl::MsgPtr genl_msg(uint8_t cmd);
+
+void check_mapping(const Mapping& mp) {
+    CHECK(mp.stage == IOPF_STAGE_1 || mp.stage == IOPF_STAGE_2);
+    CHECK(!mp.pasid || (mp.stage == IOPF_STAGE_1 && *mp.pasid < (1U << 20)));
+    CHECK(mp.len && !((mp.addr | mp.out_addr | mp.len) & (IOPF_STAGE_PAGE_SIZE - 1)));
+    CHECK((mp.perm & ~IOPF_PERM_ALL) == 0);
+    auto m = genl_msg(IOPF_CMD_MAP_GET);
+    put_mapping(m.get(), mp);
+    CHECK(nl::parse_mapping_msg(nlmsg_hdr(m.get())) == mp);
+}
+
+void check_access(const Access& a) {
+    CHECK(a.id != 0);
+    CHECK(a.state >= IOPF_ACCESS_STALLED && a.state <= kAccessRunning);
+    CHECK(uint64_t{a.faults_l1} + a.faults_l2 <= a.faults);
+    CHECK((a.perm & ~IOPF_PERM_ALL) == 0);
+    CHECK(!a.pasid || *a.pasid < (1U << 20));
+    CHECK(!a.stag || *a.stag <= 0xffff);
+    auto m = genl_msg(IOPF_CMD_ACCESS_NTF);
+    put_access(m.get(), a);
+    CHECK(nl::parse_access_msg(nlmsg_hdr(m.get())) == a);
+}
+
 nl::MsgPtr genl_msg(uint8_t cmd) {
     nl::MsgPtr m(nlmsg_alloc());
     CHECK(m);
@@ -192,6 +262,12 @@ void run_msg_parsers(const nlmsghdr* nlh, unsigned which) {
         });
     if (which == 3 || which == 7)
         guarded([&] { check_stats(nl::parse_stats_msg(nlh)); });
+    if (which == 8 || which == 7) {
+        guarded([&] { check_mapping(nl::parse_mapping_msg(nlh)); });
+        guarded([&] { (void)nl::parse_count_msg(nlh); });
+    }
+    if (which == 9 || which == 7)
+        guarded([&] { check_access(nl::parse_access_msg(nlh)); });
     if (which == 7)
         guarded([&] { (void)nl::genl_cmd(nlh); });
 }
@@ -208,7 +284,8 @@ void as_message(unsigned which, const uint8_t* p, std::size_t n) {
     nlh->nlmsg_pid = 0;
     auto* gh = reinterpret_cast<genlmsghdr*>(b.p + NLMSG_HDRLEN);
     gh->cmd = which == 0 ? IOPF_CMD_FAULT_NTF : which == 1 ? IOPF_CMD_RESUME_NTF
-              : which == 2 ? IOPF_CMD_DEV_GET : IOPF_CMD_STATS_GET;
+              : which == 2 ? IOPF_CMD_DEV_GET : which == 3 ? IOPF_CMD_STATS_GET
+              : which == 8 ? IOPF_CMD_MAP_GET : IOPF_CMD_ACCESS_NTF;
     gh->version = IOPF_GENL_VERSION;
     gh->reserved = 0;
     if (n)
@@ -223,8 +300,11 @@ void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
     Buf b(NLA_HDRLEN + n);
     auto* nla = reinterpret_cast<nlattr*>(b.p);
     nla->nla_len = static_cast<uint16_t>(NLA_HDRLEN + n);
-    nla->nla_type = NLA_F_NESTED |
-                    (which == 4 ? IOPF_A_FAULT : which == 5 ? IOPF_A_RESUME : IOPF_A_STATS);
+    nla->nla_type = NLA_F_NESTED | (which == 4    ? IOPF_A_FAULT
+                                    : which == 5  ? IOPF_A_RESUME
+                                    : which == 10 ? IOPF_A_MAPPING
+                                    : which == 11 ? IOPF_A_ACCESS
+                                                  : IOPF_A_STATS);
     if (n)
         std::memcpy(b.p + NLA_HDRLEN, p, n);
     if (which == 4)
@@ -235,6 +315,10 @@ void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
         });
     else if (which == 5)
         guarded([&] { check_resume(nl::parse_resume_nest(nla)); });
+    else if (which == 10)
+        guarded([&] { check_mapping(nl::parse_mapping_nest(nla)); });
+    else if (which == 11)
+        guarded([&] { check_access(nl::parse_access_nest(nla)); });
     else
         guarded([&] { check_stats(nl::parse_stats_nest(nla)); });
 }
@@ -256,14 +340,14 @@ void as_raw(const uint8_t* p, std::size_t n) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (size < 1 || size > (1u << 20))
         return 0;
-    unsigned which = data[0] % 8;
+    unsigned which = data[0] % 12;
     const uint8_t* p = data + 1;
     std::size_t n = size - 1;
-    if (which <= 3)
+    if (which <= 3 || which == 8 || which == 9)
         as_message(which, p, n);
-    else if (which <= 6)
-        as_nest(which, p, n);
-    else
+    else if (which == 7)
         as_raw(p, n);
+    else
+        as_nest(which, p, n);
     return 0;
 }

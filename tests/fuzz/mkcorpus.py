@@ -22,6 +22,12 @@ F_PAD, F_SEQ, F_DEV_SEQ, F_TS, F_SID, F_EVENT_ID, F_TYPE, F_LEVEL, F_FLAGS, \
     F_PASID, F_GRPID, F_PERM, F_REASON, F_ADDR, F_RECORD = range(1, 16)
 R_SEQ, R_SID, R_STAG, R_RESP, R_CODE, R_ORIGIN, R_CMD = range(2, 9)
 NLA_F_NESTED = 0x8000
+# the access model's
+CMD_MAP_GET, CMD_ACCESS_NTF, A_COUNT, A_MAPPING, A_ACCESS = 15, 18, 22, 23, 24
+M_SID, M_STAGE, M_PASID, M_ADDR, M_OUT, M_LEN, M_PERM = range(2, 9)
+AC_ID, AC_SID, AC_PASID, AC_ADDR, AC_LEN, AC_PERM, AC_STATE, AC_FAULTS, \
+    AC_FAULTS_L1, AC_FAULTS_L2, AC_RETRIES, AC_DONE, AC_FAULT_SEQ, AC_STAG, \
+    AC_START, AC_END, AC_STALL = range(2, 19)
 
 STALL, PNU, IND, RNW, S2 = 1 << 31, 1 << 33, 1 << 34, 1 << 35, 1 << 39
 SSV = 1 << 11
@@ -184,6 +190,31 @@ def main():
     write("fuzz_netlink", "stats_get",
           b"\x03" + nla(A_STATS | NLA_F_NESTED, stats_nest_data(18)))
     write("fuzz_netlink", "stats_nest", b"\x06" + stats_nest_data(4))
+    # the access model: a MAP_GET run of each stage, accesses as ACCESS_NTF
+    # tells their ends, and an UNMAP reply
+    s1_run = u32(M_SID, 0x60) + u32(M_STAGE, 1) + u32(M_PASID, 1) + \
+        u64(M_ADDR, 0x200000) + u64(M_OUT, 0x80000000) + u64(M_LEN, 0x2000) + \
+        u32(M_PERM, 3)
+    s2_run = u32(M_SID, 0x60) + u32(M_STAGE, 2) + u64(M_ADDR, 0x40001000) + \
+        u64(M_OUT, 0x40001000) + u64(M_LEN, 0x1000) + u32(M_PERM, 1)
+    write("fuzz_netlink", "map_get_s1", b"\x08" + nla(A_MAPPING | NLA_F_NESTED, s1_run))
+    write("fuzz_netlink", "mapping_nest_s2", b"\x0a" + s2_run)
+    write("fuzz_netlink", "unmap_reply", b"\x08" + u64(A_COUNT, 3))
+    done = u64(AC_ID, 7) + u32(AC_SID, 0x60) + u32(AC_PASID, 1) + \
+        u64(AC_ADDR, 0x200000) + u64(AC_LEN, 0x2000) + u32(AC_PERM, 3) + \
+        u32(AC_STATE, 2) + u32(AC_FAULTS, 5) + u32(AC_FAULTS_L1, 2) + \
+        u32(AC_FAULTS_L2, 3) + u32(AC_RETRIES, 5) + u64(AC_DONE, 0x2000) + \
+        u64(AC_FAULT_SEQ, 12) + u64(AC_START, 1000) + u64(AC_END, 2000) + \
+        nla(AC_STALL, b"")
+    stalled = u64(AC_ID, 8) + u32(AC_SID, 0x60) + u64(AC_ADDR, 0x3000) + \
+        u64(AC_LEN, 0x10) + u32(AC_PERM, 1) + u32(AC_STATE, 1) + \
+        u32(AC_FAULTS, 1) + u32(AC_FAULTS_L1, 0) + u32(AC_FAULTS_L2, 1) + \
+        u32(AC_RETRIES, 0) + u64(AC_DONE, 0) + u32(AC_STAG, 0xffff) + \
+        u64(AC_START, 1000) + u64(AC_END, 0) + nla(AC_STALL, b"")
+    write("fuzz_netlink", "access_ntf_completed", b"\x09" + nla(A_ACCESS | NLA_F_NESTED, done))
+    write("fuzz_netlink", "access_nest_stalled", b"\x0b" + stalled)
+    write("fuzz_netlink", "access_ntf_raw", b"\x07" + message(
+        CMD_ACCESS_NTF, nla(A_ACCESS | NLA_F_NESTED, done)))
 
     # (d) fuzz_replay: what arm-smmu-v3 and iopf_testbed log
     def block(prefix, w):
