@@ -84,8 +84,8 @@ TEST_CASE("scenario: a file parses into devices, steps and expectations", "[scen
     Scenario s = parse(kBase, "f.yaml");
     CHECK(s.name == "t");
     REQUIRE(s.devices.size() == 2);
-    CHECK(s.devices[0].flags == (IOPF_REPORT_NESTED | IOPF_REPORT_NESTED_L1_CONCERNED |
-                                 IOPF_REPORT_NESTED_L2_CONCERNED));
+    CHECK(s.devices[0].flags ==
+          (IOPF_REPORT_NESTED | IOPF_REPORT_NESTED_L1_CONCERNED | IOPF_REPORT_NESTED_L2_CONCERNED));
     CHECK(s.devices[0].stage_mode == IOPF_STAGE_MODE_NESTED);
     CHECK(s.devices[1].l1 == "pending"); // not named: never answered
     CHECK(s.devices[1].timeout_ms == 200u);
@@ -100,7 +100,7 @@ TEST_CASE("scenario: a file parses into devices, steps and expectations", "[scen
     CHECK(s.steps[2].expect.unmapped == 2u);
     CHECK(std::get<FlagsStep>(s.steps[3].what).flags ==
           (IOPF_REPORT_NESTED | IOPF_REPORT_NESTED_L2_CONCERNED));
-    CHECK(s.steps[1].line == 14);
+    CHECK(s.steps[1].line == 15);
     CHECK(s.expect.totals.l2 == 7u);
     CHECK(s.expect.resume_origin.at("response") == 9);
     REQUIRE(s.expect.tables.size() == 1);
@@ -130,7 +130,7 @@ TEST_CASE("scenario: errors name the file, the line and the key", "[scenario]") 
                Equals("f.yaml:13: steps[0].access.prem: unknown key (expected one of: sid, "
                       "pasid, addr, len, perm, stall)"));
     CHECK_THAT(parse_error(replace(kBase, "count: 4", "count: four")),
-               Equals("f.yaml:14: steps[1].strided.count: 'four' is not a number (decimal or "
+               Equals("f.yaml:15: steps[1].strided.count: 'four' is not a number (decimal or "
                       "0x hex)"));
     CHECK_THAT(parse_error(replace(kBase, "flags: nested,l2", "flags: nested")),
                Equals("f.yaml:9: devices[1].flags: NESTED needs L1_CONCERNED and/or "
@@ -138,16 +138,15 @@ TEST_CASE("scenario: errors name the file, the line and the key", "[scenario]") 
     CHECK_THAT(parse_error(replace(kBase, "stage: s2", "stage: s3")),
                Contains("f.yaml:10: devices[1].stage: unknown stage mode 's3'"));
     CHECK_THAT(parse_error(replace(kBase, "strided: {sid: 0x11", "strided: {sid: 0x12")),
-               Equals("f.yaml:14: steps[1].strided.sid: 0x12 is not a device of the scenario"));
+               Equals("f.yaml:15: steps[1].strided.sid: 0x12 is not a device of the scenario"));
     CHECK_THAT(parse_error(replace(kBase, "  - wait_ms: 10", "  - sleep: 10")),
-               Contains("f.yaml:18: steps[4].sleep: unknown step"));
+               Contains("f.yaml:19: steps[4].sleep: unknown step"));
     CHECK_THAT(parse_error(replace(kBase, "  - wait_ms: 10", "  - {wait_ms: 10, flags: 1}")),
-               Contains("f.yaml:18: steps[4].flags: one kind per step"));
+               Contains("f.yaml:19: steps[4].flags: one kind per step"));
     CHECK_THAT(parse_error(replace(kBase, "len: 0x4000}", "len: 0x4100}")),
-               Contains("f.yaml:15: steps[2].reclaim: addr 0x100000 and len 0x4100 must be "
+               Contains("f.yaml:16: steps[2].reclaim: addr 0x100000 and len 0x4100 must be "
                         "whole 4 KiB pages"));
-    CHECK_THAT(parse_error(replace(kBase, "    timeout_ms: 200\n", "")),
-               Equals("(parsed)"));
+    CHECK_THAT(parse_error(replace(kBase, "    timeout_ms: 200\n", "")), Equals("(parsed)"));
     CHECK_THAT(parse_error(replace(kBase, "name: t\n", "")),
                Equals("f.yaml:1: scenario.name: missing"));
     CHECK_THAT(parse_error(replace(kBase, "name: t", "name: T t")),
@@ -157,18 +156,19 @@ TEST_CASE("scenario: errors name the file, the line and the key", "[scenario]") 
     CHECK_THAT(parse_error(replace(kBase, "l2: map,window=4", "l2: map,window=0")),
                Contains("f.yaml:7: devices[0].l2: "));
     CHECK_THAT(parse_error(replace(kBase, "  daemon: {vmm: 3}", "  daemon: {vm: 3}")),
-               Contains("f.yaml:23: expect.daemon.vm: unknown key"));
+               Contains("f.yaml:24: expect.daemon.vm: unknown key"));
     CHECK_THAT(parse_error(replace(kBase, "    expect: {unmapped: 2}", "    expect: {l2: 2}")),
-               Contains("f.yaml:16: steps[2].expect.l2: unknown key (expected one of: unmapped)"));
+               Contains("f.yaml:17: steps[2].expect.l2: unknown key (expected one of: unmapped)"));
     CHECK_THAT(parse_error(replace(kBase, "  - flags: {sid: 0x10, flags: [nested, l2]}",
                                    "  - flags: {sid: 0x10, flags: [nested, l2]}\n    expect: "
                                    "{l1: 0}")),
-               Contains("f.yaml:18: steps[3].expect: only access"));
+               Contains("f.yaml:19: steps[3].expect: only access"));
     CHECK_THAT(parse_error("steps: [\n"), Contains(": (yaml): "));
     CHECK_THAT(parse_error(""), Equals("f.yaml:1: scenario: the file is empty"));
     // stage 2 is per device; an S2 device has no stage 1 to select
-    CHECK_THAT(parse_error(replace(kBase, "strided: {sid: 0x11,", "strided: {sid: 0x11, pasid: 1,")),
-               Contains("steps[1].strided.pasid: a stage-2 only device"));
+    CHECK_THAT(
+        parse_error(replace(kBase, "strided: {sid: 0x11,", "strided: {sid: 0x11, pasid: 1,")),
+        Contains("steps[1].strided.pasid: a stage-2 only device"));
 }
 
 TEST_CASE("scenario: seeded random workloads are the same everywhere", "[scenario]") {
@@ -181,7 +181,7 @@ TEST_CASE("scenario: seeded random workloads are the same everywhere", "[scenari
                                "  - random: {sid: 0x11, addr: 0x100000, pages: 32, count: 8, "
                                "seed: 11}"),
                        "f.yaml");
-    const auto& v = std::get<AccessStep>(s.steps[5].what).accesses;
+    const auto& v = std::get<AccessStep>(s.steps[4].what).accesses;
     REQUIRE(v.size() == 8);
     for (size_t i = 0; i < 8; i++)
         CHECK(v[i].addr == 0x100000 + want[i] * 0x1000);
@@ -220,7 +220,7 @@ TEST_CASE("scenario: the checker's verdicts", "[scenario]") {
         o.tables.clear();
         auto f = check(s, o);
         REQUIRE(f.size() == 4);
-        CHECK(f[0] == "steps[2] (reclaim, line 15): expect.unmapped: expected 2, got 1");
+        CHECK(f[0] == "steps[2] (reclaim, line 16): expect.unmapped: expected 2, got 1");
         CHECK(f[1] == "expect.resumes.origin.response: expected 9, got 8");
         CHECK(f[2] == "expect.daemon.vmm: expected 3, got 4");
         CHECK(f[3] == "expect.tables[0] (sid 0x11 stage 2): runs: expected 0x100000->0x100000 "

@@ -50,8 +50,8 @@ std::string default_iopfd() {
     std::error_code ec;
     fs::path self = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        for (const fs::path& p : {self.parent_path() / "iopfd",
-                                  self.parent_path().parent_path() / "iopfd" / "iopfd"})
+        for (const fs::path& p :
+             {self.parent_path() / "iopfd", self.parent_path().parent_path() / "iopfd" / "iopfd"})
             if (access(p.c_str(), X_OK) == 0)
                 return p.string();
     }
@@ -102,9 +102,9 @@ int scenario_check(const Args& args, Io& io) {
 int scenario_run(const Args& args, Io& io) {
     po::options_description desc("scenario run");
     po::positional_options_description pos;
-    desc.add_options()("file", po::value<std::vector<std::string>>())(
-        "json", po::value<std::string>())("iopfd", po::value<std::string>())(
-        "workdir", po::value<std::string>())("keep", "");
+    desc.add_options()("file", po::value<std::vector<std::string>>())("json",
+                                                                      po::value<std::string>())(
+        "iopfd", po::value<std::string>())("workdir", po::value<std::string>())("keep", "");
     pos.add("file", -1);
     auto vm = parse_options(args, desc, &pos);
     const auto files = files_arg(vm);
@@ -151,15 +151,13 @@ int scenario_run(const Args& args, Io& io) {
             iopf::Json j = scenario::summary(s, o, failures);
             const iopf::Json& fa = j.at("faults");
             const iopf::Json& lat = j.at("latency_us");
-            io.out << fmt::format("# {}: faults {} (L1 {}, L2 {}), {:.2f} per access; latency "
-                                  "p50 {} us, p99 {} us; stage-2 pages {}\n",
-                                  s.name, fa.at("total").as_u64(), fa.at("l1").as_u64(),
-                                  fa.at("l2").as_u64(),
-                                  s.access_count() ? static_cast<double>(fa.at("total").as_u64()) /
-                                                         s.access_count()
-                                                   : 0.0,
-                                  lat.at("p50").as_u64(), lat.at("p99").as_u64(),
-                                  j.at("stage2_pages").as_u64());
+            io.out << fmt::format(
+                "# {}: faults {} (L1 {}, L2 {}), {:.2f} per access; latency "
+                "p50 {} us, p99 {} us; stage-2 pages {}\n",
+                s.name, fa.at("total").as_u64(), fa.at("l1").as_u64(), fa.at("l2").as_u64(),
+                s.access_count() ? static_cast<double>(fa.at("total").as_u64()) / s.access_count()
+                                 : 0.0,
+                lat.at("p50").as_u64(), lat.at("p99").as_u64(), j.at("stage2_pages").as_u64());
             summaries.push(j);
         } catch (const std::exception& e) { // a file that does not parse, a bad --workdir
             failures.push_back(e.what());

@@ -57,7 +57,8 @@ void only_keys(const Ctx& c, const YAML::Node& n, const std::string& path,
     for (const auto& kv : n) {
         const std::string k = kv.first.Scalar();
         if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
-            c.fail(kv.first, path + "." + k, "unknown key (expected one of: " + join(allowed) + ")");
+            c.fail(kv.first, path + "." + k,
+                   "unknown key (expected one of: " + join(allowed) + ")");
     }
 }
 
@@ -124,8 +125,7 @@ uint32_t sid_key(const Ctx& c, const YAML::Node& parent, const std::string& path
     return static_cast<uint32_t>(num_key(c, parent, "sid", path, UINT32_MAX));
 }
 
-std::optional<uint32_t> pasid_key(const Ctx& c, const YAML::Node& parent,
-                                  const std::string& path) {
+std::optional<uint32_t> pasid_key(const Ctx& c, const YAML::Node& parent, const std::string& path) {
     auto p = opt_num(c, parent, "pasid", path, (1U << 20) - 1);
     return p ? std::optional(static_cast<uint32_t>(*p)) : std::nullopt;
 }
@@ -203,11 +203,13 @@ std::string action_key(const Ctx& c, const YAML::Node& parent, const char* key,
 void check_range(const Ctx& c, const YAML::Node& n, const std::string& path, uint64_t addr,
                  uint64_t len, bool whole_pages) {
     if (whole_pages && (addr % kPage || len % kPage))
-        c.fail(n, path, fmt::format("addr {:#x} and len {:#x} must be whole 4 KiB pages", addr, len));
+        c.fail(n, path,
+               fmt::format("addr {:#x} and len {:#x} must be whole 4 KiB pages", addr, len));
     if (len == 0)
         c.fail(n, path + ".len", "0 bytes");
     if (len > kMaxCmdLen)
-        c.fail(n, path + ".len", fmt::format("more than {:#x} bytes (one command's pages)", kMaxCmdLen));
+        c.fail(n, path + ".len",
+               fmt::format("more than {:#x} bytes (one command's pages)", kMaxCmdLen));
     if (addr >= kAddrLimit || len > kAddrLimit - addr)
         c.fail(n, path, "the range goes beyond 2^52");
 }
@@ -269,12 +271,13 @@ struct Parser {
 
     Step step(const YAML::Node& n, const std::string& path) {
         if (!n.IsMap() || n.size() == 0)
-            c.fail(n, path, "expected a map with one step kind (access, strided, random, "
-                            "reclaim, unmap, map, flags, wait_ms)");
+            c.fail(n, path,
+                   "expected a map with one step kind (access, strided, random, "
+                   "reclaim, unmap, map, flags, wait_ms)");
         Step st;
         st.line = n.Mark().line + 1;
-        const char* kinds[] = {"access", "strided", "random", "reclaim", "unmap",
-                               "map",    "flags",   "wait_ms"};
+        const char* kinds[] = {"access", "strided", "random", "reclaim",
+                               "unmap",  "map",     "flags",  "wait_ms"};
         for (const auto& kv : n) {
             const std::string k = kv.first.Scalar();
             if (k == "expect" || k == "name")
@@ -289,8 +292,9 @@ struct Parser {
             st.kind = k;
         }
         if (st.kind.empty())
-            c.fail(n, path, "no step kind (access, strided, random, reclaim, unmap, map, flags, "
-                            "wait_ms)");
+            c.fail(n, path,
+                   "no step kind (access, strided, random, reclaim, unmap, map, flags, "
+                   "wait_ms)");
         const std::string p = path + "." + st.kind;
         const YAML::Node b = n[st.kind];
         if (st.kind == "access") {
@@ -314,8 +318,8 @@ struct Parser {
                 add_access(as.accesses, base, addr + i * stride, len, b, p);
             st.what = as;
         } else if (st.kind == "random") {
-            only_keys(c, b, p, {"sid", "pasid", "addr", "pages", "count", "seed", "len", "perm",
-                                "stall"});
+            only_keys(c, b, p,
+                      {"sid", "pasid", "addr", "pages", "count", "seed", "len", "perm", "stall"});
             AccessSpec base = access_base(b, p);
             const uint64_t addr = num_key(c, b, "addr", p);
             const uint64_t pages = num_key(c, b, "pages", p, kAddrLimit / kPage);
@@ -328,7 +332,8 @@ struct Parser {
                 c.fail(b, p, "pages and count: at least 1");
             AccessStep as;
             for (uint64_t i = 0; i < count; i++)
-                add_access(as.accesses, base, addr + (splitmix64(state) % pages) * kPage, len, b, p);
+                add_access(as.accesses, base, addr + (splitmix64(state) % pages) * kPage, len, b,
+                           p);
             st.what = as;
         } else if (st.kind == "reclaim" || st.kind == "unmap") {
             UnmapStep u;
@@ -363,8 +368,9 @@ struct Parser {
             const bool accesses = std::holds_alternative<AccessStep>(st.what);
             const bool unmaps = std::holds_alternative<UnmapStep>(st.what);
             if (!accesses && !unmaps)
-                c.fail(e, path + ".expect", "only access, strided, random, reclaim and unmap "
-                                            "steps have expectations");
+                c.fail(e, path + ".expect",
+                       "only access, strided, random, reclaim and unmap "
+                       "steps have expectations");
             st.expect = counts(e, path + ".expect", unmaps);
         }
         return st;
@@ -389,9 +395,9 @@ struct Parser {
     }
 
     void expect(const YAML::Node& n, const std::string& path) {
-        only_keys(c, n, path, {"accesses", "completed", "aborted", "terminated", "faults", "l1",
-                               "l2", "retries", "resumes", "daemon", "tables", "stalled",
-                               "pending"});
+        only_keys(c, n, path,
+                  {"accesses", "completed", "aborted", "terminated", "faults", "l1", "l2",
+                   "retries", "resumes", "daemon", "tables", "stalled", "pending"});
         Expect& e = s.expect;
         e.totals = counts(n, path, false);
         e.stalled = opt_num(c, n, "stalled", path).value_or(0);
@@ -441,7 +447,10 @@ struct Parser {
                         const std::string rp = fmt::format("{}.runs[{}]", p, j);
                         const YAML::Node r = runs[j];
                         only_keys(c, r, rp, {"addr", "out", "pages", "perm"});
-                        iopf::Mapping m{te.sid, te.stage, te.pasid, num_key(c, r, "addr", rp),
+                        iopf::Mapping m{te.sid,
+                                        te.stage,
+                                        te.pasid,
+                                        num_key(c, r, "addr", rp),
                                         num_key(c, r, "out", rp),
                                         num_key(c, r, "pages", rp, kAddrLimit / kPage) * kPage,
                                         perm_key(c, r, rp, IOPF_PERM_READ | IOPF_PERM_WRITE)};
@@ -458,9 +467,10 @@ struct Parser {
                   {"name", "description", "access_wait_ms", "devices", "mappings", "ttbs", "steps",
                    "expect"});
         s.name = scalar(c, need(c, root, "name", "scenario"), "name");
-        if (s.name.empty() || s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
-                                  std::string::npos)
-            c.fail(root["name"], "name", "letters a-z, digits, '-' and '_' only (a KTAP case name)");
+        if (s.name.empty() ||
+            s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+            c.fail(root["name"], "name",
+                   "letters a-z, digits, '-' and '_' only (a KTAP case name)");
         if (const YAML::Node d = root["description"])
             s.description = scalar(c, d, "description");
         s.access_wait_ms = static_cast<uint32_t>(
@@ -587,8 +597,8 @@ Scenario parse(const std::string& text, const std::string& file) {
     try {
         root = YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        throw Error(fmt::format("{}:{}: (yaml): {}", file, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                e.msg));
+        throw Error(
+            fmt::format("{}:{}: (yaml): {}", file, e.mark.is_null() ? 0 : e.mark.line + 1, e.msg));
     }
     Parser p{Ctx{file}, {}};
     p.s.file = file;
@@ -597,8 +607,8 @@ Scenario parse(const std::string& text, const std::string& file) {
     try {
         p.parse(root);
     } catch (const YAML::Exception& e) { // a conversion yaml-cpp refused
-        throw Error(fmt::format("{}:{}: (yaml): {}", file, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                e.msg));
+        throw Error(
+            fmt::format("{}:{}: (yaml): {}", file, e.mark.is_null() ? 0 : e.mark.line + 1, e.msg));
     }
     return std::move(p.s);
 }
@@ -701,7 +711,8 @@ std::vector<std::string> check(const Scenario& s, const Outcome& o) {
             fmt::format("steps[{}] ({}, line {}): expect.", i, st.kind, st.line);
         if (std::holds_alternative<UnmapStep>(st.what)) {
             auto it = o.unmapped.find(i);
-            want(out, where, "unmapped", st.expect.unmapped, it == o.unmapped.end() ? 0 : it->second);
+            want(out, where, "unmapped", st.expect.unmapped,
+                 it == o.unmapped.end() ? 0 : it->second);
         } else {
             want_counts(out, where, st.expect, per_step[i]);
         }
@@ -728,8 +739,8 @@ std::vector<std::string> check(const Scenario& s, const Outcome& o) {
         auto it = o.tables.find({te.sid, te.stage, te.pasid});
         static const std::vector<iopf::Mapping> none;
         const auto& runs = it == o.tables.end() ? none : it->second;
-        const std::string where = fmt::format("expect.tables[{}] ({}): ", i,
-                                              table_name(te.sid, te.stage, te.pasid));
+        const std::string where =
+            fmt::format("expect.tables[{}] ({}): ", i, table_name(te.sid, te.stage, te.pasid));
         want(out, where, "pages", te.pages, pages_of(runs));
         if (te.runs && *te.runs != runs)
             out.push_back(fmt::format("{}runs: expected {}, got {}", where, runs_text(*te.runs),

@@ -28,9 +28,9 @@ class Error : public std::runtime_error {
 
 struct Device {
     uint32_t sid = 0;
-    uint32_t flags = 0;                 // IOPF_REPORT_*
-    uint32_t stage_mode = 0;            // IOPF_STAGE_MODE_*
-    std::string l1 = "pending";         // iopfd's action (iopfd.conf(5)); none: pending
+    uint32_t flags = 0;         // IOPF_REPORT_*
+    uint32_t stage_mode = 0;    // IOPF_STAGE_MODE_*
+    std::string l1 = "pending"; // iopfd's action (iopfd.conf(5)); none: pending
     std::string l2 = "pending";
     std::optional<uint32_t> timeout_ms; // the module's response timeout (DEV_SET)
 };

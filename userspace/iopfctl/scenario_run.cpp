@@ -68,8 +68,8 @@ class Daemon {
         std::remove(path("store.jsonl").c_str());
         const std::string conf = path("iopfd.conf"), store = path("store.jsonl"),
                           ready = path("ready"), log = path("iopfd.log");
-        std::vector<std::string> argv = {opt_.iopfd, "--config", conf, "--store", store,
-                                         "--ready-file", ready, "-v"};
+        std::vector<std::string> argv = {opt_.iopfd, "--config",     conf,  "--store",
+                                         store,      "--ready-file", ready, "-v"};
         std::vector<char*> av;
         for (auto& a : argv)
             av.push_back(a.data());
@@ -91,8 +91,8 @@ class Daemon {
             int st;
             if (waitpid(pid_, &st, WNOHANG) == pid_) {
                 pid_ = -1;
-                throw iopf::Error(ECHILD, fmt::format("iopfd exited before it was ready ({})",
-                                                      describe(st)));
+                throw iopf::Error(
+                    ECHILD, fmt::format("iopfd exited before it was ready ({})", describe(st)));
             }
             if (Clock::now() > deadline)
                 throw iopf::Error(ETIMEDOUT, "iopfd was not ready within 10 s");
@@ -162,8 +162,8 @@ struct Listener : iopf::EventSink {
 
 // Run one access and wait for its end (ACCESS_NTF, or ACCESS_GET when a
 // notification may have been lost) up to the scenario's wait.
-AccessResult one_access(const Scenario& s, iopf::Client& c, iopf::EventSocket& sock,
-                        Listener& l, const AccessSpec& spec, size_t step) {
+AccessResult one_access(const Scenario& s, iopf::Client& c, iopf::EventSocket& sock, Listener& l,
+                        const AccessSpec& spec, size_t step) {
     AccessResult r{step, c.access(spec), false};
     const auto deadline = Clock::now() + milliseconds(s.access_wait_ms);
     for (;;) {
