@@ -256,6 +256,7 @@ TEST_CASE("scenario: the summary", "[scenario]") {
     CHECK(j.at("latency_us").at("p50").as_u64() == 51);
     CHECK(j.at("latency_us").at("p99").as_u64() == 100);
     CHECK(j.at("latency_us").at("max").as_u64() == 1000);
+    CHECK(j.at("latency_us").at("mean").as_u64() == (5050 + 1000) / 101);
     CHECK(j.at("stage2_pages").as_u64() == 5);
     CHECK(j.at("resumes").at("retry").as_u64() == 50);
 

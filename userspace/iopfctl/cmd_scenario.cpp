@@ -153,11 +153,12 @@ int scenario_run(const Args& args, Io& io) {
             const iopf::Json& lat = j.at("latency_us");
             io.out << fmt::format(
                 "# {}: faults {} (L1 {}, L2 {}), {:.2f} per access; latency "
-                "p50 {} us, p99 {} us; stage-2 pages {}\n",
+                "p50 {} us, p99 {} us, mean {} us; stage-2 pages {}\n",
                 s.name, fa.at("total").as_u64(), fa.at("l1").as_u64(), fa.at("l2").as_u64(),
                 s.access_count() ? static_cast<double>(fa.at("total").as_u64()) / s.access_count()
                                  : 0.0,
-                lat.at("p50").as_u64(), lat.at("p99").as_u64(), j.at("stage2_pages").as_u64());
+                lat.at("p50").as_u64(), lat.at("p99").as_u64(), lat.at("mean").as_u64(),
+                j.at("stage2_pages").as_u64());
             summaries.push(j);
         } catch (const std::exception& e) { // a file that does not parse, a bad --workdir
             failures.push_back(e.what());

@@ -780,6 +780,10 @@ iopf::Json summary(const Scenario& s, const Outcome& o, const std::vector<std::s
     lat.set("p50", percentile(t.latency_us, 50));
     lat.set("p99", percentile(t.latency_us, 99));
     lat.set("max", t.latency_us.empty() ? 0 : t.latency_us.back());
+    uint64_t sum = 0;
+    for (uint64_t us : t.latency_us)
+        sum += us;
+    lat.set("mean", t.latency_us.empty() ? 0 : sum / t.latency_us.size());
     j.set("latency_us", lat);
     uint64_t s2 = 0;
     iopf::Json tabs = iopf::Json::array();
