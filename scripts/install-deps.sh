@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev libfmt-dev libboost-program-options-dev catch2
-	nlohmann-json3-dev
+	nlohmann-json3-dev libyaml-cpp-dev
 	libsystemd-dev systemd groff-base
 	qemu-system-x86 busybox-static cpio zstd xz-utils kmod dkms
 	# the newest kernel, built from sid's source (scripts/source-kernel.sh)
@@ -20,8 +20,13 @@ pkgs=(
 # The arm64 user space links against Debian's arm64 builds of the same
 # libraries (multiarch, beside the host's; cmake/aarch64-linux-gnu.cmake).
 # Their libc6:arm64 also gives mkinitramfs.sh the arm64 loader and libc.
+# yaml-cpp (iopfctl scenario): Debian 12's libyaml-cpp-dev is not Multi-Arch:
+# same, so libyaml-cpp-dev:arm64 would remove the host's; the arm64 build uses
+# the host package's (architecture independent) headers and the arm64
+# library from libyaml-cpp0.7:arm64 (userspace/iopfctl/CMakeLists.txt). Where
+# the -dev package is Multi-Arch: same (Debian 13), add libyaml-cpp-dev:arm64.
 arm64_pkgs=(libnl-3-dev:arm64 libnl-genl-3-dev:arm64 libfmt-dev:arm64 libboost-program-options-dev:arm64
-	libsystemd-dev:arm64)
+	libsystemd-dev:arm64 libyaml-cpp0.7:arm64)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the guest's initramfs (cpio.gz): static busybox, /init and the helpers
-# from tests/guest/, the module, and the test programs with their libraries.
+# from tests/guest/, the scenarios of tests/scenarios/ (in /opt/iopf/scenarios),
+# the module, and the test programs with their libraries.
 #
 #   scripts/mkinitramfs.sh -o OUT.cpio.gz [-a ARCH] [-m iopf_testbed.ko] [-k KO]... [-f SRC[:DEST]]... [PROGRAM...]
 #
@@ -80,6 +81,8 @@ done
 cp "$ROOT/tests/guest/init" "$stage/init"
 chmod 0755 "$stage/init"
 cp -r "$ROOT/tests/guest" "$stage/opt/iopf/tests"
+# The declarative scenarios (tests/guest/scenarios.sh runs them)
+cp -r "$ROOT/tests/scenarios" "$stage/opt/iopf/scenarios"
 
 if [ -n "$module" ]; then
 	[ -f "$module" ] || die "no module at $module"

@@ -3,14 +3,15 @@
 # warning-free), the host build (Release, GCC, -Werror) and its unit tests,
 # a RelWithDebInfo clang build (-Werror, build only), a short fuzzing run,
 # then the in-guest suite booted on each kernel with e2e.sh, stages.sh (the
-# two-stage access model against iopfd as the VMM), loss.sh, diff.sh and
+# two-stage access model against iopfd as the VMM), scenarios.sh (the
+# declarative scenarios of tests/scenarios), loss.sh, diff.sh and
 # ynl.sh (the client scripts/ynl.sh generates from the YNL spec)
 # on the Debian x86-64 cells, and the teeth run (the suite again per quirk
 # of scripts/teeth.sh, each RFC bug caught) on the newest Debian x86-64 cell
 # and the newest arm64 cell. The newest kernel (7.2, built from source by
 # scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
 # KUnit): there the suite runs as debug.sh, i.e. with the module's KUnit
-# suites and the checkers' verdicts, then e2e.sh, stages.sh, loss.sh and a
+# suites and the checkers' verdicts, then e2e.sh, stages.sh, scenarios.sh, loss.sh and a
 # shorter diff.sh. arm64 cells add smmu.sh (beside the real arm-smmu-v3) and run in
 # a second lane beside the x86-64 cells (a TCG guest keeps one core busy).
 # Then checkpatch and `dkms build` against each Debian header set
@@ -366,6 +367,7 @@ run_cell() {
 		# the teeth); ynl.sh's client is covered by the Debian cells.
 		guest_run "$s" "$initramfs" e2e.sh
 		guest_run "$s" "$initramfs" stages.sh
+		guest_run "$s" "$initramfs" scenarios.sh
 		guest_run "$s" "$initramfs" loss.sh
 		guest_run "$s" "$initramfs" diff.sh "iopf.diff_ops=${IOPF_DEBUG_DIFF_OPS:-4000} iopf.diff_teeth=0"
 		return
@@ -373,7 +375,7 @@ run_cell() {
 	[ "$s" != "$teeth_x86" ] || run_teeth "$s" "$initramfs" "$base"
 	# ynl.sh: its own short boot (no iopfd answering its page request);
 	# its client is built for the host only (scripts/ynl.sh)
-	for script in e2e.sh stages.sh loss.sh diff.sh ynl.sh; do
+	for script in e2e.sh stages.sh scenarios.sh loss.sh diff.sh ynl.sh; do
 		guest_run "$s" "$initramfs" "$script"
 	done
 }

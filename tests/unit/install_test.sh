@@ -16,7 +16,7 @@ DESTDIR=$dest cmake --install "$build" >"$dest.log" 2>&1 || { cat "$dest.log"; r
 rm -f "$dest.log"
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 root=$dest$prefix
-for f in bin/iopfctl bin/iopfd share/man/man8/iopfctl.8 share/man/man8/iopfd.8 \
+for f in bin/iopfctl bin/iopfd share/man/man8/iopfctl.8 share/man/man8/iopfctl-scenario.8 share/man/man8/iopfd.8 \
 	share/man/man5/iopfd.conf.5 share/bash-completion/completions/iopfctl \
 	share/bash-completion/completions/iopfd lib/systemd/system/iopfd.service \
 	lib/modules-load.d/iopf_testbed.conf; do
@@ -62,6 +62,10 @@ out=$(bash -c '
 	c iopfctl access 0x10 --st
 	c iopfctl map 0x10 --stage ""
 	c iopfctl dev set 0x10 --stage-mode ne
+	c iopfctl sce
+	c iopfctl scenario ""
+	c iopfctl scenario run a.yaml --j
+	c iopfctl scenario run --json ""
 	COMP_WORDS=(iopfd --che); COMP_CWORD=1; _iopfd; echo "${COMPREPLY[*]}"
 ' sh "$root/share/bash-completion/completions/iopfctl")
 want='dev decode
@@ -74,6 +78,10 @@ access accesses
 --stall
 1 2
 nested
+scenario
+run check validate
+--json
+FILE
 --check-config'
 [ "$out" = "$want" ] || fail "completion: got
 $out"

@@ -40,7 +40,7 @@ TEST_CASE("cli: the table lists every group and dispatches", "[cli]") {
         names.emplace_back(c.name);
     CHECK(names == std::vector<std::string>{"dev", "flags", "inject", "replay", "respond", "watch",
                                             "faults", "stats", "decode", "script", "map", "unmap",
-                                            "maps", "ttb", "access", "accesses"});
+                                            "maps", "ttb", "access", "accesses", "scenario"});
     auto r = run({"--help"});
     CHECK(r.rc == 0);
     CHECK(r.out.find("decode") != std::string::npos);

@@ -185,7 +185,7 @@ TEST_CASE("conventions: prefixes and aliases", "[cli][conventions]") {
     r = ctl({"frob"});
     CHECK(first_line(r.err) == "iopfctl: unknown command 'frob' (expected dev, flags, inject, "
                                "replay, respond, watch, faults, stats, decode, script, map, "
-                               "unmap, maps, ttb, access, accesses)");
+                               "unmap, maps, ttb, access, accesses, scenario)");
     // a subcommand alias or prefix reaches the subcommand: here its usage error
     for (Args a : {Args{"dev", "delete"}, Args{"dev", "de"}, Args{"dev", "a"}, Args{"flags", "sh"},
                    Args{"flags", "show"}, Args{"flags", "unregister"}, Args{"flags", "del"},

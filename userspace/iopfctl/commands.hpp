@@ -62,6 +62,8 @@ int cmd_access(const Args& args, Io& io);
 int cmd_accesses(const Args& args, Io& io);
 // cmd_script.cpp: built with the difftest model it replays against
 int cmd_script(const Args& args, Io& io);
+// cmd_scenario.cpp: declarative scenarios (scenario_model, scenario_run)
+int cmd_scenario(const Args& args, Io& io);
 
 extern const char* const kDevUsage;
 extern const char* const kFlagsUsage;
@@ -79,5 +81,6 @@ extern const char* const kMapsUsage;
 extern const char* const kTtbUsage;
 extern const char* const kAccessUsage;
 extern const char* const kAccessesUsage;
+extern const char* const kScenarioUsage;
 
 } // namespace iopfctl

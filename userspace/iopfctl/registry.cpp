@@ -32,6 +32,8 @@ const std::vector<Command>& commands() {
         {"ttb", "set a stage-1 table base (read by nested walks)", kTtbUsage, cmd_ttb},
         {"access", "run a DMA access through the device's stages", kAccessUsage, cmd_access},
         {"accesses", "list the accesses and their state", kAccessesUsage, cmd_accesses},
+        {"scenario", "run declarative scenarios (YAML) against the module and iopfd",
+         kScenarioUsage, cmd_scenario},
     };
     return table;
 }
