@@ -2,6 +2,7 @@
 #include "paging.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include "iopf/error.hpp"
 #include "iopf/names.hpp"
@@ -114,6 +115,28 @@ FixUp map_window(Tables& t, const iopf::Fault& f, uint32_t stage, std::optional<
     r.addr = f.fault->addr;
     r.window = fault_window(r.addr, p.window);
     try {
+        // The usual case first: a page nobody mapped. MAP the whole window
+        // at once; it is all or nothing, so -EEXIST means part of it is
+        // mapped and only then is the table read (a MAP_GET dump costs a
+        // message per run: on a scattered table, one per page).
+        if (f.event_id == EVT_ID_TRANSLATION_FAULT) {
+            Allocator trial = alloc;
+            iopf::Mapping m{
+                f.sid, stage, pasid, r.window.addr, trial.place(r.window), r.window.pages * kPage,
+                p.perm};
+            try {
+                t.map(m);
+                alloc = trial;
+                r.mapped.push_back(m);
+                r.us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 std::chrono::steady_clock::now() - t0)
+                                                 .count());
+                return r;
+            } catch (const iopf::Error& e) {
+                if (e.err() != EEXIST)
+                    throw;
+            }
+        }
         auto mapped = t.mappings(f.sid, stage, pasid);
         const uint32_t need = f.fault->perm & (IOPF_PERM_READ | IOPF_PERM_WRITE | IOPF_PERM_EXEC);
         const iopf::Mapping* m = covering(r.addr, mapped);

@@ -99,7 +99,9 @@ struct FixUp {
     iopf::Json to_json(const char* kind, uint64_t seq, uint32_t sid) const;
 };
 
-// Map the free part of a fault's window in one table and decide the answer:
+// Map the free part of a fault's window in one table and decide the answer
+// (a translation fault tries the whole window in one MAP first, and reads
+// the table only when part of it is mapped):
 // success, unless the faulting page is mapped already and the fault is a
 // permission fault or the mapping lacks the access's permission (mapping
 // more cannot help: invalid), or a MAP failed (invalid).
