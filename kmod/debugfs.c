@@ -67,12 +67,7 @@ static void *iopf_inject_copy(const char __user *ubuf, size_t len,
 static void iopf_inject_records(const u64 (*recs)[IOPF_EVT_DWORDS],
 				size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		iopf_smmu_handle_evt(recs[i]);
-		cond_resched();
-	}
+	iopf_smmu_handle_evts(recs[0], n);
 	/* The write is done: its last notification goes out now */
 	iopf_nl_flush();
 }

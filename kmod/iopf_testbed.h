@@ -260,7 +260,7 @@ void iopf_count_unknown_sid(void);
 void iopf_count_resume_lost(void);
 
 /* smmu.c */
-void iopf_smmu_handle_evt(const u64 *evt);
+void iopf_smmu_handle_evts(const u64 *evts, size_t n);
 void iopf_smmu_handle_access_evt(const u64 *evt, u64 access_id);
 int iopf_smmu_page_response(struct iopf_dev *dev,
 			    const struct iopf_event *evt, u32 code, u32 origin);
