@@ -38,12 +38,18 @@ MODULE_PARM_DESC(fault_batch,
 		 "Faults packed into one notification at most (1-64, default 16)");
 #define IOPF_NL_BATCH_LIMIT	64
 
+/*
+ * The open batch: its faults are numbered, and sent when it is flushed. When
+ * nobody listened as it was opened it has no message (@skb NULL): nothing is
+ * built, and its faults are counted unheard when it is flushed, as its
+ * message would have been.
+ */
 static struct {
 	struct sk_buff *skb;
 	void *hdr;
 	struct iopf_dev *dev;	/* referenced while the batch is open */
 	unsigned int n;
-	unsigned int cap;	/* faults the message was sized for */
+	unsigned int cap;	/* faults the batch takes */
 } iopf_nl_batch;
 
 enum iopf_nl_mcgrp { IOPF_NL_MCGRP_FAULTS };
@@ -249,7 +255,19 @@ static int iopf_nl_put_fault(struct sk_buff *skb, const struct iopf_event *evt)
 
 enum iopf_nl_sent { IOPF_NL_SENT, IOPF_NL_LOST, IOPF_NL_UNHEARD };
 
-/* Multicasts @skb; says whether a listener got it, lost it, or none was */
+/* Does anybody listen to the faults group? Cheap: one bit of a bitmap */
+static bool iopf_nl_listening(void)
+{
+	return READ_ONCE(iopf_nl_registered) &&
+	       genl_has_listeners(&iopf_nl_family, &init_net,
+				  IOPF_NL_MCGRP_FAULTS) > 0;
+}
+
+/*
+ * Multicasts @skb; says whether a listener got it, lost it, or none was.
+ * NULL: a message not built because nobody listened; the failure knob sees
+ * it as it would have seen the message.
+ */
 static enum iopf_nl_sent iopf_nl_multicast(struct sk_buff *skb)
 {
 	int ret;
@@ -262,6 +280,8 @@ static enum iopf_nl_sent iopf_nl_multicast(struct sk_buff *skb)
 		nlmsg_free(skb);
 		return IOPF_NL_LOST;
 	}
+	if (!skb)
+		return IOPF_NL_UNHEARD;
 	ret = genlmsg_multicast(&iopf_nl_family, skb, 0, IOPF_NL_MCGRP_FAULTS,
 				GFP_KERNEL);
 	/*
@@ -278,9 +298,10 @@ static enum iopf_nl_sent iopf_nl_multicast(struct sk_buff *skb)
 static void iopf_nl_flush_locked(void)
 {
 	lockdep_assert_held(&iopf_nl_notify_lock);
-	if (!iopf_nl_batch.skb)
+	if (!iopf_nl_batch.dev)
 		return;
-	genlmsg_end(iopf_nl_batch.skb, iopf_nl_batch.hdr);
+	if (iopf_nl_batch.skb)
+		genlmsg_end(iopf_nl_batch.skb, iopf_nl_batch.hdr);
 	switch (iopf_nl_multicast(iopf_nl_batch.skb)) {
 	case IOPF_NL_LOST:
 		atomic64_add(iopf_nl_batch.n, &iopf_nl_batch.dev->notify_lost);
@@ -330,13 +351,16 @@ static struct sk_buff *iopf_nl_fault_msg_new(unsigned int max, void **hdr)
 	return skb;
 }
 
-static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max)
+static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max,
+			      bool listening)
 {
-	struct sk_buff *skb;
+	struct sk_buff *skb = NULL;
 
-	skb = iopf_nl_fault_msg_new(max, &iopf_nl_batch.hdr);
-	if (!skb)
-		return -ENOMEM;
+	if (listening) {
+		skb = iopf_nl_fault_msg_new(max, &iopf_nl_batch.hdr);
+		if (!skb)
+			return -ENOMEM;
+	}
 	kref_get(&dev->ref);
 	iopf_nl_batch.skb = skb;
 	iopf_nl_batch.dev = dev;
@@ -415,6 +439,7 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data)
 {
 	unsigned int max = iopf_nl_fault_batch();
+	bool listening;
 	int ret = 0;
 
 	/* Per fault, as if each had its own message: knob counts stay exact */
@@ -422,20 +447,25 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 		return -ENOMEM;
 
 	mutex_lock(&iopf_nl_notify_lock);
-	if (iopf_nl_batch.skb && iopf_nl_batch.dev != dev)
+	listening = iopf_nl_listening();
+	/* A listener came or went: the batch is built, or not, from here */
+	if (iopf_nl_batch.dev &&
+	    (iopf_nl_batch.dev != dev || !iopf_nl_batch.skb == listening))
 		iopf_nl_flush_locked();
-	if (!iopf_nl_batch.skb) {
-		ret = iopf_nl_batch_open(dev, max);
+	if (!iopf_nl_batch.dev) {
+		ret = iopf_nl_batch_open(dev, max, listening);
 		if (ret)
 			goto out_unlock;
 	}
 
 	evt->seq = iopf_nl_fault_seq + 1;
 	evt->dev_seq = dev->dev_seq + 1;
-	/* Sized for max faults: a failure is a bug in iopf_nl_fault_size() */
-	ret = iopf_nl_put_fault(iopf_nl_batch.skb, evt);
-	if (WARN_ON_ONCE(ret))
-		goto out_unlock;
+	if (iopf_nl_batch.skb) {
+		/* Sized for max faults: a failure is a bug in the sizing */
+		ret = iopf_nl_put_fault(iopf_nl_batch.skb, evt);
+		if (WARN_ON_ONCE(ret))
+			goto out_unlock;
+	}
 	iopf_nl_fault_seq++;
 	dev->dev_seq++;
 	if (++iopf_nl_batch.n >= iopf_nl_batch.cap)
@@ -443,6 +473,14 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 out_unlock:
 	mutex_unlock(&iopf_nl_notify_lock);
 	return ret;
+}
+
+static size_t iopf_nl_resume_size(void)
+{
+	return nla_total_size(0) +				/* nest */
+	       nla_total_size_64bit(sizeof(u64)) +		/* seq */
+	       5 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(2 * sizeof(u64));			/* cmd */
 }
 
 static int iopf_nl_put_resume(struct sk_buff *skb,
@@ -478,17 +516,24 @@ static int iopf_nl_put_resume(struct sk_buff *skb,
  */
 bool iopf_nl_notify_resume(struct iopf_resume *resume)
 {
+	bool listening = iopf_nl_listening();
+	struct sk_buff *skb = NULL;
 	bool sent = false;
-	struct sk_buff *skb;
 	void *hdr;
 
-	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	/* Built only for a listener, at its size, not a page's */
+	if (listening)
+		skb = genlmsg_new(iopf_nl_resume_size(), GFP_KERNEL);
 	mutex_lock(&iopf_nl_notify_lock);
 	/* Listeners see a fault before the RESUME that answers it */
 	iopf_nl_flush_locked();
 	resume->seq = ++iopf_nl_resume_seq;
-	if (!skb)
+	if (!skb) {
+		/* Nobody listened: counted as a message would have been */
+		if (!listening)
+			sent = iopf_nl_multicast(NULL) != IOPF_NL_LOST;
 		goto out_unlock;
+	}
 	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_RESUME_NTF);
 	if (WARN_ON_ONCE(!hdr || iopf_nl_put_resume(skb, resume))) {
 		nlmsg_free(skb);
