@@ -1488,7 +1488,7 @@ int iopf_netlink_init(void)
 	if (ret)
 		return ret;
 	mutex_lock(&iopf_nl_notify_lock);
-	iopf_nl_registered = true;
+	WRITE_ONCE(iopf_nl_registered, true);
 	mutex_unlock(&iopf_nl_notify_lock);
 	return 0;
 }
@@ -1497,7 +1497,7 @@ void iopf_netlink_exit(void)
 {
 	mutex_lock(&iopf_nl_notify_lock);
 	iopf_nl_flush_locked();
-	iopf_nl_registered = false;
+	WRITE_ONCE(iopf_nl_registered, false);
 	mutex_unlock(&iopf_nl_notify_lock);
 	genl_unregister_family(&iopf_nl_family);
 }
