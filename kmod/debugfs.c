@@ -6,6 +6,7 @@
  *   iopf_testbed/inject        text: four hex words per line
  *   iopf_testbed/inject_raw    binary: 32-byte little-endian records
  *   iopf_testbed/stats         global counters
+ *   iopf_testbed/bench_ceiling the benchmark's ceiling (bench.c)
  *   iopf_testbed/devices/0x<sid>/{flags,stats,pending,last_resume}
  *   iopf_testbed/devices/0x<sid>/access      text: one access per line,
  *                                            "iova=A len=L perm=rw[xp]
@@ -66,52 +67,77 @@ static void *iopf_inject_copy(const char __user *ubuf, size_t len,
 static void iopf_inject_records(const u64 (*recs)[IOPF_EVT_DWORDS],
 				size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		iopf_smmu_handle_evt(recs[i]);
-		cond_resched();
-	}
+	iopf_smmu_handle_evts(recs[0], n);
 	/* The write is done: its last notification goes out now */
 	iopf_nl_flush();
+}
+
+/* Room for more records: twice as many, the old ones copied over */
+static int iopf_inject_grow(u64 (**recs)[IOPF_EVT_DWORDS], size_t *cap,
+			    size_t n)
+{
+	u64 (*more)[IOPF_EVT_DWORDS];
+
+	more = kvmalloc_array(*cap * 2, sizeof(*more), GFP_KERNEL);
+	if (!more)
+		return -ENOMEM;
+	memcpy(more, *recs, n * sizeof(*more));
+	kvfree(*recs);
+	*recs = more;
+	*cap *= 2;
+	return 0;
 }
 
 static ssize_t iopf_inject_write(struct file *file, const char __user *ubuf,
 				 size_t len, loff_t *ppos)
 {
 	u64 (*recs)[IOPF_EVT_DWORDS];
-	char *buf, *cursor, *line;
+	char *buf, *line, *end;
 	unsigned int lineno = 0;
-	size_t n = 0;
+	size_t n = 0, cap, llen;
 	int ret = 0;
 
 	buf = iopf_inject_copy(ubuf, len, ppos, "inject");
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
-	/* Lines are split as C strings: a NUL would hide what follows it */
-	cursor = memchr(buf, '\0', len);
-	if (cursor) {
-		pr_warn_ratelimited("inject: a NUL byte at offset %td\n",
-				    cursor - buf);
-		kvfree(buf);
-		return -EINVAL;
-	}
 
-	/* A record takes at least 8 bytes ("0 0 0 0\n") */
-	recs = kvmalloc_array(len / 8 + 1, sizeof(*recs), GFP_KERNEL);
+	/*
+	 * A record's line is 76 bytes as iopfctl and the library write it,
+	 * 8 at least ("0 0 0 0\n"): room for a line of 32 to start with
+	 * (the allocator zeroes it), more if the lines are shorter.
+	 */
+	cap = len / 32 + 1;
+	recs = kvmalloc_array(cap, sizeof(*recs), GFP_KERNEL);
 	if (!recs) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
 
-	cursor = buf;
-	while ((line = strsep(&cursor, "\n")) != NULL) {
+	/*
+	 * One pass per line: the newline, then the words. A NUL is neither a
+	 * blank nor a digit, so a line holding one is refused by the parser.
+	 */
+	end = buf + len;
+	for (line = buf; line < end; line += llen + 1) {
+		char *eol = memchr(line, '\n', end - line);
 		const char *why;
+		char *nul;
 
+		llen = (eol ?: end) - line;
 		lineno++;
-		ret = iopf_parse_record_line(line, strlen(line), recs[n], &why);
+		if (n == cap && iopf_inject_grow(&recs, &cap, n)) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		ret = iopf_parse_record_line(line, llen, recs[n], &why);
 		if (ret < 0) {
-			pr_warn_ratelimited("inject: line %u: %s\n", lineno, why);
+			nul = memchr(line, '\0', llen);
+			if (nul)
+				pr_warn_ratelimited("inject: a NUL byte at offset %td\n",
+						    nul - buf);
+			else
+				pr_warn_ratelimited("inject: line %u: %s\n",
+						    lineno, why);
 			goto out_free;
 		}
 		n += ret;
@@ -533,6 +559,7 @@ int iopf_debugfs_init(void)
 			    &iopf_global_stats_fops);
 	iopf_debugfs_devices = debugfs_create_dir("devices", iopf_debugfs_root);
 	iopf_fail_debugfs_init(iopf_debugfs_root);
+	iopf_bench_debugfs_init(iopf_debugfs_root);
 	return 0;
 }
 

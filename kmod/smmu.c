@@ -9,6 +9,7 @@
 
 #include <linux/ktime.h>
 #include <linux/ratelimit.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 
 #include "iopf_testbed.h"
@@ -63,11 +64,33 @@ static void iopf_smmu_log_evt(const u64 *evt)
 		pr_info("\t0x%016llx\n", (unsigned long long)evt[i]);
 }
 
+/*
+ * The device of @sid, for a record of a run (the records of one write): a
+ * run's records mostly come from one device, so the device the last record
+ * found stays in @cache, referenced, instead of being looked up again. The
+ * caller drops @cache's reference at the end of the run.
+ */
+static struct iopf_dev *iopf_smmu_find_dev(u32 sid, struct iopf_dev **cache,
+					   bool *cached)
+{
+	struct iopf_dev *dev = *cache;
+
+	*cached = dev && dev->sid == sid;
+	if (*cached)
+		return dev;
+	if (dev)
+		iopf_dev_put(dev);
+	*cache = iopf_dev_get(sid);
+	return *cache;
+}
+
 /* arm_smmu_handle_evt() for one record, words in CPU order */
-static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id)
+static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id,
+				   struct iopf_dev **cache)
 {
 	struct iopf_event fault_evt = {};
 	struct iopf_dev *dev;
+	bool cached;
 	int ret;
 
 	iopf_count_record();
@@ -83,7 +106,7 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id)
 	    fault_evt.fault.type == IOPF_FAULT_PAGE_REQ)
 		fault_evt.fault.addr = FIELD_GET(EVTQ_3_IPA, evt[3]);
 
-	dev = iopf_dev_get(fault_evt.fault.sid);
+	dev = iopf_smmu_find_dev(fault_evt.fault.sid, cache, &cached);
 	if (!dev) {
 		iopf_count_unknown_sid();
 		ret = -EINVAL;
@@ -100,6 +123,19 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id)
 	 * timeout sweep stops at the first request not yet due).
 	 */
 	mutex_lock(&dev->stream_lock);
+	if (cached && dev->removed) {
+		/* Removed since an earlier record: look it up, as for the first */
+		mutex_unlock(&dev->stream_lock);
+		iopf_dev_put(dev);
+		*cache = NULL;
+		dev = iopf_smmu_find_dev(fault_evt.fault.sid, cache, &cached);
+		if (!dev) {
+			iopf_count_unknown_sid();
+			ret = -EINVAL;
+			goto out_log;
+		}
+		mutex_lock(&dev->stream_lock);
+	}
 	fault_evt.timestamp_ns = ktime_get_ns();
 	ret = iopf_report_device_fault(dev, &fault_evt);
 	if (ret == -ENODEV) {
@@ -113,17 +149,24 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id)
 		mutex_unlock(&dev->lock);
 	}
 	mutex_unlock(&dev->stream_lock);
-	iopf_dev_put(dev);
 
 out_log:
 	if (ret)
 		iopf_smmu_log_evt(evt);
 }
 
-/* A record from the event queue: debugfs injection */
-void iopf_smmu_handle_evt(const u64 *evt)
+/* @n records from the event queue (a debugfs injection), one after another */
+void iopf_smmu_handle_evts(const u64 *evts, size_t n)
 {
-	__iopf_smmu_handle_evt(evt, 0);
+	struct iopf_dev *cache = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		__iopf_smmu_handle_evt(evts + i * IOPF_EVT_DWORDS, 0, &cache);
+		cond_resched();
+	}
+	if (cache)
+		iopf_dev_put(cache);
 }
 
 /*
@@ -132,5 +175,9 @@ void iopf_smmu_handle_evt(const u64 *evt)
  */
 void iopf_smmu_handle_access_evt(const u64 *evt, u64 access_id)
 {
-	__iopf_smmu_handle_evt(evt, access_id);
+	struct iopf_dev *cache = NULL;
+
+	__iopf_smmu_handle_evt(evt, access_id, &cache);
+	if (cache)
+		iopf_dev_put(cache);
 }
