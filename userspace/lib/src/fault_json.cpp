@@ -81,6 +81,111 @@ Json fault_to_json(const Fault& f, const FaultJsonOptions& opt_) {
     return j;
 }
 
+const std::string& FaultLineWriter::cached(std::unordered_map<uint64_t, std::string>& m,
+                                           uint64_t key, const auto& render) {
+    auto it = m.find(key);
+    if (it == m.end())
+        it = m.emplace(key, render().dump()).first;
+    return it->second;
+}
+
+void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view action,
+                             bool resynced, bool recovered) {
+    auto num = [&](uint64_t v) {
+        char b[24];
+        auto r = fmt::format_to_n(b, sizeof(b), "{}", v);
+        out.append(b, r.out);
+    };
+    auto key = [&](const char* k) {
+        out += ",\"";
+        out += k;
+        out += "\":";
+    };
+    const auto& c = f.fault;
+    out += "{\"kind\":\"fault\",\"seq\":";
+    if (f.seq)
+        num(*f.seq);
+    else
+        out += "null";
+    key("sid");
+    num(f.sid);
+    key("event_id");
+    num(f.event_id);
+    key("event");
+    out += cached(event_, f.event_id, [&] { return Json(iopf_evt_name(f.event_id)); });
+    key("handled");
+    out += f.handled ? "true" : "false";
+    key("type");
+    if (c) {
+        out += cached(type_, c->type, [&] { return Json(type_name(c->type)); });
+        key("level");
+        out += cached(level_, c->level, [&] { return Json(level_name(c->level)); });
+        key("flags");
+        out += cached(flags_, uint64_t(c->type) << 32 | c->flags,
+                      [&] { return str_list(fault_flag_names(c->type, c->flags)); });
+    } else {
+        out += "null,\"level\":null,\"flags\":null";
+    }
+    key("pasid");
+    if (f.has_pasid())
+        num(c->pasid);
+    else
+        out += "null";
+    key("grpid");
+    if (f.is_page_req())
+        num(c->grpid);
+    else
+        out += "null";
+    key("perm");
+    if (c)
+        out += cached(perm_, c->perm, [&] { return str_list(perm_names(c->perm)); });
+    else
+        out += "null";
+    key("addr");
+    if (c) {
+        char b[24];
+        auto r = fmt::format_to_n(b, sizeof(b), "\"{:#x}\"", c->addr);
+        out.append(b, r.out);
+    } else {
+        out += "null";
+    }
+    key("reason");
+    if (c && c->type == IOPF_FAULT_DMA_UNRECOV)
+        out += cached(reason_, c->reason, [&] { return Json(reason_name(c->reason)); });
+    else
+        out += "null";
+    if (f.dev_seq) {
+        key("dev_seq");
+        num(*f.dev_seq);
+    }
+    if (f.timestamp_ns) {
+        key("timestamp_ns");
+        num(*f.timestamp_ns);
+    }
+    if (f.record) {
+        key("record");
+        char sep = '[';
+        for (uint64_t w : *f.record) {
+            char b[32];
+            auto r = fmt::format_to_n(b, sizeof(b), "{}\"{:#018x}\"", sep, w);
+            out.append(b, r.out);
+            sep = ',';
+        }
+        out += ']';
+    }
+    key("action");
+    if (action != action_) {
+        action_ = action;
+        action_json_ = Json(action_).dump();
+    }
+    out += action_json_;
+    key("resynced");
+    out += resynced ? "true" : "false";
+    if (recovered)
+        out += ",\"recovered\":true";
+    out += '}';
+}
+
 Fault fault_from_json(const Json& j) {
     Fault f;
     f.seq = opt_u64(j, "seq");
