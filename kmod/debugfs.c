@@ -6,6 +6,7 @@
  *   iopf_testbed/inject        text: four hex words per line
  *   iopf_testbed/inject_raw    binary: 32-byte little-endian records
  *   iopf_testbed/stats         global counters
+ *   iopf_testbed/bench_ceiling the benchmark's ceiling (bench.c)
  *   iopf_testbed/devices/0x<sid>/{flags,stats,pending,last_resume}
  *   iopf_testbed/devices/0x<sid>/access      text: one access per line,
  *                                            "iova=A len=L perm=rw[xp]
@@ -533,6 +534,7 @@ int iopf_debugfs_init(void)
 			    &iopf_global_stats_fops);
 	iopf_debugfs_devices = debugfs_create_dir("devices", iopf_debugfs_root);
 	iopf_fail_debugfs_init(iopf_debugfs_root);
+	iopf_bench_debugfs_init(iopf_debugfs_root);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
  *   stages.c   the two-stage access model: stage-1 and stage-2 tables,
  *              DMA accesses that walk them and fault as SMMUv3 would
  *   main.c     module parameters: quirks that reproduce the RFC's bugs
+ *   bench.c    the benchmark's ceiling: pre-built notifications, test only
  */
 #ifndef _IOPF_TESTBED_H
 #define _IOPF_TESTBED_H
@@ -32,6 +33,7 @@
 
 struct dentry;
 struct seq_file;
+struct sk_buff;
 struct iopf_dev;
 
 /* A reported fault; also the pending copy of a page request */
@@ -272,6 +274,10 @@ bool iopf_nl_notify_resume(struct iopf_resume *resume);
 bool iopf_nl_notify_access(const struct iopf_access_info *info);
 void iopf_nl_flush(void);
 void iopf_nl_seqs(u64 *fault_seq, u64 *resume_seq);
+unsigned int iopf_nl_fault_batch(void);
+struct sk_buff *iopf_nl_fault_msg_build(const struct iopf_event *evt,
+					unsigned int n, unsigned int cap);
+int iopf_nl_multicast_clone(struct sk_buff *tmpl);
 
 /* stages.c */
 /* An ACCESS: what the device does a DMA transaction with */
@@ -333,6 +339,9 @@ enum iopf_fail_point {
 
 bool iopf_should_fail(enum iopf_fail_point point);
 void iopf_fail_debugfs_init(struct dentry *root);
+
+/* bench.c: the benchmark's ceiling, test only */
+void iopf_bench_debugfs_init(struct dentry *root);
 
 /* debugfs.c */
 int iopf_debugfs_init(void);

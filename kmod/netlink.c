@@ -289,24 +289,92 @@ void iopf_nl_flush(void)
 	mutex_unlock(&iopf_nl_notify_lock);
 }
 
-static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max)
+/* An empty FAULT_NTF with room for @max faults; *hdr its genetlink header */
+static struct sk_buff *iopf_nl_fault_msg_new(unsigned int max, void **hdr)
 {
 	struct sk_buff *skb;
 
 	skb = genlmsg_new(max * iopf_nl_fault_size(), GFP_KERNEL);
 	if (!skb)
-		return -ENOMEM;
-	iopf_nl_batch.hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0,
-					IOPF_CMD_FAULT_NTF);
-	if (WARN_ON_ONCE(!iopf_nl_batch.hdr)) {
+		return NULL;
+	*hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_FAULT_NTF);
+	if (WARN_ON_ONCE(!*hdr)) {
 		nlmsg_free(skb);
-		return -EMSGSIZE;
+		return NULL;
 	}
+	return skb;
+}
+
+static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max)
+{
+	struct sk_buff *skb;
+
+	skb = iopf_nl_fault_msg_new(max, &iopf_nl_batch.hdr);
+	if (!skb)
+		return -ENOMEM;
 	kref_get(&dev->ref);
 	iopf_nl_batch.skb = skb;
 	iopf_nl_batch.dev = dev;
 	iopf_nl_batch.cap = max;
 	return 0;
+}
+
+/* fault_batch, as the report path reads it */
+unsigned int iopf_nl_fault_batch(void)
+{
+	return clamp_val(READ_ONCE(iopf_nl_batch_max), 1, IOPF_NL_BATCH_LIMIT);
+}
+
+/*
+ * bench.c's template: a FAULT_NTF of @n nests of @evt, allocated as the
+ * report path allocates a batch of @cap (the same truesize, so it weighs
+ * the same in a listener's receive buffer). Nothing is numbered.
+ */
+struct sk_buff *iopf_nl_fault_msg_build(const struct iopf_event *evt,
+					unsigned int n, unsigned int cap)
+{
+	struct sk_buff *skb;
+	unsigned int i;
+	void *hdr;
+
+	skb = iopf_nl_fault_msg_new(max(n, cap), &hdr);
+	if (!skb)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (WARN_ON_ONCE(iopf_nl_put_fault(skb, evt))) {
+			nlmsg_free(skb);
+			return NULL;
+		}
+	}
+	genlmsg_end(skb, hdr);
+	return skb;
+}
+
+/*
+ * bench.c: multicasts a clone of @tmpl to the faults group, under the
+ * notify lock as every notification (never inside an open batch), without
+ * touching a sequence number, a counter or the failure knobs. Returns
+ * genlmsg_multicast()'s result: 0, -ESRCH when nobody listens, -ENOBUFS
+ * when a listener's queue was full; -ENOMEM, or -ENODEV before the family
+ * is registered.
+ */
+int iopf_nl_multicast_clone(struct sk_buff *tmpl)
+{
+	struct sk_buff *skb;
+	int ret = -ENODEV;
+
+	skb = skb_clone(tmpl, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	mutex_lock(&iopf_nl_notify_lock);
+	if (iopf_nl_registered) {
+		ret = genlmsg_multicast(&iopf_nl_family, skb, 0,
+					IOPF_NL_MCGRP_FAULTS, GFP_KERNEL);
+		skb = NULL;
+	}
+	mutex_unlock(&iopf_nl_notify_lock);
+	kfree_skb(skb);
+	return ret;
 }
 
 /**
@@ -321,8 +389,7 @@ static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max)
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data)
 {
-	unsigned int max = clamp_val(READ_ONCE(iopf_nl_batch_max), 1,
-				     IOPF_NL_BATCH_LIMIT);
+	unsigned int max = iopf_nl_fault_batch();
 	int ret = 0;
 
 	/* Per fault, as if each had its own message: knob counts stay exact */

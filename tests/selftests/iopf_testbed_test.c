@@ -1590,6 +1590,84 @@ TEST_F(api, debugfs_stats_files)
 	ASSERT_EQ(0, iopf_stats_text_get(buf, "records", &v)) TH_LOG("%s", buf);
 }
 
+/*
+ * The benchmark's ceiling: N pre-built notifications, fault_batch faults per
+ * message, each nest with the attributes of a real unrecoverable translation
+ * fault, SEQ 0; nothing of the report path counts them.
+ */
+TEST_F(api, bench_ceiling)
+{
+	struct tb *t = &self->t;
+	uint32_t sid = tb_dev_reg(_metadata, t, IOPF_REPORT_FLAT | IOPF_REPORT_UNRECOV);
+	static const char *const bad[] = { "0", "16777217", "-1", "12x", "0x10" };
+	unsigned long long faults, messages, unheard, failed;
+	unsigned int batch = 0, rbatch;
+	enum { N = 1007 };
+	struct iopf_nl_stats s0, s1;
+	struct iopf_nl_fault real;
+	struct iopf_nl_event ev;
+	uint64_t evt[4];
+	char buf[256];
+	size_t i;
+	int got = 0, msgs = 0;
+	FILE *f;
+
+	f = fopen("/sys/module/iopf_testbed/parameters/fault_batch", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%u", &batch));
+	fclose(f);
+
+	/* A real one first, to compare the attribute sets */
+	evt[0] = ((uint64_t)sid << 32) | 0x10;
+	evt[1] = 0x0000000800000000ull;
+	evt[2] = 0x5000;
+	evt[3] = 0;
+	inject(_metadata, evt);
+	recv_ev(_metadata, t, &ev, IOPF_CMD_FAULT_NTF, "real fault");
+	real = ev.fault;
+	ASSERT_EQ((uint32_t)IOPF_FAULT_DMA_UNRECOV, real.type);
+
+	stats_get(_metadata, t, &s0);
+	snprintf(buf, sizeof(buf), "%d\n", N);
+	ASSERT_EQ(0, iopf_dbgfs_write("bench_ceiling", buf, strlen(buf)));
+	while (got < N) {
+		recv_ev(_metadata, t, &ev, IOPF_CMD_FAULT_NTF, "bench");
+		ASSERT_EQ(0u, ev.fault.seq);
+		ASSERT_EQ(0u, ev.fault.dev_seq);
+		ASSERT_EQ(0, memcmp(real.has, ev.fault.has, sizeof(real.has)));
+		ASSERT_EQ(real.type, ev.fault.type);
+		ASSERT_EQ(32u, ev.fault.record_len);
+		/* packed as real ones: full messages, then the rest */
+		if (got % batch == 0) {
+			ASSERT_EQ(N - got >= (int)batch ? (int)batch : N % (int)batch,
+				  ev.fault.nests_in_msg);
+			msgs++;
+		}
+		got++;
+	}
+	expect_quiet(_metadata, t, "bench ceiling");
+	stats_get(_metadata, t, &s1);
+	ASSERT_EQ(GS(s0, FAULT_SEQ), GS(s1, FAULT_SEQ));
+	ASSERT_EQ(GS(s0, RECORDS), GS(s1, RECORDS));
+
+	/* The file says what the run did; a listener heard every message */
+	ASSERT_LT(0, iopf_dbgfs_read("bench_ceiling", buf, sizeof(buf)));
+	ASSERT_EQ(5, sscanf(buf, "faults=%llu batch=%u messages=%llu unheard=%llu failed=%llu",
+			    &faults, &rbatch, &messages, &unheard, &failed))
+		TH_LOG("%s", buf);
+	ASSERT_EQ((unsigned long long)N, faults);
+	ASSERT_EQ(batch, rbatch);
+	ASSERT_EQ((unsigned long long)msgs, messages);
+	ASSERT_EQ(0ull, unheard);
+	ASSERT_EQ(0ull, failed);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		ASSERT_EQ(-EINVAL, iopf_dbgfs_write("bench_ceiling", bad[i],
+						    strlen(bad[i])))
+			TH_LOG("bad write %zu accepted", i);
+	expect_quiet(_metadata, t, "bad bench writes");
+}
+
 /* ------------------------------------------------------------------ */
 /* Generic netlink policy and permissions                               */
 /* ------------------------------------------------------------------ */
