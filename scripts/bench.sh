@@ -4,8 +4,9 @@
 # table and JSON summary of Documentation/performance.md (figures, not a
 # timed test), ending with "bench: iopfd/ceiling R, lost L of N, p99 P ms".
 #
-#   scripts/bench.sh [--kernel 6.1|6.12] [--reps N] [--faults N]
+#   scripts/bench.sh [--kernel 6.1|6.12] [--reps N] [--faults N] [--quick]
 #
+# --quick: only a ceiling and two end-to-end runs (raw lines, no table).
 # --reps: runs per rate figure (median; default 3); --faults: faults per
 # end-to-end rate run (default 262144); the big run is always 1,000,000.
 set -euo pipefail
@@ -14,14 +15,19 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "bench.sh: $*" >&2; exit 2; }
 
-series=6.12 reps=3 faults=262144
+series=6.12 reps=3 faults=262144 quick=
 while [ $# -gt 0 ]; do
+	if [ "$1" = --quick ]; then
+		quick=" iopf.bench_quick=1"
+		shift
+		continue
+	fi
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case $1 in
 	--kernel) series=$2 ;;
 	--reps) reps=$2 ;;
 	--faults) faults=$2 ;;
-	*) die "unknown option $1 (usage: $0 [--kernel 6.1|6.12] [--reps N] [--faults N])" ;;
+	*) die "unknown option $1 (usage: $0 [--kernel 6.1|6.12] [--reps N] [--faults N] [--quick])" ;;
 	esac
 	shift 2
 done
@@ -48,4 +54,4 @@ img=$out/bench-$KREL.cpio.gz
 	"$out/userspace/bench/iopf_bench" "$out/userspace/iopfd/iopfd" >/dev/null
 echo "bench.sh: $KREL, 2 vCPUs (TCG), $reps runs per figure; host load average: $(cut -d" " -f1-3 /proc/loadavg) (other work on the host slows TCG)" >&2
 exec "$ROOT/scripts/run-qemu.sh" "$series" "$img" --run bench.sh --timeout 900 \
-	--log "$out/qemu-$KREL-bench.log" --append "iopf.bench_reps=$reps iopf.bench_faults=$faults"
+	--log "$out/qemu-$KREL-bench.log" --append "iopf.bench_reps=$reps iopf.bench_faults=$faults$quick"

@@ -63,6 +63,13 @@ load_module pending_limit=65536 || exit 1
 command -v iopfd >/dev/null || { echo "bench: iopfd is not in the image"; exit 1; }
 echo "# $(uname -r), $(nproc) vCPUs, fault_batch $(cat $BATCH), $REPS runs per rate, $FAULTS faults per rate run"
 echo "# raw runs:"
+if grep -q 'iopf\.bench_quick=1' /proc/cmdline; then
+	# scripts/bench.sh --quick: one ceiling and one end-to-end run, no table
+	iopf_bench ceiling --faults $BIG --rcvbuf 16M || exit 1
+	iopf_bench e2e --faults "$FAULTS" --format raw || exit 1
+	iopf_bench e2e --faults 20000 --format raw --per-write 20 --pace 20000 || exit 1
+	exit 0
+fi
 run "$REPS" $W/ceiling ceiling --faults $BIG --rcvbuf 16M || exit 1
 run "$REPS" $W/e2e.text e2e --faults "$FAULTS" --format text || exit 1
 run "$REPS" $W/e2e.raw e2e --faults "$FAULTS" --format raw || exit 1

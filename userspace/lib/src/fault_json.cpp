@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/fault_json.hpp"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include "iopf/decode.hpp"
 #include "iopf/error.hpp"
@@ -89,14 +89,33 @@ const std::string& FaultLineWriter::cached(std::unordered_map<uint64_t, std::str
     return it->second;
 }
 
+namespace {
+
+// Hex digits of v, "0x" first, as fmt's {:#x} (min_digits: zero-padded as {:#0Nx}).
+void append_hex(std::string& out, uint64_t v, int min_digits) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    char b[20];
+    int i = sizeof(b);
+    do {
+        b[--i] = kDigits[v & 0xf];
+        v >>= 4;
+    } while (v || static_cast<int>(sizeof(b)) - i < min_digits);
+    out += "0x";
+    out.append(b + i, sizeof(b) - static_cast<std::size_t>(i));
+}
+
+} // namespace
+
 void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view action,
                              bool resynced, bool recovered) {
+    using namespace std::string_view_literals;
+    // Numbers through fmt::format_int and keys of known length: no format
+    // string is parsed and nothing is measured per fault.
     auto num = [&](uint64_t v) {
-        char b[24];
-        auto r = fmt::format_to_n(b, sizeof(b), "{}", v);
-        out.append(b, r.out);
+        fmt::format_int i(v);
+        out.append(i.data(), i.size());
     };
-    auto key = [&](const char* k) {
+    auto key = [&](std::string_view k) {
         out += ",\"";
         out += k;
         out += "\":";
@@ -107,79 +126,80 @@ void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view 
         num(*f.seq);
     else
         out += "null";
-    key("sid");
+    key("sid"sv);
     num(f.sid);
-    key("event_id");
+    key("event_id"sv);
     num(f.event_id);
-    key("event");
+    key("event"sv);
     out += cached(event_, f.event_id, [&] { return Json(iopf_evt_name(f.event_id)); });
-    key("handled");
+    key("handled"sv);
     out += f.handled ? "true" : "false";
-    key("type");
+    key("type"sv);
     if (c) {
         out += cached(type_, c->type, [&] { return Json(type_name(c->type)); });
-        key("level");
+        key("level"sv);
         out += cached(level_, c->level, [&] { return Json(level_name(c->level)); });
-        key("flags");
+        key("flags"sv);
         out += cached(flags_, uint64_t(c->type) << 32 | c->flags,
                       [&] { return str_list(fault_flag_names(c->type, c->flags)); });
     } else {
         out += "null,\"level\":null,\"flags\":null";
     }
-    key("pasid");
+    key("pasid"sv);
     if (f.has_pasid())
         num(c->pasid);
     else
         out += "null";
-    key("grpid");
+    key("grpid"sv);
     if (f.is_page_req())
         num(c->grpid);
     else
         out += "null";
-    key("perm");
+    key("perm"sv);
     if (c)
         out += cached(perm_, c->perm, [&] { return str_list(perm_names(c->perm)); });
     else
         out += "null";
-    key("addr");
+    key("addr"sv);
     if (c) {
-        char b[24];
-        auto r = fmt::format_to_n(b, sizeof(b), "\"{:#x}\"", c->addr);
-        out.append(b, r.out);
+        out += '"';
+        append_hex(out, c->addr, 1);
+        out += '"';
     } else {
         out += "null";
     }
-    key("reason");
+    key("reason"sv);
     if (c && c->type == IOPF_FAULT_DMA_UNRECOV)
         out += cached(reason_, c->reason, [&] { return Json(reason_name(c->reason)); });
     else
         out += "null";
     if (f.dev_seq) {
-        key("dev_seq");
+        key("dev_seq"sv);
         num(*f.dev_seq);
     }
     if (f.timestamp_ns) {
-        key("timestamp_ns");
+        key("timestamp_ns"sv);
         num(*f.timestamp_ns);
     }
     if (f.record) {
-        key("record");
+        key("record"sv);
         char sep = '[';
         for (uint64_t w : *f.record) {
-            char b[32];
-            auto r = fmt::format_to_n(b, sizeof(b), "{}\"{:#018x}\"", sep, w);
-            out.append(b, r.out);
+            out += sep;
+            out += '"';
+            append_hex(out, w, 16);
+            out += '"';
             sep = ',';
         }
         out += ']';
     }
-    key("action");
+    key("action"sv);
     if (action != action_) {
         action_ = action;
         action_json_ = Json(action_).dump();
     }
     out += action_json_;
-    key("resynced");
+    key("resynced"sv);
     out += resynced ? "true" : "false";
     if (recovered)
         out += ",\"recovered\":true";
