@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/fault_json.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "iopf/decode.hpp"
@@ -91,119 +93,136 @@ const std::string& FaultLineWriter::cached(std::unordered_map<uint64_t, std::str
 
 namespace {
 
-// Hex digits of v, "0x" first, as fmt's {:#x} (min_digits: zero-padded as {:#0Nx}).
-void append_hex(std::string& out, uint64_t v, int min_digits) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    char b[20];
-    int i = sizeof(b);
-    do {
-        b[--i] = kDigits[v & 0xf];
-        v >>= 4;
-    } while (v || static_cast<int>(sizeof(b)) - i < min_digits);
-    out += "0x";
-    out.append(b + i, sizeof(b) - static_cast<std::size_t>(i));
-}
+// Writes into memory reserved beforehand (FaultLineWriter computes a bound):
+// no capacity check, no format string, per piece.
+struct Cursor {
+    char* p;
+    void put(std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void put(char c) { *p++ = c; }
+    void num(uint64_t v) {
+        fmt::format_int i(v);
+        put(std::string_view(i.data(), i.size()));
+    }
+    // "0x" and the hex digits of v, as fmt's {:#x} ({:#018x} with min_digits 16).
+    void hex(uint64_t v, int min_digits) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        char b[16];
+        int i = sizeof(b);
+        do {
+            b[--i] = kDigits[v & 0xf];
+            v >>= 4;
+        } while (v || static_cast<int>(sizeof(b)) - i < min_digits);
+        put("0x");
+        put(std::string_view(b + i, sizeof(b) - static_cast<std::size_t>(i)));
+    }
+};
 
 } // namespace
 
 void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view action,
                              bool resynced, bool recovered) {
     using namespace std::string_view_literals;
-    // Numbers through fmt::format_int and keys of known length: no format
-    // string is parsed and nothing is measured per fault.
-    auto num = [&](uint64_t v) {
-        fmt::format_int i(v);
-        out.append(i.data(), i.size());
-    };
-    auto key = [&](std::string_view k) {
-        out += ",\"";
-        out += k;
-        out += "\":";
-    };
     const auto& c = f.fault;
-    out += "{\"kind\":\"fault\",\"seq\":";
-    if (f.seq)
-        num(*f.seq);
-    else
-        out += "null";
-    key("sid"sv);
-    num(f.sid);
-    key("event_id"sv);
-    num(f.event_id);
-    key("event"sv);
-    out += cached(event_, f.event_id, [&] { return Json(iopf_evt_name(f.event_id)); });
-    key("handled"sv);
-    out += f.handled ? "true" : "false";
-    key("type"sv);
+    // The enumerated fields, rendered once per value.
+    const std::string& event =
+        cached(event_, f.event_id, [&] { return Json(iopf_evt_name(f.event_id)); });
+    const std::string* type = nullptr;
+    const std::string* level = nullptr;
+    const std::string* flags = nullptr;
+    const std::string* perm = nullptr;
+    const std::string* reason = nullptr;
     if (c) {
-        out += cached(type_, c->type, [&] { return Json(type_name(c->type)); });
-        key("level"sv);
-        out += cached(level_, c->level, [&] { return Json(level_name(c->level)); });
-        key("flags"sv);
-        out += cached(flags_, uint64_t(c->type) << 32 | c->flags,
-                      [&] { return str_list(fault_flag_names(c->type, c->flags)); });
-    } else {
-        out += "null,\"level\":null,\"flags\":null";
+        type = &cached(type_, c->type, [&] { return Json(type_name(c->type)); });
+        level = &cached(level_, c->level, [&] { return Json(level_name(c->level)); });
+        flags = &cached(flags_, uint64_t(c->type) << 32 | c->flags,
+                        [&] { return str_list(fault_flag_names(c->type, c->flags)); });
+        perm = &cached(perm_, c->perm, [&] { return str_list(perm_names(c->perm)); });
+        if (c->type == IOPF_FAULT_DMA_UNRECOV)
+            reason = &cached(reason_, c->reason, [&] { return Json(reason_name(c->reason)); });
     }
-    key("pasid"sv);
-    if (f.has_pasid())
-        num(c->pasid);
-    else
-        out += "null";
-    key("grpid"sv);
-    if (f.is_page_req())
-        num(c->grpid);
-    else
-        out += "null";
-    key("perm"sv);
-    if (c)
-        out += cached(perm_, c->perm, [&] { return str_list(perm_names(c->perm)); });
-    else
-        out += "null";
-    key("addr"sv);
-    if (c) {
-        out += '"';
-        append_hex(out, c->addr, 1);
-        out += '"';
-    } else {
-        out += "null";
-    }
-    key("reason"sv);
-    if (c && c->type == IOPF_FAULT_DMA_UNRECOV)
-        out += cached(reason_, c->reason, [&] { return Json(reason_name(c->reason)); });
-    else
-        out += "null";
-    if (f.dev_seq) {
-        key("dev_seq"sv);
-        num(*f.dev_seq);
-    }
-    if (f.timestamp_ns) {
-        key("timestamp_ns"sv);
-        num(*f.timestamp_ns);
-    }
-    if (f.record) {
-        key("record"sv);
-        char sep = '[';
-        for (uint64_t w : *f.record) {
-            out += sep;
-            out += '"';
-            append_hex(out, w, 16);
-            out += '"';
-            sep = ',';
-        }
-        out += ']';
-    }
-    key("action"sv);
     if (action != action_) {
         action_ = action;
         action_json_ = Json(action_).dump();
     }
-    out += action_json_;
-    key("resynced"sv);
-    out += resynced ? "true" : "false";
+    // Keys and punctuation take under 300 bytes, numbers at most 20 digits
+    // each (seven of them, and four record words of 18): 512 covers them.
+    auto len = [](const std::string* s) { return s ? s->size() : 0; };
+    const std::size_t bound = 512 + event.size() + len(type) + len(level) + len(flags) + len(perm) +
+                              len(reason) + action_json_.size();
+    const std::size_t old = out.size();
+    out.resize(old + bound);
+    Cursor o{out.data() + old};
+    auto str_or_null = [&](const std::string* s) { o.put(s ? std::string_view(*s) : "null"sv); };
+
+    o.put("{\"kind\":\"fault\",\"seq\":"sv);
+    if (f.seq)
+        o.num(*f.seq);
+    else
+        o.put("null"sv);
+    o.put(",\"sid\":"sv);
+    o.num(f.sid);
+    o.put(",\"event_id\":"sv);
+    o.num(f.event_id);
+    o.put(",\"event\":"sv);
+    o.put(event);
+    o.put(f.handled ? ",\"handled\":true,\"type\":"sv : ",\"handled\":false,\"type\":"sv);
+    str_or_null(type);
+    o.put(",\"level\":"sv);
+    str_or_null(level);
+    o.put(",\"flags\":"sv);
+    str_or_null(flags);
+    o.put(",\"pasid\":"sv);
+    if (f.has_pasid())
+        o.num(c->pasid);
+    else
+        o.put("null"sv);
+    o.put(",\"grpid\":"sv);
+    if (f.is_page_req())
+        o.num(c->grpid);
+    else
+        o.put("null"sv);
+    o.put(",\"perm\":"sv);
+    str_or_null(perm);
+    o.put(",\"addr\":"sv);
+    if (c) {
+        o.put('"');
+        o.hex(c->addr, 1);
+        o.put('"');
+    } else {
+        o.put("null"sv);
+    }
+    o.put(",\"reason\":"sv);
+    str_or_null(reason);
+    if (f.dev_seq) {
+        o.put(",\"dev_seq\":"sv);
+        o.num(*f.dev_seq);
+    }
+    if (f.timestamp_ns) {
+        o.put(",\"timestamp_ns\":"sv);
+        o.num(*f.timestamp_ns);
+    }
+    if (f.record) {
+        o.put(",\"record\":"sv);
+        char sep = '[';
+        for (uint64_t w : *f.record) {
+            o.put(sep);
+            o.put('"');
+            o.hex(w, 16);
+            o.put('"');
+            sep = ',';
+        }
+        o.put(']');
+    }
+    o.put(",\"action\":"sv);
+    o.put(action_json_);
+    o.put(resynced ? ",\"resynced\":true"sv : ",\"resynced\":false"sv);
     if (recovered)
-        out += ",\"recovered\":true";
-    out += '}';
+        o.put(",\"recovered\":true"sv);
+    o.put('}');
+    out.resize(static_cast<std::size_t>(o.p - out.data()));
 }
 
 Fault fault_from_json(const Json& j) {
