@@ -12,7 +12,10 @@
 //   5 one RESUME nest        parse_resume_nest()
 //   6 one STATS nest         parse_stats_nest()
 //   7 a whole message        all of the above, when nlmsg_ok() holds (libnl
-//                            delivers nothing else)
+//                            delivers nothing else); and the payload as a
+//                            received datagram through EventDispatcher
+//                            (iopfd's recvmmsg path: any bytes the socket
+//                            could hand over)
 // A parser may accept or throw iopf::ParseError; anything else (a crash,
 // ASan/UBSan report, leak, another exception) is a finding. What is
 // accepted must satisfy the documented checks and survive a round trip
@@ -32,6 +35,7 @@
 
 #include "iopf/attrs.hpp"
 #include "iopf/error.hpp"
+#include "iopf/event_socket.hpp"
 #include "iopf/nl_handles.hpp"
 
 #define CHECK(cond)                                                                                \
@@ -52,7 +56,8 @@ constexpr uint16_t kFamily = 0x1c;
 struct Buf {
     uint8_t* p;
     std::size_t n;
-    explicit Buf(std::size_t size) : p(static_cast<uint8_t*>(std::malloc(size ? size : 1))), n(size) {}
+    explicit Buf(std::size_t size)
+        : p(static_cast<uint8_t*>(std::malloc(size ? size : 1))), n(size) {}
     ~Buf() { std::free(p); }
     Buf(const Buf&) = delete;
     Buf& operator=(const Buf&) = delete;
@@ -207,8 +212,10 @@ void as_message(unsigned which, const uint8_t* p, std::size_t n) {
     nlh->nlmsg_seq = 0;
     nlh->nlmsg_pid = 0;
     auto* gh = reinterpret_cast<genlmsghdr*>(b.p + NLMSG_HDRLEN);
-    gh->cmd = which == 0 ? IOPF_CMD_FAULT_NTF : which == 1 ? IOPF_CMD_RESUME_NTF
-              : which == 2 ? IOPF_CMD_DEV_GET : IOPF_CMD_STATS_GET;
+    gh->cmd = which == 0   ? IOPF_CMD_FAULT_NTF
+              : which == 1 ? IOPF_CMD_RESUME_NTF
+              : which == 2 ? IOPF_CMD_DEV_GET
+                           : IOPF_CMD_STATS_GET;
     gh->version = IOPF_GENL_VERSION;
     gh->reserved = 0;
     if (n)
@@ -223,8 +230,9 @@ void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
     Buf b(NLA_HDRLEN + n);
     auto* nla = reinterpret_cast<nlattr*>(b.p);
     nla->nla_len = static_cast<uint16_t>(NLA_HDRLEN + n);
-    nla->nla_type = NLA_F_NESTED |
-                    (which == 4 ? IOPF_A_FAULT : which == 5 ? IOPF_A_RESUME : IOPF_A_STATS);
+    nla->nla_type = NLA_F_NESTED | (which == 4   ? IOPF_A_FAULT
+                                    : which == 5 ? IOPF_A_RESUME
+                                                 : IOPF_A_STATS);
     if (n)
         std::memcpy(b.p + NLA_HDRLEN, p, n);
     if (which == 4)
@@ -239,8 +247,31 @@ void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
         guarded([&] { check_stats(nl::parse_stats_nest(nla)); });
 }
 
+// Every fault the dispatcher hands over passed parse_fault_nest's checks.
+struct CheckingSink : EventSink {
+    void on_fault(const Fault& f) override { check_fault(f); }
+    void on_resume(const Resume& r) override { check_resume(r); }
+    void on_overflow() override {}
+    void on_gap(uint64_t, uint64_t missing) override { CHECK(missing > 0); }
+    void on_resume_gap(uint64_t, uint64_t missing) override { CHECK(missing > 0); }
+    void on_malformed(const std::string& why) override { CHECK(!why.empty()); }
+};
+
 // The payload as a whole message, if libnl would hand it over
 void as_raw(const uint8_t* p, std::size_t n) {
+    {
+        // A datagram as recvmmsg returns it: nothing may escape but the
+        // sink's calls (ParseError is counted as malformed inside).
+        Buf d(n ? n : 1);
+        if (n)
+            std::memcpy(d.p, p, n);
+        EventDispatcher disp(true);
+        disp.set_family(kFamily);
+        disp.start_seq(0, 0);
+        CheckingSink sink;
+        disp.dispatch(d.p, n, sink);
+        CHECK(disp.ledger().gap_missing() == disp.loss().missing);
+    }
     if (n < NLMSG_HDRLEN)
         return;
     Buf b(n);
