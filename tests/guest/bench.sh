@@ -6,8 +6,7 @@
 #   - end to end into iopfd's store (iopf_bench e2e starts iopfd, injects,
 #     tails the store): text and binary batches at full rate, and its ratio
 #     to the ceiling;
-#   - 1,000,000 faults at full rate (iopfd with a 256 MiB receive buffer):
-#     injected, stored, lost, iopfd's RSS;
+#   - 1,000,000 faults at full rate: injected, stored, lost, iopfd's RSS;
 #   - latency injection -> store, paced at 20k faults/s and at full rate;
 #   - injection alone: one record per write vs 1024, text vs binary;
 #   - memory: module slab per device and per pending page request.
@@ -26,7 +25,11 @@ REPS=${REPS:-3}
 FAULTS=$(sed -n 's/.*iopf\.bench_faults=\([0-9]*\).*/\1/p' /proc/cmdline)
 FAULTS=${FAULTS:-262144}
 BIG=1000000
-BIGBUF=256M
+# One receive buffer for every listener (the ceiling's and iopfd's): iopfd
+# drains slower than the module injects, so a burst waits in the socket;
+# 256 MiB (SO_RCVBUFFORCE, kernel memory given back as it is drained) holds
+# a million.
+BUF=256M
 BATCH=/sys/module/iopf_testbed/parameters/fault_batch
 
 # val KEY LINE: the value of key=value in a line
@@ -63,23 +66,20 @@ run() { # REPS OUTFILE ARGS...: REPS runs of iopf_bench, their lines in OUTFILE
 # 10000 requests pending on one device: over the default pending_limit
 load_module pending_limit=65536 || exit 1
 command -v iopfd >/dev/null || { echo "bench: iopfd is not in the image"; exit 1; }
-echo "# $(uname -r), $(nproc) vCPUs, fault_batch $(cat $BATCH), $REPS runs per rate, $FAULTS faults per rate run"
+echo "# $(uname -r), $(nproc) vCPUs, fault_batch $(cat $BATCH), $REPS runs per rate, $FAULTS faults per rate run, receive buffers $BUF"
 echo "# raw runs:"
 if grep -q 'iopf\.bench_quick=1' /proc/cmdline; then
 	# scripts/bench.sh --quick: one ceiling and one end-to-end run, no table
-	iopf_bench ceiling --faults $BIG --rcvbuf 16M || exit 1
-	iopf_bench e2e --faults "$FAULTS" --format raw || exit 1
-	iopf_bench e2e --faults 20000 --format raw --per-write 20 --pace 20000 || exit 1
+	iopf_bench ceiling --faults $BIG --rcvbuf $BUF || exit 1
+	iopf_bench e2e --faults "$FAULTS" --format raw --rcvbuf $BUF || exit 1
+	iopf_bench e2e --faults 20000 --format raw --per-write 20 --pace 20000 --rcvbuf $BUF || exit 1
 	exit 0
 fi
-run "$REPS" $W/ceiling ceiling --faults $BIG --rcvbuf 16M || exit 1
-run "$REPS" $W/e2e.text e2e --faults "$FAULTS" --format text || exit 1
-run "$REPS" $W/e2e.raw e2e --faults "$FAULTS" --format raw || exit 1
-# The million: iopfd drains slower than the module injects (see the rates),
-# so the burst waits in the socket: a receive buffer that holds it
-# (SO_RCVBUFFORCE, kernel memory, given back as iopfd drains it).
-run 1 $W/big e2e --faults $BIG --format raw --rcvbuf $BIGBUF || exit 1
-run 1 $W/paced e2e --faults 100000 --format raw --per-write 20 --pace 20000 || exit 1
+run "$REPS" $W/ceiling ceiling --faults $BIG --rcvbuf $BUF || exit 1
+run "$REPS" $W/e2e.text e2e --faults "$FAULTS" --format text --rcvbuf $BUF || exit 1
+run "$REPS" $W/e2e.raw e2e --faults "$FAULTS" --format raw --rcvbuf $BUF || exit 1
+run 1 $W/big e2e --faults $BIG --format raw --rcvbuf $BUF || exit 1
+run 1 $W/paced e2e --faults 100000 --format raw --per-write 20 --pace 20000 --rcvbuf $BUF || exit 1
 run "$REPS" $W/inj.text.1 inject --faults 20000 --per-write 1 --format text || exit 1
 run "$REPS" $W/inj.raw.1 inject --faults 20000 --per-write 1 --format raw || exit 1
 run "$REPS" $W/inj.text.1024 inject --faults "$FAULTS" --per-write 1024 --format text || exit 1
@@ -108,7 +108,7 @@ echo "| ceiling: bench_ceiling -> counting recvmmsg listener | $(spread $W/ceili
 echo "| end to end into iopfd's store, text, 1024 per write | $(spread $W/e2e.text e2e_rate) (lost $(spread $W/e2e.text lost)) |"
 echo "| end to end into iopfd's store, binary, 1024 per write | $(spread $W/e2e.raw e2e_rate) (lost $(spread $W/e2e.raw lost)) |"
 echo "| iopfd / ceiling | text $r_text, binary $r_raw |"
-echo "| 1M faults, binary, full rate, iopfd --rcvbuf $BIGBUF: injected / stored / lost | $(val injected "$big") / $(val stored "$big") / $(val lost "$big") (iopfd's books: lost $(val books_lost "$big"), balanced $(val balanced "$big")) |"
+echo "| 1M faults, binary, full rate: injected / stored / lost | $(val injected "$big") / $(val stored "$big") / $(val lost "$big") (iopfd's books: lost $(val books_lost "$big"), balanced $(val balanced "$big")) |"
 echo "| 1M faults: end to end | $(val e2e_rate "$big") |"
 echo "| latency injection -> store, paced 20k/s: p50 / p99 / max ms | $(val p50_ms "$paced") / $(val p99_ms "$paced") / $(val max_ms "$paced") (lost $(val lost "$paced")) |"
 echo "| latency injection -> store, full rate (binary, median run): p50 / p99 / max ms | $(val p50_ms "$e2e_raw") / $(val p99_ms "$e2e_raw") / $(val max_ms "$e2e_raw") |"
