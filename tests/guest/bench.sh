@@ -2,7 +2,8 @@
 # Benchmarks (iopf.run=bench.sh, from scripts/bench.sh): figures, not a test.
 # One boot measures, with fault_batch at its default (16):
 #   - the ceiling: debugfs bench_ceiling multicasts pre-built notifications
-#     to a listener that only counts them (recvmmsg, 16 MiB buffer);
+#     to a listener that only counts them (recvmmsg, the same receive
+#     buffer as iopfd: BUF below);
 #   - end to end into iopfd's store (iopf_bench e2e starts iopfd, injects,
 #     tails the store): text and binary batches at full rate, and its ratio
 #     to the ceiling;
