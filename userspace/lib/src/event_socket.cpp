@@ -135,21 +135,22 @@ bool EventSocket::subscribe() {
     return true;
 }
 
+void EventSocket::dispatch_slot(std::size_t i, EventSink& sink, std::size_t& n) {
+    if (from_[i].nl_pid != 0)
+        return; // only the kernel speaks on these groups
+    if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)
+        disp_.truncated(msgs_[i].msg_len, sink);
+    else
+        n += disp_.dispatch(iov_[i].iov_base, msgs_[i].msg_len, sink);
+}
+
 std::size_t EventSocket::drain(EventSink& sink) {
     const int fd = nl_socket_get_fd(sk_.get());
     std::size_t n = 0;
     for (;;) {
         // Dispatch first what an earlier call received (a sink threw).
-        while (next_ < got_) {
-            const std::size_t i = next_++;
-            const msghdr& h = msgs_[i].msg_hdr;
-            if (from_[i].nl_pid != 0)
-                continue; // only the kernel speaks on these groups
-            if (h.msg_flags & MSG_TRUNC)
-                disp_.truncated(msgs_[i].msg_len, sink);
-            else
-                n += disp_.dispatch(iov_[i].iov_base, msgs_[i].msg_len, sink);
-        }
+        while (next_ < got_)
+            dispatch_slot(next_++, sink, n);
         got_ = next_ = 0;
         for (std::size_t i = 0; i < kSlots; i++) {
             msgs_[i].msg_hdr.msg_name = &from_[i];
@@ -173,6 +174,15 @@ std::size_t EventSocket::drain(EventSink& sink) {
         if (rc == 0)
             break;
         got_ = static_cast<std::size_t>(rc);
+        if (got_ < kSlots) {
+            // Fewer than asked: the queue was empty. Dispatch and stop
+            // without the call that would only say EAGAIN (what arrives
+            // meanwhile, or an overflow, wakes the caller's poll again).
+            while (next_ < got_)
+                dispatch_slot(next_++, sink, n);
+            got_ = next_ = 0;
+            break;
+        }
     }
     return n;
 }

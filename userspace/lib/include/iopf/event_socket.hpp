@@ -174,6 +174,8 @@ class EventSocket {
     std::vector<sockaddr_nl> from_;
     std::size_t got_ = 0;
     std::size_t next_ = 0;
+
+    void dispatch_slot(std::size_t i, EventSink& sink, std::size_t& n);
 };
 
 } // namespace iopf
