@@ -41,6 +41,9 @@ template <typename... A> void err(fmt::format_string<A...> f, A&&... a) {
 constexpr std::size_t kDefaultRcvbuf = 16u << 20;
 constexpr std::size_t kRecordedWindow = 1u << 20;
 constexpr std::size_t kRecordedRuns = 1u << 16;
+// Page responses sent before their acks are read: the acks of a batch must
+// fit the control socket's receive buffer.
+constexpr std::size_t kResponseBatch = 64;
 
 } // namespace
 
@@ -504,36 +507,60 @@ iopf::Json Daemon::resume_books_json() const {
 // ---- responses -------------------------------------------------------------
 
 void Daemon::send_due() {
+    // Everything due goes out together: one wait for the kernel's acks per
+    // batch, not one per answer.
     auto now = Clock::now();
+    std::vector<Response> due;
     while (up_ && !timers_.empty() && timers_.begin()->first <= now) {
-        Response r = timers_.begin()->second;
+        due.push_back(timers_.begin()->second);
         timers_.erase(timers_.begin());
-        respond(r);
+        if (due.size() == kResponseBatch) {
+            respond(due);
+            due.clear();
+        }
     }
+    if (!due.empty())
+        respond(due);
 }
 
-void Daemon::respond(const Response& r) {
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "response");
-    line.set("seq", r.seq);
-    line.set("sid", r.sid);
-    line.set("grpid", r.grpid);
-    line.set("pasid", r.pasid ? iopf::Json(*r.pasid) : iopf::Json());
-    line.set("code", iopf::resp_code_name(r.code));
+void Daemon::respond(const std::vector<Response>& rs) {
+    std::vector<iopf::Client::PageResponse> req;
+    req.reserve(rs.size());
+    for (const auto& r : rs)
+        req.push_back({r.sid, r.grpid, r.pasid, r.code});
+    std::vector<std::optional<iopf::Error>> res;
+    std::string failed; // the socket failed: no answer is known to have gone
     try {
-        client_->page_response(r.sid, r.grpid, r.pasid, r.code);
-        line.set("ok", true);
-        summary_.responses[iopf::resp_code_name(r.code)]++;
-        if (opts_.verbose)
-            debug("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
-                  iopf::resp_code_name(r.code));
+        res = client_->page_responses(req);
     } catch (const std::exception& e) {
-        line.set("ok", false);
-        line.set("error", e.what());
-        summary_.response_errors++;
+        failed = e.what();
         handle_error(e, "page response");
     }
-    store_->append(line);
+    for (std::size_t i = 0; i < rs.size(); i++) {
+        const Response& r = rs[i];
+        iopf::Json line = iopf::Json::object();
+        line.set("kind", "response");
+        line.set("seq", r.seq);
+        line.set("sid", r.sid);
+        line.set("grpid", r.grpid);
+        line.set("pasid", r.pasid ? iopf::Json(*r.pasid) : iopf::Json());
+        line.set("code", iopf::resp_code_name(r.code));
+        const iopf::Error* e = failed.empty() && res[i] ? &*res[i] : nullptr;
+        if (failed.empty() && !e) {
+            line.set("ok", true);
+            summary_.responses[iopf::resp_code_name(r.code)]++;
+            if (opts_.verbose)
+                debug("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
+                      iopf::resp_code_name(r.code));
+        } else {
+            line.set("ok", false);
+            line.set("error", e ? std::string(e->what()) : failed);
+            summary_.response_errors++;
+            if (e)
+                handle_error(*e, "page response");
+        }
+        store_->append(line);
+    }
 }
 
 void Daemon::handle_error(const std::exception& e, const char* what) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "guest.hpp"
 #include "iopf/client.hpp"
@@ -73,7 +74,7 @@ class Daemon : public iopf::EventSink {
     iopf::Json books_json() const;
     iopf::Json resume_books_json() const;
     void send_due();
-    void respond(const Response& r);
+    void respond(const std::vector<Response>& rs);
     void reload();
     void apply_reload(const iopf::Config& next);
     void daemon_line(const char* event, iopf::Json extra = iopf::Json::object());
