@@ -214,20 +214,24 @@ std::vector<AckInfo> GenlSocket::request_batch(int family, uint8_t cmd,
         return acks;
     // All sent first (the kernel handles each in our sendmsg and queues its
     // ack), then the acks read back: one wait for the lot, not one each.
-    uint32_t first = 0;
+    // Their sequence numbers are our own, above libnl's (which counts from
+    // the time of day): libnl's expected number must not move, or the next
+    // request() would see a mismatch.
+    if (batch_seq_ > UINT32_MAX - attrs.size())
+        batch_seq_ = kBatchSeqBase;
+    const uint32_t first = batch_seq_;
+    batch_seq_ += static_cast<uint32_t>(attrs.size());
     for (std::size_t i = 0; i < attrs.size(); i++) {
         MsgPtr msg(nlmsg_alloc());
         if (!msg)
             throw Error(ENOMEM, context);
-        if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0, cmd,
-                         IOPF_GENL_VERSION))
+        if (!genlmsg_put(msg.get(), NL_AUTO_PORT, first + static_cast<uint32_t>(i), family, 0, 0,
+                         cmd, IOPF_GENL_VERSION))
             throw Error(EMSGSIZE, context);
         attrs[i](msg.get());
         int rc = nl_send_auto(sk_.get(), msg.get());
         if (rc < 0)
             throw Error::from_nl(rc, context);
-        if (i == 0)
-            first = nlmsg_hdr(msg.get())->nlmsg_seq;
     }
     std::vector<bool> seen(attrs.size());
     std::size_t left = attrs.size();

@@ -53,7 +53,9 @@ class GenlSocket {
                                        const std::string& context);
 
   private:
+    static constexpr uint32_t kBatchSeqBase = 0x80000000u;
     SockPtr sk_;
+    uint32_t batch_seq_ = kBatchSeqBase; // request_batch()'s sequence numbers
 };
 
 AckInfo parse_ack(const nlmsghdr* nlh);
