@@ -12,7 +12,10 @@
 //   5 one RESUME nest        parse_resume_nest()
 //   6 one STATS nest         parse_stats_nest()
 //   7 a whole message        all of the above and below, when nlmsg_ok()
-//                            holds (libnl delivers nothing else)
+//                            holds (libnl delivers nothing else); and the
+//                            payload as a received datagram through
+//                            EventDispatcher (iopfd's recvmmsg path: any
+//                            bytes the socket could hand over)
 //   8 MAP_GET dump message   parse_mapping_msg(), and UNMAP's parse_count_msg()
 //   9 ACCESS reply / NTF     parse_access_msg()
 //  10 one MAPPING nest       parse_mapping_nest()
@@ -36,6 +39,7 @@
 
 #include "iopf/attrs.hpp"
 #include "iopf/error.hpp"
+#include "iopf/event_socket.hpp"
 #include "iopf/nl_handles.hpp"
 
 #define CHECK(cond)                                                                                \
@@ -56,7 +60,8 @@ constexpr uint16_t kFamily = 0x1c;
 struct Buf {
     uint8_t* p;
     std::size_t n;
-    explicit Buf(std::size_t size) : p(static_cast<uint8_t*>(std::malloc(size ? size : 1))), n(size) {}
+    explicit Buf(std::size_t size)
+        : p(static_cast<uint8_t*>(std::malloc(size ? size : 1))), n(size) {}
     ~Buf() { std::free(p); }
     Buf(const Buf&) = delete;
     Buf& operator=(const Buf&) = delete;
@@ -323,8 +328,32 @@ void as_nest(unsigned which, const uint8_t* p, std::size_t n) {
         guarded([&] { check_stats(nl::parse_stats_nest(nla)); });
 }
 
+// Every fault the dispatcher hands over passed parse_fault_nest's checks.
+struct CheckingSink : EventSink {
+    void on_fault(const Fault& f) override { check_fault(f); }
+    void on_resume(const Resume& r) override { check_resume(r); }
+    void on_access_end(const Access& a) override { check_access(a); }
+    void on_overflow() override {}
+    void on_gap(uint64_t, uint64_t missing) override { CHECK(missing > 0); }
+    void on_resume_gap(uint64_t, uint64_t missing) override { CHECK(missing > 0); }
+    void on_malformed(const std::string& why) override { CHECK(!why.empty()); }
+};
+
 // The payload as a whole message, if libnl would hand it over
 void as_raw(const uint8_t* p, std::size_t n) {
+    {
+        // A datagram as recvmmsg returns it: nothing may escape but the
+        // sink's calls (ParseError is counted as malformed inside).
+        Buf d(n ? n : 1);
+        if (n)
+            std::memcpy(d.p, p, n);
+        EventDispatcher disp(true);
+        disp.set_family(kFamily);
+        disp.start_seq(0, 0);
+        CheckingSink sink;
+        disp.dispatch(d.p, n, sink);
+        CHECK(disp.ledger().gap_missing() == disp.loss().missing);
+    }
     if (n < NLMSG_HDRLEN)
         return;
     Buf b(n);

@@ -40,6 +40,10 @@ template <typename... A> void err(fmt::format_string<A...> f, A&&... a) {
 
 constexpr std::size_t kDefaultRcvbuf = 16u << 20;
 constexpr std::size_t kRecordedWindow = 1u << 20;
+constexpr std::size_t kRecordedRuns = 1u << 16;
+// Page responses sent before their acks are read: the acks of a batch must
+// fit the control socket's receive buffer.
+constexpr std::size_t kResponseBatch = 64;
 
 } // namespace
 
@@ -64,7 +68,7 @@ Daemon::Daemon(Options opts, iopf::Config cfg) : opts_(std::move(opts)), cfg_(st
 // ---- notifications -------------------------------------------------------
 
 void Daemon::on_fault(const iopf::Fault& f) {
-    if (recorded_.count(*f.seq)) // already taken from a PENDING_GET dump
+    if (recorded_.contains(*f.seq)) // already taken from a PENDING_GET dump
         return;
     record_fault(f, false);
 }
@@ -74,10 +78,11 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
     // A dump filling a hole in the notifications is a recovery; one ahead
     // of the stream is remembered so a later gap or tail does not count it.
     bool recovered = resynced && events_->note_resynced(*f.seq);
-    max_recorded_ = std::max(max_recorded_, *f.seq);
-    if (recorded_.size() > kRecordedWindow) {
-        for (auto it = recorded_.begin(); it != recorded_.end();)
-            it = *it + kRecordedWindow / 2 < max_recorded_ ? recorded_.erase(it) : std::next(it);
+    // Runs of consecutive SEQs: many only after much loss. Forget the old
+    // ones then (they cannot come back from a dump this late).
+    if (recorded_.runs() > kRecordedRuns) {
+        uint64_t max = recorded_.max();
+        recorded_.forget_below(max > kRecordedWindow / 2 ? max - kRecordedWindow / 2 : 0);
     }
 
     std::string action = "record";
@@ -99,21 +104,16 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
             }
         }
     }
-    auto j = iopf::fault_to_json(f, {.report_flags = std::nullopt, .extra = true});
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "fault");
-    for (const auto& [k, v] : j.as_object())
-        line.set(k, v);
-    line.set("action", action);
-    line.set("resynced", resynced);
-    if (recovered)
-        line.set("recovered", true);
-    store_->append(line);
+    // Written straight as text (FaultLineWriter: the same bytes as the Json
+    // path, without building one per fault), into a reused buffer.
+    line_.clear();
+    line_writer_.append(line_, f, action, resynced, recovered);
+    store_->append_raw(line_);
     summary_.add_fault(f, resynced, recovered);
     if (opts_.verbose)
         debug("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,
-            iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
-            resynced ? " (resync)" : "");
+              iopf_evt_name(f.event_id), iopf::level_name(f.fault->level), f.fault->addr, action,
+              resynced ? " (resync)" : "");
     if (fix)
         fix_up(f, *fix);
 }
@@ -180,8 +180,8 @@ void Daemon::on_resume(const iopf::Resume& r) {
     if (rl.base() && r.seq > *rl.base())
         resumes_stored_++;
     if (opts_.verbose)
-        debug("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag, iopf::resume_resp_name(r.resp),
-            iopf::origin_name(r.origin));
+        debug("resume sid={:#x} stag={} {} origin={}", r.sid, r.stag,
+              iopf::resume_resp_name(r.resp), iopf::origin_name(r.origin));
 }
 
 void Daemon::loss_line(const char* what, iopf::Json fields) {
@@ -215,8 +215,8 @@ void Daemon::on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
     summary_.recovered += recovered;
     need_resync_ = true;
     warn("{} fault notification(s) lost at the tail (seq {}..{}), {} already resynced; will "
-        "resync pending requests",
-        missing, first, first + missing - 1, recovered);
+         "resync pending requests",
+         missing, first, first + missing - 1, recovered);
     iopf::Json j = iopf::Json::object();
     j.set("first", first);
     j.set("missing", missing);
@@ -227,7 +227,7 @@ void Daemon::on_tail(uint64_t first, uint64_t missing, uint64_t recovered) {
 void Daemon::on_resume_tail(uint64_t first, uint64_t missing) {
     summary_.resume_missing += missing;
     warn("{} resume notification(s) lost at the tail (resume seq {}..{})", missing, first,
-        first + missing - 1);
+         first + missing - 1);
     iopf::Json j = iopf::Json::object();
     j.set("first", first);
     j.set("missing", missing);
@@ -298,7 +298,6 @@ void Daemon::bring_up() {
     up_ = true;
     ups_++;
     recorded_.clear();
-    max_recorded_ = 0;
     resumes_stored_ = 0;
     // The books start at what the module had handed out when we joined:
     // faults reported before are not our loss (their pending page requests
@@ -401,7 +400,7 @@ void Daemon::resync() {
         auto pending = client_->pending();
         std::size_t added = 0;
         for (const auto& f : pending) {
-            if (recorded_.count(*f.seq))
+            if (recorded_.contains(*f.seq))
                 continue;
             record_fault(f, true);
             added++;
@@ -470,9 +469,7 @@ iopf::Json Daemon::books_json() const {
     if (!up_ || !l.base() || !l.last())
         return j;
     // Stored faults within the books: (base, last].
-    uint64_t stored = 0;
-    for (uint64_t seq : recorded_)
-        stored += seq > *l.base() && seq <= *l.last();
+    uint64_t stored = recorded_.count_in(*l.base(), *l.last());
     uint64_t handed_out = *l.last() - *l.base();
     j.set("base", *l.base());
     j.set("last", *l.last());
@@ -510,36 +507,60 @@ iopf::Json Daemon::resume_books_json() const {
 // ---- responses -------------------------------------------------------------
 
 void Daemon::send_due() {
+    // Everything due goes out together: one wait for the kernel's acks per
+    // batch, not one per answer.
     auto now = Clock::now();
+    std::vector<Response> due;
     while (up_ && !timers_.empty() && timers_.begin()->first <= now) {
-        Response r = timers_.begin()->second;
+        due.push_back(timers_.begin()->second);
         timers_.erase(timers_.begin());
-        respond(r);
+        if (due.size() == kResponseBatch) {
+            respond(due);
+            due.clear();
+        }
     }
+    if (!due.empty())
+        respond(due);
 }
 
-void Daemon::respond(const Response& r) {
-    iopf::Json line = iopf::Json::object();
-    line.set("kind", "response");
-    line.set("seq", r.seq);
-    line.set("sid", r.sid);
-    line.set("grpid", r.grpid);
-    line.set("pasid", r.pasid ? iopf::Json(*r.pasid) : iopf::Json());
-    line.set("code", iopf::resp_code_name(r.code));
+void Daemon::respond(const std::vector<Response>& rs) {
+    std::vector<iopf::Client::PageResponse> req;
+    req.reserve(rs.size());
+    for (const auto& r : rs)
+        req.push_back({r.sid, r.grpid, r.pasid, r.code});
+    std::vector<std::optional<iopf::Error>> res;
+    std::string failed; // the socket failed: no answer is known to have gone
     try {
-        client_->page_response(r.sid, r.grpid, r.pasid, r.code);
-        line.set("ok", true);
-        summary_.responses[iopf::resp_code_name(r.code)]++;
-        if (opts_.verbose)
-            debug("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
-                iopf::resp_code_name(r.code));
+        res = client_->page_responses(req);
     } catch (const std::exception& e) {
-        line.set("ok", false);
-        line.set("error", e.what());
-        summary_.response_errors++;
+        failed = e.what();
         handle_error(e, "page response");
     }
-    store_->append(line);
+    for (std::size_t i = 0; i < rs.size(); i++) {
+        const Response& r = rs[i];
+        iopf::Json line = iopf::Json::object();
+        line.set("kind", "response");
+        line.set("seq", r.seq);
+        line.set("sid", r.sid);
+        line.set("grpid", r.grpid);
+        line.set("pasid", r.pasid ? iopf::Json(*r.pasid) : iopf::Json());
+        line.set("code", iopf::resp_code_name(r.code));
+        const iopf::Error* e = failed.empty() && res[i] ? &*res[i] : nullptr;
+        if (failed.empty() && !e) {
+            line.set("ok", true);
+            summary_.responses[iopf::resp_code_name(r.code)]++;
+            if (opts_.verbose)
+                debug("answered seq={} sid={:#x} grpid={}: {}", r.seq, r.sid, r.grpid,
+                      iopf::resp_code_name(r.code));
+        } else {
+            line.set("ok", false);
+            line.set("error", e ? std::string(e->what()) : failed);
+            summary_.response_errors++;
+            if (e)
+                handle_error(*e, "page response");
+        }
+        store_->append(line);
+    }
 }
 
 void Daemon::handle_error(const std::exception& e, const char* what) {
@@ -734,8 +755,8 @@ int Daemon::run() {
         log("resume books: {} RESUMEs handed out since we joined = {} stored + {} lost ({} "
             "missed, {} late){}",
             rbooks.at("handed_out").as_u64(), rbooks.at("stored").as_u64(),
-            rbooks.at("lost").as_u64(), rbooks.at("missing").as_u64(),
-            rbooks.at("late").as_u64(), rbooks.at("balanced").as_bool() ? "" : ": DO NOT BALANCE");
+            rbooks.at("lost").as_u64(), rbooks.at("missing").as_u64(), rbooks.at("late").as_u64(),
+            rbooks.at("balanced").as_bool() ? "" : ": DO NOT BALANCE");
         stop_line.set("resume_books", rbooks);
     }
     daemon_line("stop", stop_line);

@@ -6,12 +6,15 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <unordered_set>
+#include <string>
+#include <vector>
 
 #include "guest.hpp"
 #include "iopf/client.hpp"
 #include "iopf/config.hpp"
 #include "iopf/event_socket.hpp"
+#include "iopf/fault_json.hpp"
+#include "iopf/seq_runs.hpp"
 #include "iopf/store.hpp"
 #include "iopf/summary.hpp"
 #include "options.hpp"
@@ -71,7 +74,7 @@ class Daemon : public iopf::EventSink {
     iopf::Json books_json() const;
     iopf::Json resume_books_json() const;
     void send_due();
-    void respond(const Response& r);
+    void respond(const std::vector<Response>& rs);
     void reload();
     void apply_reload(const iopf::Config& next);
     void daemon_line(const char* event, iopf::Json extra = iopf::Json::object());
@@ -89,8 +92,9 @@ class Daemon : public iopf::EventSink {
     Vmm vmm_;
     GuestModel guest_;
     std::multimap<Clock::time_point, Response> timers_;
-    std::unordered_set<uint64_t> recorded_; // seqs seen in this module instance
-    uint64_t max_recorded_ = 0;
+    iopf::SeqRuns recorded_; // seqs stored in this module instance
+    iopf::FaultLineWriter line_writer_;
+    std::string line_;            // the fault line being written (reused)
     uint64_t resumes_stored_ = 0; // RESUMEs stored within the resume books
     bool need_resync_ = false;
     // Something arrived (or overflowed) since the last sync point.

@@ -345,8 +345,9 @@ Stats parse_stats_nest(const nlattr* nest) {
     return s;
 }
 
-FaultBatch parse_fault_msg(const nlmsghdr* nlh) {
-    FaultBatch b;
+void parse_fault_msg(const nlmsghdr* nlh, FaultBatch& b) {
+    b.faults.clear();
+    b.errors.clear();
     genlmsghdr* gh = genl_hdr(nlh);
     nlattr* a;
     int rem;
@@ -365,6 +366,11 @@ FaultBatch parse_fault_msg(const nlmsghdr* nlh) {
         b.errors.emplace_back("FAULT message: trailing bytes after the attributes");
     if (nests == 0)
         b.errors.emplace_back("FAULT message without a FAULT nest");
+}
+
+FaultBatch parse_fault_msg(const nlmsghdr* nlh) {
+    FaultBatch b;
+    parse_fault_msg(nlh, b);
     return b;
 }
 

@@ -132,6 +132,28 @@ void Client::page_response(uint32_t sid, uint32_t grpid, std::optional<uint32_t>
         {}, fmt::format("PAGE_RESPONSE sid 0x{:x} grpid {}", sid, grpid));
 }
 
+std::vector<std::optional<Error>> Client::page_responses(const std::vector<PageResponse>& rs) {
+    std::vector<nl::AttrWriter> attrs;
+    attrs.reserve(rs.size());
+    for (const auto& r : rs)
+        attrs.emplace_back([&r](nl_msg* m) {
+            sid_attr(r.sid)(m);
+            nl::check_put(nla_put_u32(m, IOPF_A_GRPID, r.grpid), "GRPID");
+            if (r.pasid)
+                nl::check_put(nla_put_u32(m, IOPF_A_PASID, *r.pasid), "PASID");
+            nl::check_put(nla_put_u32(m, IOPF_A_CODE, r.code), "CODE");
+        });
+    auto acks = sock_.request_batch(family_, IOPF_CMD_PAGE_RESPONSE, attrs,
+                                    fmt::format("{} PAGE_RESPONSEs", rs.size()));
+    std::vector<std::optional<Error>> out(rs.size());
+    for (std::size_t i = 0; i < rs.size(); i++)
+        if (acks[i].err)
+            out[i].emplace(acks[i].err,
+                           fmt::format("PAGE_RESPONSE sid 0x{:x} grpid {}", rs[i].sid, rs[i].grpid),
+                           acks[i].extack);
+    return out;
+}
+
 std::vector<Fault> Client::pending(std::optional<uint32_t> sid) {
     std::vector<Fault> v;
     std::vector<std::string> errors;

@@ -4,12 +4,14 @@
 #include <cerrno>
 #include <string>
 
+#include <fmt/core.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/errno.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
+#include <netlink/msg.h>
 #include <sys/socket.h>
 
 #include "iopf/attrs.hpp"
@@ -58,13 +60,14 @@ void handle_ctrl(const nlmsghdr* nlh, EventSink& sink) {
 } // namespace
 
 EventSocket::EventSocket(std::size_t rcvbuf, bool watch_ctrl)
-    : sk_(nl_socket_alloc()), cb_(nl_cb_alloc(NL_CB_DEFAULT)), watch_ctrl_(watch_ctrl) {
-    if (!sk_ || !cb_)
+    : sk_(nl_socket_alloc()), disp_(watch_ctrl), buf_(kSlots * kSlotBytes), iov_(kSlots),
+      msgs_(kSlots), from_(kSlots) {
+    if (!sk_)
         throw Error(ENOMEM, "allocating the event socket");
-    // Notifications are unsolicited: no sequence numbers to check.
+    // Notifications are unsolicited: no sequence numbers to check. The
+    // socket is read with recvmmsg(2) on its fd, not through libnl.
     nl_socket_disable_seq_check(sk_.get());
     nl_socket_disable_auto_ack(sk_.get());
-    nl_socket_enable_msg_peek(sk_.get());
     int rc = genl_connect(sk_.get());
     if (rc < 0)
         throw Error::from_nl(rc, "connecting the event socket");
@@ -81,11 +84,13 @@ EventSocket::EventSocket(std::size_t rcvbuf, bool watch_ctrl)
     rc = nl_socket_set_nonblocking(sk_.get());
     if (rc < 0)
         throw Error::from_nl(rc, "making the event socket non-blocking");
-    nl_cb_set(cb_.get(), NL_CB_VALID, NL_CB_CUSTOM, &EventSocket::on_valid, this);
-    nl_cb_set(
-        cb_.get(), NL_CB_SEQ_CHECK, NL_CB_CUSTOM, [](nl_msg*, void*) -> int { return NL_OK; },
-        nullptr);
-    if (watch_ctrl_) {
+    for (std::size_t i = 0; i < kSlots; i++) {
+        iov_[i] = {buf_.data() + i * kSlotBytes, kSlotBytes};
+        msgs_[i] = {};
+        msgs_[i].msg_hdr.msg_iov = &iov_[i];
+        msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
+    if (watch_ctrl) {
         rc = genl_ctrl_resolve_grp(ctl_.get(), "nlctrl", "notify");
         if (rc < 0)
             throw Error::from_nl(rc, "resolving nlctrl/notify");
@@ -102,6 +107,7 @@ int EventSocket::fd() const noexcept {
 void EventSocket::mark_gone() {
     family_ = -1;
     group_ = -1;
+    disp_.set_family(-1);
 }
 
 bool EventSocket::subscribe() {
@@ -125,53 +131,132 @@ bool EventSocket::subscribe() {
         throw Error::from_nl(rc, "joining " IOPF_GENL_NAME "/" IOPF_GENL_MCGRP_FAULTS);
     family_ = *fam;
     group_ = grp;
+    disp_.set_family(family_);
     return true;
 }
 
-int EventSocket::on_valid(nl_msg* msg, void* arg) {
-    auto* self = static_cast<EventSocket*>(arg);
-    EventSink& sink = *self->sink_;
-    const nlmsghdr* nlh = nlmsg_hdr(msg);
-    try {
-        if (self->watch_ctrl_ && nlh->nlmsg_type == GENL_ID_CTRL) {
-            handle_ctrl(nlh, sink);
-            return NL_OK;
+void EventSocket::dispatch_slot(std::size_t i, EventSink& sink, std::size_t& n) {
+    if (from_[i].nl_pid != 0)
+        return; // only the kernel speaks on these groups
+    if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)
+        disp_.truncated(msgs_[i].msg_len, sink);
+    else
+        n += disp_.dispatch(iov_[i].iov_base, msgs_[i].msg_len, sink);
+}
+
+std::size_t EventSocket::drain(EventSink& sink) {
+    const int fd = nl_socket_get_fd(sk_.get());
+    std::size_t n = 0;
+    for (;;) {
+        // Dispatch first what an earlier call received (a sink threw).
+        while (next_ < got_)
+            dispatch_slot(next_++, sink, n);
+        got_ = next_ = 0;
+        for (std::size_t i = 0; i < kSlots; i++) {
+            msgs_[i].msg_hdr.msg_name = &from_[i];
+            msgs_[i].msg_hdr.msg_namelen = sizeof(from_[i]);
+            msgs_[i].msg_hdr.msg_flags = 0;
+            msgs_[i].msg_len = 0;
         }
-        if (self->family_ < 0 || nlh->nlmsg_type != self->family_)
-            return NL_OK;
+        int rc = ::recvmmsg(fd, msgs_.data(), kSlots, MSG_DONTWAIT, nullptr);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            if (errno == ENOBUFS) {
+                // The socket overflowed and dropped notifications.
+                disp_.overflowed(sink);
+                continue;
+            }
+            throw Error(errno, "receiving notifications");
+        }
+        if (rc == 0)
+            break;
+        got_ = static_cast<std::size_t>(rc);
+        if (got_ < kSlots) {
+            // Fewer than asked: the queue was empty. Dispatch and stop
+            // without the call that would only say EAGAIN (what arrives
+            // meanwhile, or an overflow, wakes the caller's poll again).
+            while (next_ < got_)
+                dispatch_slot(next_++, sink, n);
+            got_ = next_ = 0;
+            break;
+        }
+    }
+    return n;
+}
+
+// ---- EventDispatcher ---------------------------------------------------------
+
+std::size_t EventDispatcher::dispatch(const void* data, std::size_t len, EventSink& sink) {
+    std::size_t n = 0;
+    auto* nlh = static_cast<nlmsghdr*>(const_cast<void*>(data));
+    int rem = static_cast<int>(len);
+    for (; nlmsg_ok(nlh, rem); nlh = nlmsg_next(nlh, &rem)) {
+        n++;
+        if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+            continue; // NOOP, ERROR, DONE, OVERRUN: nothing for a listener
+        message(nlh, sink);
+    }
+    if (rem > 0) {
+        loss_.malformed++;
+        sink.on_malformed("notification datagram: trailing bytes after the messages");
+    }
+    return n;
+}
+
+void EventDispatcher::truncated(std::size_t len, EventSink& sink) {
+    loss_.malformed++;
+    sink.on_malformed(fmt::format("notification of {} bytes truncated by the receive slot", len));
+}
+
+void EventDispatcher::overflowed(EventSink& sink) {
+    loss_.overflows++;
+    sink.on_overflow();
+}
+
+void EventDispatcher::message(const nlmsghdr* nlh, EventSink& sink) {
+    try {
+        if (watch_ctrl_ && nlh->nlmsg_type == GENL_ID_CTRL) {
+            handle_ctrl(nlh, sink);
+            return;
+        }
+        if (family_ < 0 || nlh->nlmsg_type != family_)
+            return;
         uint8_t cmd = nl::genl_cmd(nlh);
         if (cmd == IOPF_CMD_FAULT_NTF) {
-            auto batch = nl::parse_fault_msg(nlh);
-            for (const auto& e : batch.errors) {
-                self->loss_.malformed++;
+            nl::parse_fault_msg(nlh, batch_);
+            for (const auto& e : batch_.errors) {
+                loss_.malformed++;
                 sink.on_malformed(e);
             }
-            for (const auto& f : batch.faults) {
-                auto fed = self->ledger_.notified(*f.seq);
+            for (const auto& f : batch_.faults) {
+                auto fed = ledger_.notified(*f.seq);
                 if (fed.gap) {
-                    self->loss_.gap_events++;
-                    self->loss_.missing += fed.gap;
+                    loss_.gap_events++;
+                    loss_.missing += fed.gap;
                     sink.on_gap(*f.seq, fed.gap);
                 }
                 if (fed.recovered) {
-                    self->loss_.recovered += fed.recovered;
+                    loss_.recovered += fed.recovered;
                     sink.on_gap_recovered(*f.seq, fed.recovered);
                 }
                 if (fed.late) {
-                    self->loss_.late++;
+                    loss_.late++;
                     sink.on_late(*f.seq);
                 }
                 sink.on_fault(f);
             }
         } else if (cmd == IOPF_CMD_RESUME_NTF) {
             Resume r = nl::parse_resume_msg(nlh);
-            auto fed = self->resume_ledger_.notified(r.seq);
+            auto fed = resume_ledger_.notified(r.seq);
             if (fed.gap) {
-                self->loss_.resume_missing += fed.gap;
+                loss_.resume_missing += fed.gap;
                 sink.on_resume_gap(r.seq, fed.gap);
             }
             if (fed.late) {
-                self->loss_.resume_late++;
+                loss_.resume_late++;
                 sink.on_resume_late(r.seq);
             }
             sink.on_resume(r);
@@ -180,24 +265,19 @@ int EventSocket::on_valid(nl_msg* msg, void* arg) {
             sink.on_access_end(nl::parse_access_msg(nlh));
         }
     } catch (const ParseError& e) {
-        self->loss_.malformed++;
+        loss_.malformed++;
         sink.on_malformed(e.what());
-    } catch (...) {
-        // Exceptions must not unwind through libnl's C frames.
-        self->pending_exc_ = std::current_exception();
-        return NL_STOP;
     }
-    return NL_OK;
 }
 
-bool EventSocket::note_resynced(uint64_t seq) {
+bool EventDispatcher::note_resynced(uint64_t seq) {
     if (!ledger_.resynced(seq))
         return false;
     loss_.recovered++;
     return true;
 }
 
-void EventSocket::sync(uint64_t fault_seq, uint64_t resume_seq, EventSink& sink) {
+void EventDispatcher::sync(uint64_t fault_seq, uint64_t resume_seq, EventSink& sink) {
     auto t = ledger_.sync(fault_seq);
     if (t.missing) {
         loss_.tail_missing += t.missing;
@@ -209,31 +289,6 @@ void EventSocket::sync(uint64_t fault_seq, uint64_t resume_seq, EventSink& sink)
         loss_.resume_missing += rt.missing;
         sink.on_resume_tail(rt.first, rt.missing);
     }
-}
-
-std::size_t EventSocket::drain(EventSink& sink) {
-    sink_ = &sink;
-    std::size_t n = 0;
-    for (;;) {
-        int rc = nl_recvmsgs_report(sk_.get(), cb_.get());
-        if (pending_exc_) {
-            auto e = pending_exc_;
-            pending_exc_ = nullptr;
-            std::rethrow_exception(e);
-        }
-        if (rc == -NLE_AGAIN)
-            break;
-        if (rc == -NLE_NOMEM) {
-            // ENOBUFS: the socket overflowed and dropped notifications.
-            loss_.overflows++;
-            sink.on_overflow();
-            continue;
-        }
-        if (rc < 0)
-            throw Error::from_nl(rc, "receiving notifications");
-        n += static_cast<std::size_t>(rc);
-    }
-    return n;
 }
 
 } // namespace iopf

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/fault_json.hpp"
 
-#include <fmt/core.h>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include "iopf/decode.hpp"
 #include "iopf/error.hpp"
@@ -79,6 +81,148 @@ Json fault_to_json(const Fault& f, const FaultJsonOptions& opt_) {
         }
     }
     return j;
+}
+
+const std::string& FaultLineWriter::cached(std::unordered_map<uint64_t, std::string>& m,
+                                           uint64_t key, const auto& render) {
+    auto it = m.find(key);
+    if (it == m.end())
+        it = m.emplace(key, render().dump()).first;
+    return it->second;
+}
+
+namespace {
+
+// Writes into memory reserved beforehand (FaultLineWriter computes a bound):
+// no capacity check, no format string, per piece.
+struct Cursor {
+    char* p;
+    void put(std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void put(char c) { *p++ = c; }
+    void num(uint64_t v) {
+        fmt::format_int i(v);
+        put(std::string_view(i.data(), i.size()));
+    }
+    // "0x" and the hex digits of v, as fmt's {:#x} ({:#018x} with min_digits 16).
+    void hex(uint64_t v, int min_digits) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        char b[16];
+        int i = sizeof(b);
+        do {
+            b[--i] = kDigits[v & 0xf];
+            v >>= 4;
+        } while (v || static_cast<int>(sizeof(b)) - i < min_digits);
+        put("0x");
+        put(std::string_view(b + i, sizeof(b) - static_cast<std::size_t>(i)));
+    }
+};
+
+} // namespace
+
+void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view action,
+                             bool resynced, bool recovered) {
+    using namespace std::string_view_literals;
+    const auto& c = f.fault;
+    // The enumerated fields, rendered once per value.
+    const std::string& event =
+        cached(event_, f.event_id, [&] { return Json(iopf_evt_name(f.event_id)); });
+    const std::string* type = nullptr;
+    const std::string* level = nullptr;
+    const std::string* flags = nullptr;
+    const std::string* perm = nullptr;
+    const std::string* reason = nullptr;
+    if (c) {
+        type = &cached(type_, c->type, [&] { return Json(type_name(c->type)); });
+        level = &cached(level_, c->level, [&] { return Json(level_name(c->level)); });
+        flags = &cached(flags_, uint64_t(c->type) << 32 | c->flags,
+                        [&] { return str_list(fault_flag_names(c->type, c->flags)); });
+        perm = &cached(perm_, c->perm, [&] { return str_list(perm_names(c->perm)); });
+        if (c->type == IOPF_FAULT_DMA_UNRECOV)
+            reason = &cached(reason_, c->reason, [&] { return Json(reason_name(c->reason)); });
+    }
+    if (action != action_) {
+        action_ = action;
+        action_json_ = Json(action_).dump();
+    }
+    // Keys and punctuation take under 300 bytes, numbers at most 20 digits
+    // each (seven of them, and four record words of 18): 512 covers them.
+    auto len = [](const std::string* s) { return s ? s->size() : 0; };
+    const std::size_t bound = 512 + event.size() + len(type) + len(level) + len(flags) + len(perm) +
+                              len(reason) + action_json_.size();
+    const std::size_t old = out.size();
+    out.resize(old + bound);
+    Cursor o{out.data() + old};
+    auto str_or_null = [&](const std::string* s) { o.put(s ? std::string_view(*s) : "null"sv); };
+
+    o.put("{\"kind\":\"fault\",\"seq\":"sv);
+    if (f.seq)
+        o.num(*f.seq);
+    else
+        o.put("null"sv);
+    o.put(",\"sid\":"sv);
+    o.num(f.sid);
+    o.put(",\"event_id\":"sv);
+    o.num(f.event_id);
+    o.put(",\"event\":"sv);
+    o.put(event);
+    o.put(f.handled ? ",\"handled\":true,\"type\":"sv : ",\"handled\":false,\"type\":"sv);
+    str_or_null(type);
+    o.put(",\"level\":"sv);
+    str_or_null(level);
+    o.put(",\"flags\":"sv);
+    str_or_null(flags);
+    o.put(",\"pasid\":"sv);
+    if (f.has_pasid())
+        o.num(c->pasid);
+    else
+        o.put("null"sv);
+    o.put(",\"grpid\":"sv);
+    if (f.is_page_req())
+        o.num(c->grpid);
+    else
+        o.put("null"sv);
+    o.put(",\"perm\":"sv);
+    str_or_null(perm);
+    o.put(",\"addr\":"sv);
+    if (c) {
+        o.put('"');
+        o.hex(c->addr, 1);
+        o.put('"');
+    } else {
+        o.put("null"sv);
+    }
+    o.put(",\"reason\":"sv);
+    str_or_null(reason);
+    if (f.dev_seq) {
+        o.put(",\"dev_seq\":"sv);
+        o.num(*f.dev_seq);
+    }
+    if (f.timestamp_ns) {
+        o.put(",\"timestamp_ns\":"sv);
+        o.num(*f.timestamp_ns);
+    }
+    if (f.record) {
+        o.put(",\"record\":"sv);
+        char sep = '[';
+        for (uint64_t w : *f.record) {
+            o.put(sep);
+            o.put('"');
+            o.hex(w, 16);
+            o.put('"');
+            sep = ',';
+        }
+        o.put(']');
+    }
+    o.put(",\"action\":"sv);
+    o.put(action_json_);
+    o.put(resynced ? ",\"resynced\":true"sv : ",\"resynced\":false"sv);
+    if (recovered)
+        o.put(",\"recovered\":true"sv);
+    o.put('}');
+    out.resize(static_cast<std::size_t>(o.p - out.data()));
 }
 
 Fault fault_from_json(const Json& j) {

@@ -2,8 +2,10 @@
 #include "iopf/genl.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 
 #include <linux/netlink.h>
 #include <netlink/attr.h>
@@ -202,6 +204,57 @@ void GenlSocket::request(int family, uint8_t cmd, int flags, const AttrWriter& a
         throw Error(x.err, context, x.extack);
     if (x.exc)
         std::rethrow_exception(x.exc);
+}
+
+std::vector<AckInfo> GenlSocket::request_batch(int family, uint8_t cmd,
+                                               const std::vector<AttrWriter>& attrs,
+                                               const std::string& context) {
+    std::vector<AckInfo> acks(attrs.size());
+    if (attrs.empty())
+        return acks;
+    // All sent first (the kernel handles each in our sendmsg and queues its
+    // ack), then the acks read back: one wait for the lot, not one each.
+    // Their sequence numbers are our own, above libnl's (which counts from
+    // the time of day): libnl's expected number must not move, or the next
+    // request() would see a mismatch.
+    if (batch_seq_ > UINT32_MAX - attrs.size())
+        batch_seq_ = kBatchSeqBase;
+    const uint32_t first = batch_seq_;
+    batch_seq_ += static_cast<uint32_t>(attrs.size());
+    for (std::size_t i = 0; i < attrs.size(); i++) {
+        MsgPtr msg(nlmsg_alloc());
+        if (!msg)
+            throw Error(ENOMEM, context);
+        if (!genlmsg_put(msg.get(), NL_AUTO_PORT, first + static_cast<uint32_t>(i), family, 0, 0,
+                         cmd, IOPF_GENL_VERSION))
+            throw Error(EMSGSIZE, context);
+        attrs[i](msg.get());
+        int rc = nl_send_auto(sk_.get(), msg.get());
+        if (rc < 0)
+            throw Error::from_nl(rc, context);
+    }
+    std::vector<bool> seen(attrs.size());
+    std::size_t left = attrs.size();
+    while (left) {
+        sockaddr_nl from{};
+        unsigned char* raw = nullptr;
+        int n = nl_recv(sk_.get(), &from, &raw, nullptr);
+        std::unique_ptr<unsigned char, decltype(&std::free)> buf(raw, &std::free);
+        if (n <= 0)
+            throw Error::from_nl(n < 0 ? n : -NLE_FAILURE, context + ": reading the acks");
+        auto* h = reinterpret_cast<nlmsghdr*>(buf.get());
+        for (; nlmsg_ok(h, n); h = nlmsg_next(h, &n)) {
+            if (h->nlmsg_type != NLMSG_ERROR)
+                continue;
+            const uint32_t i = h->nlmsg_seq - first; // sequence numbers are consecutive
+            if (i >= attrs.size() || seen[i])
+                continue;
+            seen[i] = true;
+            acks[i] = parse_ack(h);
+            left--;
+        }
+    }
+    return acks;
 }
 
 } // namespace iopf::nl

@@ -30,6 +30,25 @@ StoreWriter::~StoreWriter() {
 void StoreWriter::append(const Json& line) {
     buf_ += line.dump();
     buf_ += '\n';
+    block();
+}
+
+void StoreWriter::append_raw(std::string_view line) {
+    buf_ += line;
+    buf_ += '\n';
+    block();
+}
+
+void StoreWriter::block() noexcept {
+    if (buf_.size() < kBlock)
+        return;
+    // Not thrown from here (the caller is in the middle of a batch): what
+    // could not be written stays buffered, and the caller's next flush()
+    // retries and reports the error.
+    try {
+        flush();
+    } catch (const Error&) {
+    }
 }
 
 void StoreWriter::flush() {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/summary.hpp"
 
+#include <string_view>
+
 #include <fmt/core.h>
 
 #include "iopf/error.hpp"
@@ -17,7 +19,12 @@ void Summary::add_fault(const Fault& f, bool was_resynced, bool was_recovered) {
         recovered++;
     auto& d = devices[f.sid];
     d.faults++;
-    events[iopf_evt_name(f.event_id)]++;
+    // Found by name without building a string (once per event kind).
+    const std::string_view ev = iopf_evt_name(f.event_id);
+    if (auto it = events.find(ev); it != events.end())
+        it->second++;
+    else
+        events.emplace(ev, 1);
     if (!f.fault)
         return;
     (f.fault->type == IOPF_FAULT_PAGE_REQ ? d.page_req : d.unrecov)++;

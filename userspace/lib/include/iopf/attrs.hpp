@@ -29,6 +29,9 @@ struct FaultBatch {
     std::vector<std::string> errors;
 };
 FaultBatch parse_fault_msg(const nlmsghdr* nlh);
+// The same into `out`, cleared first: a listener that keeps one FaultBatch
+// reuses its capacity, so parsing allocates nothing per fault.
+void parse_fault_msg(const nlmsghdr* nlh, FaultBatch& out);
 
 // A RESUME_NTF: exactly one IOPF_A_RESUME nest.
 Resume parse_resume_msg(const nlmsghdr* nlh);

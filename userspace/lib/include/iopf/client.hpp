@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "iopf/error.hpp"
 #include "iopf/genl.hpp"
 #include "iopf/types.hpp"
 
@@ -42,6 +43,15 @@ class Client {
     void handler_update(uint32_t sid, uint32_t mask, uint32_t set);
     void handler_unregister(uint32_t sid);
     void page_response(uint32_t sid, uint32_t grpid, std::optional<uint32_t> pasid, uint32_t code);
+    struct PageResponse {
+        uint32_t sid;
+        uint32_t grpid;
+        std::optional<uint32_t> pasid;
+        uint32_t code;
+    };
+    // Several answers for one wait (GenlSocket::request_batch): per answer,
+    // 0 or the Error it met (errno and the kernel's extack text).
+    std::vector<std::optional<Error>> page_responses(const std::vector<PageResponse>& rs);
     // Pending page requests, of one device or all.
     std::vector<Fault> pending(std::optional<uint32_t> sid = std::nullopt);
     Stats stats();

@@ -11,6 +11,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "iopf/decode.hpp"
 #include "iopf/json.hpp"
@@ -33,6 +36,26 @@ Fault fault_from_json(const Json& j);
 // CLASS is a table walk), iova and ipa (null unless the event carries
 // addresses), fetch_addr (null unless an F_*_FETCH event).
 Json evt_to_json(const EvtFields& e);
+
+// The daemon's store line for a fault, written straight into `out` (no
+// newline): byte for byte what
+//   {"kind":"fault", fault_to_json(f, {.extra = true})..., "action":...,
+//    "resynced":..., ["recovered":true]}
+// dumps, without building the Json. The names of the enumerated fields are
+// rendered once per value and kept: once warm it allocates nothing per fault
+// (beyond `out` growing).
+class FaultLineWriter {
+  public:
+    void append(std::string& out, const Fault& f, std::string_view action, bool resynced,
+                bool recovered);
+
+  private:
+    const std::string& cached(std::unordered_map<uint64_t, std::string>& m, uint64_t key,
+                              const auto& render);
+    std::unordered_map<uint64_t, std::string> event_, type_, level_, flags_, perm_, reason_;
+    std::string action_;      // the last action
+    std::string action_json_; // ... as JSON
+};
 
 Json resume_to_json(const Resume& r);
 Resume resume_from_json(const Json& j);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "iopf/nl_handles.hpp"
 
@@ -16,6 +17,13 @@ namespace iopf::nl {
 
 using AttrWriter = std::function<void(nl_msg*)>;
 using ReplyHandler = std::function<void(nlmsghdr*)>;
+
+// What an NLMSG_ERROR (or an NLMSG_DONE carrying an error) says: a positive
+// errno (0 for a plain ack) and the extack message, if any.
+struct AckInfo {
+    int err = 0;
+    std::string extack;
+};
 
 class GenlSocket {
   public:
@@ -37,16 +45,19 @@ class GenlSocket {
     void request(int family, uint8_t cmd, int flags, const AttrWriter& attrs,
                  const ReplyHandler& reply, const std::string& context);
 
+    // Requests with no reply but an ack (PAGE_RESPONSE): all sent, then
+    // all acks read. Returns, per request in order, its ack (err 0: done).
+    // Throws Error only when the socket fails.
+    std::vector<AckInfo> request_batch(int family, uint8_t cmd,
+                                       const std::vector<AttrWriter>& attrs,
+                                       const std::string& context);
+
   private:
+    static constexpr uint32_t kBatchSeqBase = 0x80000000u;
     SockPtr sk_;
+    uint32_t batch_seq_ = kBatchSeqBase; // request_batch()'s sequence numbers
 };
 
-// What an NLMSG_ERROR (or an NLMSG_DONE carrying an error) says: a positive
-// errno (0 for a plain ack) and the extack message, if any.
-struct AckInfo {
-    int err = 0;
-    std::string extack;
-};
 AckInfo parse_ack(const nlmsghdr* nlh);
 
 // Enable extended acks on a socket (best effort: old kernels lack it).

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "iopf/json.hpp"
 
@@ -21,12 +22,20 @@ class StoreWriter {
     StoreWriter(const StoreWriter&) = delete;
     StoreWriter& operator=(const StoreWriter&) = delete;
 
-    void append(const Json& line); // buffered
-    void flush();                  // write(2) what is buffered; throws Error
-    void sync();                   // flush + fsync
+    void append(const Json& line);          // buffered
+    void append_raw(std::string_view line); // one JSON object, no newline; buffered
+    void flush();                           // write(2) what is buffered; throws Error
+    void sync();                            // flush + fsync
     const std::string& path() const { return path_; }
 
+    // Past this many buffered bytes, append*() writes them out: the daemon
+    // flushes once per batch of notifications, and a long burst is written
+    // in blocks of this size (the buffer stays bounded).
+    static constexpr std::size_t kBlock = 256u << 10;
+
   private:
+    void block() noexcept;
+
     std::string path_;
     int fd_ = -1;
     std::string buf_;

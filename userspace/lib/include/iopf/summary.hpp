@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -24,8 +25,8 @@ struct Summary {
     uint64_t faults = 0;
     uint64_t resynced = 0; // faults recovered from a PENDING_GET dump
     std::map<uint32_t, DeviceSummary> devices;
-    std::map<std::string, uint64_t> events;    // by SMMUv3 name
-    std::map<std::string, uint64_t> responses; // by code name, sent OK
+    std::map<std::string, uint64_t, std::less<>> events; // by SMMUv3 name
+    std::map<std::string, uint64_t> responses;           // by code name, sent OK
     uint64_t response_errors = 0;
     uint64_t resumes = 0;
     uint64_t overflows = 0;
