@@ -79,6 +79,7 @@ fi
 run "$REPS" $W/ceiling ceiling --faults $BIG --rcvbuf $BUF || exit 1
 run "$REPS" $W/e2e.text e2e --faults "$FAULTS" --format text --rcvbuf $BUF || exit 1
 run "$REPS" $W/e2e.raw e2e --faults "$FAULTS" --format raw --rcvbuf $BUF || exit 1
+run "$REPS" $W/bare bare --faults "$FAULTS" --format raw --rcvbuf $BUF || exit 1
 run 1 $W/big e2e --faults $BIG --format raw --rcvbuf $BUF || exit 1
 run 1 $W/paced e2e --faults 100000 --format raw --per-write 20 --pace 20000 --rcvbuf $BUF || exit 1
 run "$REPS" $W/inj.text.1 inject --faults 20000 --per-write 1 --format text || exit 1
@@ -97,6 +98,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 r_text=$(ratio "$(val e2e_rate "$e2e_text")" "$ceil")
 r_raw=$(ratio "$(val e2e_rate "$e2e_raw")" "$ceil")
 inj() { val inject_rate "$(median "$W/inj.$1" inject_rate)"; }
+bare=$(val bare_rate "$(median $W/bare bare_rate)")
+r_bare=$(ratio "$(val e2e_rate "$e2e_raw")" "$bare")
+# No consumer can score more than the injection alone reaches: the bound on R.
+bound=$(ratio "$(inj raw.1024)" "$ceil")
 speedup_text=$(ratio "$(inj text.1024)" "$(inj text.1)")
 speedup_raw=$(ratio "$(inj raw.1024)" "$(inj raw.1)")
 
@@ -109,6 +114,9 @@ echo "| ceiling: bench_ceiling -> counting recvmmsg listener | $(spread $W/ceili
 echo "| end to end into iopfd's store, text, 1024 per write | $(spread $W/e2e.text e2e_rate) (lost $(spread $W/e2e.text lost)) |"
 echo "| end to end into iopfd's store, binary, 1024 per write | $(spread $W/e2e.raw e2e_rate) (lost $(spread $W/e2e.raw lost)) |"
 echo "| iopfd / ceiling | text $r_text, binary $r_raw |"
+echo "| injection alone (binary, 1024 per write, nobody listening) / ceiling: the most any consumer can score | $bound |"
+echo "| same injection into a listener that only counts (binary, 1024 per write) | $(spread $W/bare bare_rate) (lost $(spread $W/bare lost)) |"
+echo "| iopfd / that listener | binary $r_bare |"
 echo "| 1M faults, binary, full rate: injected / stored / lost | $(val injected "$big") / $(val stored "$big") / $(val lost "$big") (iopfd's books: lost $(val books_lost "$big"), balanced $(val balanced "$big")) |"
 echo "| 1M faults: end to end | $(val e2e_rate "$big") |"
 echo "| latency injection -> store, paced 20k/s: p50 / p99 / max ms | $(val p50_ms "$paced") / $(val p99_ms "$paced") / $(val max_ms "$paced") (lost $(val lost "$paced")) |"
@@ -126,6 +134,7 @@ echo
 printf '{"kernel":"%s","fault_batch":%s,"reps":%s,' "$(uname -r)" "$(cat $BATCH)" "$REPS"
 printf '"ceiling_rate":%s,"e2e_text_rate":%s,"e2e_raw_rate":%s,"ratio_text":%s,"ratio_raw":%s,' \
 	"$ceil" "$(val e2e_rate "$e2e_text")" "$(val e2e_rate "$e2e_raw")" "$r_text" "$r_raw"
+printf '"ratio_bound":%s,"bare_rate":%s,"ratio_bare":%s,' "$bound" "$bare" "$r_bare"
 printf '"big":{"faults":%s,"injected":%s,"stored":%s,"lost":%s,"books_lost":%s,"rate":%s,"rss_kb":%s,"hwm_kb":%s},' \
 	$BIG "$(val injected "$big")" "$(val stored "$big")" "$lost" "$(val books_lost "$big")" \
 	"$(val e2e_rate "$big")" "$(val rss_kb "$big")" "$(val hwm_kb "$big")"
@@ -135,5 +144,6 @@ printf '"inject":{"text_1":%s,"text_1024":%s,"raw_1":%s,"raw_1024":%s},' \
 	"$(inj text.1)" "$(inj text.1024)" "$(inj raw.1)" "$(inj raw.1024)"
 printf '"slab_per_device":%s,"slab_per_pending":%s}\n' \
 	"$(val slab_per_device "$(cat $W/devices)")" "$(val slab_per_request "$(cat $W/pending)")"
+echo "bench: iopfd/bare-listener $r_bare (the same injection into a listener that only counts)"
 echo "bench: iopfd/ceiling $r_raw, lost $lost of $BIG, p99 $p99 ms"
 [ "$lost" = 0 ] || exit 1

@@ -198,6 +198,14 @@ TEST_CASE("FaultLineWriter writes the bytes of the Json path") {
     unrecov.fault->reason = 5;
     unrecov.fault->perm = IOPF_PERM_ALL;
     faults.push_back(unrecov);
+    // Hex of every digit count, odd and even (two digits per step inside).
+    for (uint64_t addr : {0ull, 0x1ull, 0xfull, 0x10ull, 0xabcull, 0x1000ull, 0x12345ull,
+                          0xffffffffull, 0x100000000ull, 0x8000000000000000ull, ~0ull}) {
+        Fault h = faults[0];
+        h.fault->addr = addr;
+        h.record = Record{addr, addr >> 4, 0, 1};
+        faults.push_back(h);
+    }
     std::string out;
     for (const std::string action :
          {"record", "respond success,delay=5ms", "odd \"quoted\" \\ action\t"}) {

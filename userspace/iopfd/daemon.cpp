@@ -105,10 +105,9 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
         }
     }
     // Written straight as text (FaultLineWriter: the same bytes as the Json
-    // path, without building one per fault), into a reused buffer.
-    line_.clear();
-    line_writer_.append(line_, f, action, resynced, recovered);
-    store_->append_raw(line_);
+    // path, without building one per fault) into the store's buffer.
+    store_->append_with(
+        [&](std::string& buf) { line_writer_.append(buf, f, action, resynced, recovered); });
     summary_.add_fault(f, resynced, recovered);
     if (opts_.verbose)
         debug("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,

@@ -94,7 +94,6 @@ class Daemon : public iopf::EventSink {
     std::multimap<Clock::time_point, Response> timers_;
     iopf::SeqRuns recorded_; // seqs stored in this module instance
     iopf::FaultLineWriter line_writer_;
-    std::string line_;            // the fault line being written (reused)
     uint64_t resumes_stored_ = 0; // RESUMEs stored within the resume books
     bool need_resync_ = false;
     // Something arrived (or overflowed) since the last sync point.

@@ -50,9 +50,15 @@ class FaultLineWriter {
                 bool recovered);
 
   private:
-    const std::string& cached(std::unordered_map<uint64_t, std::string>& m, uint64_t key,
-                              const auto& render);
-    std::unordered_map<uint64_t, std::string> event_, type_, level_, flags_, perm_, reason_;
+    // One field's rendered values; a stream repeats the same value, so the
+    // last one is checked before the map (nodes do not move: `last` stays valid).
+    struct Names {
+        std::unordered_map<uint64_t, std::string> map;
+        uint64_t last_key = 0;
+        const std::string* last = nullptr;
+    };
+    const std::string& cached(Names& m, uint64_t key, const auto& render);
+    Names event_, type_, level_, flags_, perm_, reason_;
     std::string action_;      // the last action
     std::string action_json_; // ... as JSON
 };

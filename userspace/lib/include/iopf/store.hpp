@@ -24,6 +24,13 @@ class StoreWriter {
 
     void append(const Json& line);          // buffered
     void append_raw(std::string_view line); // one JSON object, no newline; buffered
+    // One line written by `write(std::string& buf)` straight into the buffer
+    // (it appends one JSON object, no newline): no copy through a line.
+    template <class Write> void append_with(Write&& write) {
+        write(buf_);
+        buf_ += '\n';
+        block();
+    }
     void flush();                           // write(2) what is buffered; throws Error
     void sync();                            // flush + fsync
     const std::string& path() const { return path_; }
