@@ -4,6 +4,7 @@
 # reported pass. The whole console goes to the log (build/logs/ by default).
 #
 #   scripts/run-qemu.sh SERIES INITRAMFS [--run SCRIPT] [--timeout S] [--log FILE] [--append ARGS]
+#                       [--qemu "QEMU OPTIONS"]
 #
 # The verdict needs two agreeing signals: the console marker
 # "IOPF-GUEST-RESULT: pass" and QEMU's exit status 3 from isa-debug-exit
@@ -17,10 +18,10 @@ shopt -s inherit_errexit
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "run-qemu.sh: $*" >&2; exit 2; }
 
-[ $# -ge 2 ] || die "usage: $0 SERIES INITRAMFS [--run SCRIPT] [--timeout S] [--log FILE] [--append ARGS]"
+[ $# -ge 2 ] || die "usage: $0 SERIES INITRAMFS [--run SCRIPT] [--timeout S] [--log FILE] [--append ARGS] [--qemu OPTS]"
 series=$1 initramfs=$2
 shift 2
-run=suite.sh timeout_s=300 log='' append=''
+run=suite.sh timeout_s=300 log='' append='' extra=()
 while [ $# -gt 0 ]; do
 	[ $# -ge 2 ] || die "$1 needs a value"
 	case $1 in
@@ -29,6 +30,8 @@ while [ $# -gt 0 ]; do
 	--log) log=$2 ;;
 	# e.g. "oops=panic" to stop at the first oops instead of collecting the rest.
 	--append) append=$2 ;;
+	# More QEMU options, split on spaces (scripts/bench.sh: -mem-prealloc).
+	--qemu) read -r -a extra <<<"$2" ;;
 	*) die "unknown option $1" ;;
 	esac
 	shift 2
@@ -67,7 +70,7 @@ esac
 command -v "${qemu[0]}" >/dev/null || die "${qemu[0]} not found (scripts/install-deps.sh)"
 set +e
 timeout --kill-after=10 "$timeout_s" "${qemu[@]}" \
-	-nodefaults -nographic -no-reboot -serial stdio \
+	-nodefaults -nographic -no-reboot -serial stdio "${extra[@]}" \
 	-kernel "$VMLINUZ" -initrd "$initramfs" \
 	-append "console=$console $archappend panic=-1 quiet iopf.run=$run ${APPEND:-} $append" \
 	</dev/null >"$log" 2>&1

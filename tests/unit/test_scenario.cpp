@@ -163,6 +163,15 @@ TEST_CASE("scenario: errors name the file, the line and the key", "[scenario]") 
                                    "  - flags: {sid: 0x10, flags: [nested, l2]}\n    expect: "
                                    "{l1: 0}")),
                Contains("f.yaml:19: steps[3].expect: only access"));
+    // a repeated key: yaml-cpp would keep the first value, silently
+    CHECK_THAT(parse_error(replace(kBase, "len: 0x2000, perm: rw", "len: 0x2000, len: 0x3000")),
+               Equals("f.yaml:13: steps[0].access.len: duplicate key (first given on line 13)"));
+    CHECK_THAT(parse_error(replace(kBase, "    timeout_ms: 200\n",
+                                   "    timeout_ms: 200\n    timeout_ms: 300\n")),
+               Contains("f.yaml:12: devices[1].timeout_ms: duplicate key (first given on line 11)"));
+    CHECK_THAT(parse_error(replace(kBase, "    expect: {unmapped: 2}",
+                                   "    expect: {unmapped: 2}\n    expect: {unmapped: 3}")),
+               Contains("f.yaml:18: steps[2].expect: duplicate key (first given on line 17)"));
     CHECK_THAT(parse_error("steps: [\n"), Contains(": (yaml): "));
     CHECK_THAT(parse_error(""), Equals("f.yaml:1: scenario: the file is empty"));
     // stage 2 is per device; an S2 device has no stage 1 to select

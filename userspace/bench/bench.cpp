@@ -19,17 +19,20 @@
 //       a listener that only counts them (recvmmsg, 32 per call, the same
 //       buffer as iopfd) on CPU 1.
 //   iopf_bench bare    [--faults N] [--per-write K] [--format text|raw] [--rcvbuf BYTES]
+//                      [--pace FAULTS_PER_S]
 //       e2e's injection (same records, writes and device flags) received by
-//       the ceiling's counting listener instead of iopfd: the rate of the
-//       path with a consumer that costs nothing.
+//       the ceiling's counting listener instead of iopfd: the rate and the
+//       latency (write start -> received) of the path with a consumer that
+//       costs nothing.
 //   iopf_bench e2e     [--faults N] [--per-write K] [--format text|raw]
-//                      [--pace FAULTS_PER_S] [--rcvbuf BYTES]
+//                      [--pace FAULTS_PER_S] [--rcvbuf BYTES] [--trace FILE]
 //       end to end into iopfd's store: starts iopfd (CPU 1) on a fresh store
 //       with a FLAT|UNRECOV device, injects N faults (K per write, back to
 //       back or paced), tails the store (inotify) until every fault is
 //       stored or nothing comes for 3 s, reads iopfd's RSS, stops it and
 //       reads its books. Latency = when the fault's line was read from the
-//       store - when the write that injected it started.
+//       store - when the write that injected it started. --trace: one line
+//       per write, "START_MS WORST_LATENCY_MS" (where a latency tail comes from).
 //   iopf_bench devices [--count N]
 //       memory per device: slab before and after N devices with a handler.
 //   iopf_bench parse   [--reps R]
@@ -443,6 +446,36 @@ int cmd_inject(const Args& a) {
     return 0;
 }
 
+// Writes `writes` (of `per` records each) to an inject file back to back, or
+// paced at `pace` faults/s on absolute times; `started(i, when)` before each.
+void inject_writes(int fd, const std::vector<std::string>& writes, uint64_t per, uint64_t pace,
+                   const std::function<void(std::size_t, Clock::time_point)>& started) {
+    const double interval_ns =
+        pace ? 1e9 * static_cast<double>(per) / static_cast<double>(pace) : 0;
+    timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (std::size_t i = 0; i < writes.size(); i++) {
+        if (pace) {
+            auto at = static_cast<int64_t>(start.tv_sec) * 1000000000 + start.tv_nsec +
+                      static_cast<int64_t>(interval_ns * static_cast<double>(i));
+            timespec ts{static_cast<time_t>(at / 1000000000), static_cast<long>(at % 1000000000)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+            }
+        }
+        started(i, Clock::now());
+        if (int e = write_at0(fd, writes[i]))
+            throw iopf::Error(e, "writing inject");
+    }
+}
+
+double pct(std::vector<double>& v, double p) {
+    if (v.empty())
+        return 0;
+    std::size_t i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+    return v[i];
+}
+
 // ---- the ceiling -------------------------------------------------------------------
 
 // A listener that only counts FAULT nests: its own netlink socket (libnl
@@ -536,12 +569,20 @@ std::string read_text(const std::string& path) {
 struct Counted {
     uint64_t got = 0, overflows = 0;
     double send_s = 0, span_s = 0; // span: first write to the last receive
+    // (faults counted so far, ns since t0) after each drain that got some:
+    // notifications arrive in order, so fault i arrived at the first entry
+    // counting more than i.
+    std::vector<std::pair<uint64_t, int64_t>> arrivals;
+    Clock::time_point t0;
 };
 Counted count_while(uint64_t n, std::size_t rcvbuf, const std::function<void()>& send) {
     CountingListener l(rcvbuf);
     std::atomic<bool> done{false};
     std::atomic<uint64_t> got{0};
     Clock::time_point last{};
+    Counted r;
+    r.arrivals.reserve(1u << 16);
+    r.t0 = Clock::now();
     std::thread t([&] {
         pin(1);
         auto idle = Clock::now();
@@ -552,13 +593,14 @@ Counted count_while(uint64_t n, std::size_t rcvbuf, const std::function<void()>&
             if (g) {
                 got += g;
                 last = idle = Clock::now();
+                r.arrivals.emplace_back(got.load(), (last - r.t0).count());
             }
             if (got.load() >= n || (done && Clock::now() - idle > std::chrono::milliseconds(500)))
                 break;
         }
     });
     pin(0);
-    auto t0 = Clock::now();
+    const auto t0 = Clock::now();
     try {
         send();
     } catch (...) {
@@ -569,7 +611,11 @@ Counted count_while(uint64_t n, std::size_t rcvbuf, const std::function<void()>&
     auto t1 = Clock::now();
     done = true;
     t.join();
-    return {got.load(), l.overflows, secs(t1 - t0), secs(std::max(last, t1) - t0)};
+    r.got = got.load();
+    r.overflows = l.overflows;
+    r.send_s = secs(t1 - t0);
+    r.span_s = secs(std::max(last, t1) - t0);
+    return r;
 }
 
 int cmd_ceiling(const Args& a) {
@@ -599,6 +645,7 @@ int cmd_ceiling(const Args& a) {
 int cmd_bare(const Args& a) {
     const uint64_t n = a.num("faults", 262144);
     const uint64_t per = a.num("per-write", kPerWrite);
+    const uint64_t pace = a.num("pace", 0); // faults/s, 0: full rate
     const bool raw = raw_format(a);
     const std::size_t rcvbuf =
         a.has("rcvbuf") ? iopf::parse_size(a.kv.at("rcvbuf")) : std::size_t(16) << 20;
@@ -607,16 +654,30 @@ int cmd_bare(const Args& a) {
     Device dev(c, sid, IOPF_REPORT_FLAT | IOPF_REPORT_UNRECOV);
     auto writes = make_writes(sid, n, false, per, raw);
     int fd = open_debugfs(raw ? "inject_raw" : "inject");
+    std::vector<Clock::time_point> started(writes.size());
     Counted r = count_while(n, rcvbuf, [&] {
-        for (const auto& w : writes)
-            if (int e = write_at0(fd, w))
-                throw iopf::Error(e, "writing inject");
+        inject_writes(fd, writes, per, pace,
+                      [&](std::size_t i, Clock::time_point at) { started[i] = at; });
     });
     ::close(fd);
-    std::cout << fmt::format("mode=bare format={} per_write={} faults={} received={} lost={} "
-                             "overflows={} inject_s={:.4f} span_s={:.4f} bare_rate={:.0f}",
-                             raw ? "raw" : "text", per, n, r.got, n - r.got, r.overflows,
-                             r.send_s, r.span_s, r.got / r.span_s)
+    // Latency: fault i arrived with the first drain that counted past i.
+    std::vector<double> lat;
+    lat.reserve(r.got);
+    std::size_t k = 0;
+    for (uint64_t i = 0; i < r.got; i++) {
+        while (k < r.arrivals.size() && r.arrivals[k].first <= i)
+            k++;
+        if (k == r.arrivals.size())
+            break;
+        auto at = r.t0 + Clock::duration(r.arrivals[k].second);
+        lat.push_back(secs(at - started[i / per]) * 1e3);
+    }
+    std::cout << fmt::format("mode=bare format={} per_write={} pace={} faults={} received={} "
+                             "lost={} overflows={} inject_s={:.4f} span_s={:.4f} bare_rate={:.0f} "
+                             "p50_ms={:.3f} p99_ms={:.3f} max_ms={:.3f}",
+                             raw ? "raw" : "text", per, pace, n, r.got, n - r.got, r.overflows,
+                             r.send_s, r.span_s, r.got / r.span_s, pct(lat, 0.5), pct(lat, 0.99),
+                             pct(lat, 1.0))
               << std::endl;
     return 0;
 }
@@ -808,14 +869,6 @@ class StoreTail {
     uint64_t off_ = 0, punched_ = 0;
 };
 
-double pct(std::vector<double>& v, double p) {
-    if (v.empty())
-        return 0;
-    std::size_t i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-    std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-    return v[i];
-}
-
 int cmd_e2e(const Args& a) {
     const uint64_t n = a.num("faults", 262144);
     const uint64_t per = a.num("per-write", kPerWrite);
@@ -847,22 +900,9 @@ int cmd_e2e(const Args& a) {
                 break; // nothing more is coming
         }
     });
-    const double interval_ns =
-        pace ? 1e9 * static_cast<double>(per) / static_cast<double>(pace) : 0;
-    timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (std::size_t i = 0; i < writes.size(); i++) {
-        if (pace) {
-            auto at = static_cast<int64_t>(start.tv_sec) * 1000000000 + start.tv_nsec +
-                      static_cast<int64_t>(interval_ns * static_cast<double>(i));
-            timespec ts{static_cast<time_t>(at / 1000000000), static_cast<long>(at % 1000000000)};
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-            }
-        }
-        write_ns[i] = (Clock::now() - t0).count();
-        if (int e = write_at0(fd, writes[i]))
-            throw iopf::Error(e, "writing inject");
-    }
+    inject_writes(fd, writes, per, pace, [&](std::size_t i, Clock::time_point at) {
+        write_ns[i] = (at - t0).count();
+    });
     const double inject_s = secs(Clock::now() - t0);
     ::close(fd);
     const uint64_t handed = c.seq_marks().fault_seq - base;
@@ -884,6 +924,16 @@ int cmd_e2e(const Args& a) {
     for (uint64_t i = 0; i < n; i++)
         if (tail.seen_ns[i] >= 0)
             lat.push_back(static_cast<double>(tail.seen_ns[i] - write_ns[i / per]) / 1e6);
+    if (a.has("trace")) { // per write: when it started, its faults' worst latency
+        std::ofstream tr(a.kv.at("trace"));
+        for (std::size_t w = 0; w < write_ns.size(); w++) {
+            int64_t worst = -1;
+            for (uint64_t i = w * per; i < std::min<uint64_t>(n, (w + 1) * per); i++)
+                worst = std::max(worst, tail.seen_ns[i] < 0 ? -1 : tail.seen_ns[i] - write_ns[w]);
+            tr << fmt::format("{:.3f} {:.3f}\n", static_cast<double>(write_ns[w]) / 1e6,
+                              static_cast<double>(worst) / 1e6);
+        }
+    }
     const double span = static_cast<double>(tail.last_ns) / 1e9;
     std::string books = "books=none";
     if (!tail.stop_line.empty()) {

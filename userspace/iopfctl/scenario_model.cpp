@@ -7,6 +7,7 @@
 #include <charconv>
 #include <fstream>
 #include <initializer_list>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -49,11 +50,25 @@ std::string join(std::initializer_list<const char*> keys) {
     return s;
 }
 
+// yaml-cpp keeps both entries of a repeated key and n["key"] finds the
+// first: a second value the user meant would be ignored without a word.
+void no_duplicates(const Ctx& c, const YAML::Node& n, const std::string& path) {
+    std::map<std::string, int> seen; // key -> line
+    for (const auto& kv : n) {
+        const std::string k = kv.first.Scalar();
+        auto [it, fresh] = seen.emplace(k, kv.first.Mark().line + 1);
+        if (!fresh)
+            c.fail(kv.first, path + "." + k,
+                   fmt::format("duplicate key (first given on line {})", it->second));
+    }
+}
+
 // `n` (named `path`) must be a map with only `allowed` keys.
 void only_keys(const Ctx& c, const YAML::Node& n, const std::string& path,
                std::initializer_list<const char*> allowed) {
     if (!n.IsMap())
         c.fail(n, path, "expected a map of keys (" + join(allowed) + ")");
+    no_duplicates(c, n, path);
     for (const auto& kv : n) {
         const std::string k = kv.first.Scalar();
         if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
@@ -278,6 +293,7 @@ struct Parser {
         st.line = n.Mark().line + 1;
         const char* kinds[] = {"access", "strided", "random", "reclaim",
                                "unmap",  "map",     "flags",  "wait_ms"};
+        no_duplicates(c, n, path);
         for (const auto& kv : n) {
             const std::string k = kv.first.Scalar();
             if (k == "expect" || k == "name")
