@@ -695,16 +695,18 @@ uint64_t proc_status_kb(pid_t pid, const char* key) {
 }
 
 // utime + stime of a process, in seconds.
-double proc_cpu_s(pid_t pid) {
+// A process's CPU time in seconds: user (utime) and system (stime).
+std::pair<double, double> proc_cpu_s(pid_t pid) {
     std::ifstream in(fmt::format("/proc/{}/stat", pid));
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     std::istringstream ss(all.substr(all.rfind(')') + 2));
     std::string f;
-    double ticks = 0;
+    double ticks[2] = {};
     for (int i = 3; i <= 15 && ss >> f; i++)
         if (i >= 14)
-            ticks += std::stod(f);
-    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+            ticks[i - 14] = std::stod(f);
+    const auto hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return {ticks[0] / hz, ticks[1] / hz};
 }
 
 // iopfd, started by the bench on CPU 1 and stopped by it (SIGTERM).
@@ -910,7 +912,7 @@ int cmd_e2e(const Args& a) {
     reader.join();
     const uint64_t rss_kb = proc_status_kb(d.pid(), "VmRSS");
     const uint64_t hwm_kb = proc_status_kb(d.pid(), "VmHWM");
-    const double iopfd_cpu = proc_cpu_s(d.pid());
+    const auto [iopfd_user, iopfd_sys] = proc_cpu_s(d.pid());
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     const double bench_cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
@@ -948,12 +950,15 @@ int cmd_e2e(const Args& a) {
                      "stored={} lost={} dup={} loss_lines={} inject_s={:.4f} "
                      "inject_rate={:.0f} e2e_s={:.4f} e2e_rate={:.0f} p50_ms={:.3f} "
                      "p99_ms={:.3f} max_ms={:.3f} rss_kb={} hwm_kb={} iopfd_us_per_fault={:.2f} "
+                     "iopfd_user_us={:.2f} iopfd_sys_us={:.2f} "
                      "bench_us_per_fault={:.2f} exit={} {}",
                      raw ? "raw" : "text", per, pace, n, handed, tail.stored, n - tail.stored,
                      tail.dup, tail.loss_lines, inject_s, static_cast<double>(n) / inject_s, span,
                      span > 0 ? static_cast<double>(tail.stored) / span : 0.0, pct(lat, 0.5),
                      pct(lat, 0.99), pct(lat, 1.0), rss_kb, hwm_kb,
-                     iopfd_cpu * 1e6 / static_cast<double>(n),
+                     (iopfd_user + iopfd_sys) * 1e6 / static_cast<double>(n),
+                     iopfd_user * 1e6 / static_cast<double>(n),
+                     iopfd_sys * 1e6 / static_cast<double>(n),
                      bench_cpu * 1e6 / static_cast<double>(n), rc, books)
               << std::endl;
     return 0;

@@ -85,7 +85,8 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
         recorded_.forget_below(max > kRecordedWindow / 2 ? max - kRecordedWindow / 2 : 0);
     }
 
-    std::string action = "record";
+    std::string_view action = "record";
+    std::string named; // an action's own words, when it has some
     const iopf::DeviceConfig* dev = cfg_.find(f.sid);
     std::optional<iopf::Action> fix; // after the fault's line: the VMM or the guest
     if (f.is_page_req()) {
@@ -93,7 +94,8 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
             action = "pending (unconfigured device)";
         } else {
             const iopf::Action& a = dev->action_for_level(f.fault->level);
-            action = a.to_string();
+            named = a.to_string();
+            action = named;
             if (a.map || a.refuse) {
                 fix = a;
             } else if (!a.pending) {
@@ -106,8 +108,9 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
     }
     // Written straight as text (FaultLineWriter: the same bytes as the Json
     // path, without building one per fault) into the store's buffer.
-    store_->append_with(
-        [&](std::string& buf) { line_writer_.append(buf, f, action, resynced, recovered); });
+    store_->append_with(line_writer_.prepare(f, action), [&](char* at) {
+        return line_writer_.write(at, f, resynced, recovered);
+    });
     summary_.add_fault(f, resynced, recovered);
     if (opts_.verbose)
         debug("fault seq={} sid={:#x} {} {} addr={:#x} -> {}{}", *f.seq, f.sid,

@@ -142,7 +142,13 @@ struct Cursor {
 
 void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view action,
                              bool resynced, bool recovered) {
-    using namespace std::string_view_literals;
+    const std::size_t old = out.size();
+    out.resize(old + prepare(f, action));
+    char* end = write(out.data() + old, f, resynced, recovered);
+    out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
+std::size_t FaultLineWriter::prepare(const Fault& f, std::string_view action) {
     const auto& c = f.fault;
     // The enumerated fields, rendered once per value.
     const std::string& event =
@@ -168,11 +174,23 @@ void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view 
     // Keys and punctuation take under 300 bytes, numbers at most 20 digits
     // each (seven of them, and four record words of 18): 512 covers them.
     auto len = [](const std::string* s) { return s ? s->size() : 0; };
-    const std::size_t bound = 512 + event.size() + len(type) + len(level) + len(flags) + len(perm) +
-                              len(reason) + action_json_.size();
-    const std::size_t old = out.size();
-    out.resize(old + bound);
-    Cursor o{out.data() + old};
+    event_now_ = &event;
+    type_now_ = type;
+    level_now_ = level;
+    flags_now_ = flags;
+    perm_now_ = perm;
+    reason_now_ = reason;
+    return 512 + event.size() + len(type) + len(level) + len(flags) + len(perm) + len(reason) +
+           action_json_.size();
+}
+
+char* FaultLineWriter::write(char* at, const Fault& f, bool resynced, bool recovered) const {
+    using namespace std::string_view_literals;
+    const auto& c = f.fault;
+    const std::string& event = *event_now_;
+    const std::string *type = type_now_, *level = level_now_, *flags = flags_now_;
+    const std::string *perm = perm_now_, *reason = reason_now_;
+    Cursor o{at};
     auto str_or_null = [&](const std::string* s) { o.put(s ? std::string_view(*s) : "null"sv); };
 
     o.put("{\"kind\":\"fault\",\"seq\":"sv);
@@ -240,7 +258,7 @@ void FaultLineWriter::append(std::string& out, const Fault& f, std::string_view 
     if (recovered)
         o.put(",\"recovered\":true"sv);
     o.put('}');
-    out.resize(static_cast<std::size_t>(o.p - out.data()));
+    return o.p;
 }
 
 Fault fault_from_json(const Json& j) {

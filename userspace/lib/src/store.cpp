@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/store.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <fcntl.h>
@@ -28,19 +30,24 @@ StoreWriter::~StoreWriter() {
 }
 
 void StoreWriter::append(const Json& line) {
-    buf_ += line.dump();
-    buf_ += '\n';
-    block();
+    append_raw(line.dump());
 }
 
 void StoreWriter::append_raw(std::string_view line) {
-    buf_ += line;
-    buf_ += '\n';
+    room(line.size() + 1);
+    std::memcpy(buf_.data() + used_, line.data(), line.size());
+    used_ += line.size();
+    buf_[used_++] = '\n';
     block();
 }
 
+void StoreWriter::room(std::size_t n) {
+    if (buf_.size() - used_ < n)
+        buf_.resize(std::max({used_ + n, 2 * buf_.size(), kBlock + (kBlock >> 2)}));
+}
+
 void StoreWriter::block() noexcept {
-    if (buf_.size() < kBlock)
+    if (used_ < kBlock)
         return;
     // Not thrown from here (the caller is in the middle of a batch): what
     // could not be written stays buffered, and the caller's next flush()
@@ -53,17 +60,18 @@ void StoreWriter::block() noexcept {
 
 void StoreWriter::flush() {
     std::size_t off = 0;
-    while (off < buf_.size()) {
-        ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+    while (off < used_) {
+        ssize_t n = ::write(fd_, buf_.data() + off, used_ - off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            buf_.erase(0, off);
+            std::memmove(buf_.data(), buf_.data() + off, used_ - off);
+            used_ -= off;
             throw Error(errno, "writing store " + path_);
         }
         off += static_cast<std::size_t>(n);
     }
-    buf_.clear();
+    used_ = 0;
 }
 
 void StoreWriter::sync() {

@@ -48,6 +48,11 @@ class FaultLineWriter {
   public:
     void append(std::string& out, const Fault& f, std::string_view action, bool resynced,
                 bool recovered);
+    // The same in two steps, for a buffer with room already (StoreWriter::
+    // append_with): prepare() renders what it needs and returns a bound on
+    // the line's length; write() writes it at `at` and returns its end.
+    std::size_t prepare(const Fault& f, std::string_view action);
+    char* write(char* at, const Fault& f, bool resynced, bool recovered) const;
 
   private:
     // One field's rendered values; a stream repeats the same value, so the
@@ -59,6 +64,10 @@ class FaultLineWriter {
     };
     const std::string& cached(Names& m, uint64_t key, const auto& render);
     Names event_, type_, level_, flags_, perm_, reason_;
+    // What prepare() found for the fault write() writes.
+    const std::string* event_now_ = nullptr;
+    const std::string *type_now_ = nullptr, *level_now_ = nullptr, *flags_now_ = nullptr;
+    const std::string *perm_now_ = nullptr, *reason_now_ = nullptr;
     std::string action_;      // the last action
     std::string action_json_; // ... as JSON
 };

@@ -15,12 +15,24 @@ namespace iopf {
 class SeqRuns {
   public:
     bool contains(uint64_t seq) const {
+        if (runs_.empty() || seq > runs_.rbegin()->second)
+            return false; // the common case: a number newer than all
         auto it = runs_.upper_bound(seq);
         return it != runs_.begin() && std::prev(it)->second >= seq;
     }
 
     // False when `seq` was there already.
     bool insert(uint64_t seq) {
+        // The common case first: the newest number, or one past all runs.
+        if (!runs_.empty() && runs_.rbegin()->second < seq) {
+            auto& newest = *runs_.rbegin();
+            if (newest.second + 1 == seq)
+                newest.second = seq;
+            else
+                runs_.emplace_hint(runs_.end(), seq, seq);
+            count_++;
+            return true;
+        }
         auto next = runs_.upper_bound(seq); // the first run starting after seq
         if (next != runs_.begin()) {
             auto prev = std::prev(next);

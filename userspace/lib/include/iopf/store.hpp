@@ -24,11 +24,14 @@ class StoreWriter {
 
     void append(const Json& line);          // buffered
     void append_raw(std::string_view line); // one JSON object, no newline; buffered
-    // One line written by `write(std::string& buf)` straight into the buffer
-    // (it appends one JSON object, no newline): no copy through a line.
-    template <class Write> void append_with(Write&& write) {
-        write(buf_);
-        buf_ += '\n';
+    // One line written by `write(char* at)` straight into the buffer: at
+    // most `bound` bytes of one JSON object, no newline; it returns where it
+    // stopped. No copy through a line, no zeroing of the room.
+    template <class Write> void append_with(std::size_t bound, Write&& write) {
+        room(bound + 1);
+        char* end = write(buf_.data() + used_);
+        used_ = static_cast<std::size_t>(end - buf_.data());
+        buf_[used_++] = '\n';
         block();
     }
     void flush();                           // write(2) what is buffered; throws Error
@@ -42,10 +45,14 @@ class StoreWriter {
 
   private:
     void block() noexcept;
+    void room(std::size_t n); // at least n bytes free after used_
 
     std::string path_;
     int fd_ = -1;
+    // [0, used_) is what waits to be written; the string's size is the room
+    // allocated so far, kept across flushes (grown, zeroed, only when short).
     std::string buf_;
+    std::size_t used_ = 0;
 };
 
 struct StoreReadResult {
