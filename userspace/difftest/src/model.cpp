@@ -336,26 +336,31 @@ Outcome Model::stage_mode(const Op& op) {
     return out;
 }
 
+// MAP's and UNMAP's checks after their policies, in stages.c's order: the
+// device, a PASID only with stage 1, the input range. nullptr: out.err.
+DevState* Model::table_dev(const Op& op, Outcome& out) {
+    auto it = devs_.find(op.sid);
+    if (it == devs_.end())
+        out.err = ENODEV;
+    else if (op.stage == IOPF_STAGE_2 && op.pasid)
+        out.err = EINVAL;
+    else
+        out.err = range_check(op.addr, op.len);
+    return out.err ? nullptr : &it->second;
+}
+
 Outcome Model::map(const Op& op) {
     Outcome out;
-    auto it = devs_.find(op.sid);
     if ((out.err = table_policy(op)))
         return out;
     if (op.perm & ~IOPF_PERM_ALL) { // NLA_POLICY_MASK
         out.err = EINVAL;
         return out;
     }
-    if (it == devs_.end()) {
-        out.err = ENODEV;
+    DevState* dev = table_dev(op, out);
+    if (!dev || (out.err = range_check(op.out, op.len)))
         return out;
-    }
-    DevState& d = it->second;
-    if (op.stage == IOPF_STAGE_2 && op.pasid) {
-        out.err = EINVAL;
-        return out;
-    }
-    if ((out.err = range_check(op.addr, op.len)) || (out.err = range_check(op.out, op.len)))
-        return out;
+    DevState& d = *dev;
     const uint64_t first = op.addr >> IOPF_STAGE_PAGE_SHIFT, n = op.len >> IOPF_STAGE_PAGE_SHIFT;
     const uint64_t outp = op.out >> IOPF_STAGE_PAGE_SHIFT;
     if (d.stats[IOPF_STAT_A_MAPPED_S1] + d.stats[IOPF_STAT_A_MAPPED_S2] + n > kMaxMappedPages) {
@@ -388,20 +393,12 @@ Outcome Model::map(const Op& op) {
 
 Outcome Model::unmap(const Op& op) {
     Outcome out;
-    auto it = devs_.find(op.sid);
     if ((out.err = table_policy(op)))
         return out;
-    if (it == devs_.end()) {
-        out.err = ENODEV;
+    DevState* dev = table_dev(op, out);
+    if (!dev)
         return out;
-    }
-    DevState& d = it->second;
-    if (op.stage == IOPF_STAGE_2 && op.pasid) {
-        out.err = EINVAL;
-        return out;
-    }
-    if ((out.err = range_check(op.addr, op.len)))
-        return out;
+    DevState& d = *dev;
     const uint64_t first = op.addr >> IOPF_STAGE_PAGE_SHIFT, n = op.len >> IOPF_STAGE_PAGE_SHIFT;
     const uint32_t pasid = op.pasid.value_or(0);
     PageTable* t = &d.s2;

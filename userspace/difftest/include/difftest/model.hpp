@@ -123,6 +123,7 @@ class Model {
     Outcome stage_mode(const Op& op);
     Outcome map(const Op& op);
     Outcome unmap(const Op& op);
+    DevState* table_dev(const Op& op, Outcome& out);
     Outcome ttb(const Op& op);
     Outcome access(const Op& op);
     // Walks an access on and reports its fault, as stages.c iopf_access_run().
