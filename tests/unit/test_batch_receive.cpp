@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The daemon's fast path: EventDispatcher on datagrams as recvmmsg returns
 // them (several messages, several faults each, gaps, malformed nests), the
-// reused FaultBatch, FaultLineWriter against the Json path it replaces, and
-// SeqRuns.
+// reused FaultBatch, FaultLineWriter against the Json path it replaces,
+// StoreWriter's buffer, and SeqRuns.
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,10 +14,14 @@
 #include <netlink/genl/genl.h>
 
 #include "iopf/attrs.hpp"
+#include "iopf/error.hpp"
 #include "iopf/event_socket.hpp"
 #include "iopf/fault_json.hpp"
+#include "iopf/json.hpp"
 #include "iopf/nl_handles.hpp"
 #include "iopf/seq_runs.hpp"
+#include "iopf/store.hpp"
+#include "temp_dir.hpp"
 
 using namespace iopf;
 
@@ -215,6 +220,47 @@ TEST_CASE("FaultLineWriter writes the bytes of the Json path") {
                 w.append(out, f, action, flags > 0, flags > 1);
                 CHECK(out == json_line(f, action, flags > 0, flags > 1));
             }
+        }
+    }
+}
+
+TEST_CASE("StoreWriter: lines in order, written in blocks, kept when the write fails") {
+    iopf_test::TempDir t;
+    const std::string path = (t.path / "store.jsonl").string();
+    std::string want;
+    {
+        StoreWriter w(path);
+        w.append_raw(R"({"a":1})");
+        // A line written in place, well within its bound
+        w.append_with(64, [](char* at) {
+            std::memcpy(at, R"({"b":2})", 7);
+            return at + 7;
+        });
+        w.append(Json::parse(R"({"c":3})"));
+        want = "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n";
+        CHECK(t.slurp("store.jsonl").empty()); // buffered
+        w.flush();
+        CHECK(t.slurp("store.jsonl") == want);
+        // A burst past the block size goes out in blocks, before any flush
+        const std::string line(399, 'x');
+        for (std::size_t i = 0; i < 2 * StoreWriter::kBlock / 400; i++) {
+            w.append_raw(line);
+            want += line + '\n';
+        }
+        CHECK(t.slurp("store.jsonl").size() >= StoreWriter::kBlock);
+    } // the destructor flushes the rest
+    CHECK(t.slurp("store.jsonl") == want);
+
+    // A write that fails: the error says so, and every later flush retries
+    // (nothing was dropped from the buffer).
+    StoreWriter full("/dev/full");
+    full.append_raw(R"({"lost":false})");
+    for (int i = 0; i < 2; i++) {
+        try {
+            full.flush();
+            FAIL("a write to /dev/full succeeded");
+        } catch (const Error& e) {
+            CHECK(e.err() == ENOSPC);
         }
     }
 }

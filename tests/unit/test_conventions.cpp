@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli_run.hpp"
+#include "temp_dir.hpp"
 #include "commands.hpp"
 #include "iopf/cli.hpp"
 #include "iopf/config.hpp"
@@ -45,26 +46,7 @@ using iopf_test::ctl;
 using iopf_test::first_line;
 using iopf_test::Run;
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/iopf_conv_XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name, const std::string& content) const {
-        auto p = path / name;
-        std::ofstream(p) << content;
-        return p.string();
-    }
-    std::string slurp(const std::string& name) const {
-        std::ifstream in(path / name);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }
-};
+using iopf_test::TempDir;
 
 // A program of the host build (userspace/DIR/NAME above this binary).
 std::string program(const char* dir, const char* name) {

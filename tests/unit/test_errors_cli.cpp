@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli_run.hpp"
+#include "temp_dir.hpp"
 #include "commands.hpp"
 #include "iopf/config.hpp"
 #include "iopf/debugfs.hpp"
@@ -54,20 +55,7 @@ void failure(Args args, const std::string& line) {
     CHECK(r.out.empty());
 }
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/iopf_errors_XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string file(const std::string& name, const std::string& content) const {
-        auto p = path / name;
-        std::ofstream(p) << content;
-        return p.string();
-    }
-};
+using iopf_test::TempDir;
 
 iopf::Config parse(const std::string& s) {
     std::istringstream in(s);

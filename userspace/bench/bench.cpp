@@ -694,7 +694,6 @@ uint64_t proc_status_kb(pid_t pid, const char* key) {
     return 0;
 }
 
-// utime + stime of a process, in seconds.
 // A process's CPU time in seconds: user (utime) and system (stime).
 std::pair<double, double> proc_cpu_s(pid_t pid) {
     std::ifstream in(fmt::format("/proc/{}/stat", pid));
