@@ -302,6 +302,8 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 	struct iopf_fault_param *fparam;
 	struct iopf_event *evt, *next;
 
+	/* Unbound and detached first: iommufd answers what it holds */
+	iopf_bridge_remove(dev);
 	iopf_debugfs_dev_remove(dev);
 
 	mutex_lock(&dev->stream_lock);
@@ -583,6 +585,17 @@ int iopf_page_response(struct iopf_dev *dev,
 		       const struct iopf_page_response *msg,
 		       struct netlink_ext_ack *extack)
 {
+	return iopf_page_response_from(dev, msg, IOPF_ORIGIN_RESPONSE, extack);
+}
+
+/*
+ * The same, answered by someone other than a netlink user: the IOPF core
+ * for a bridged device (iommu.c), which names the RESUME's origin.
+ */
+int iopf_page_response_from(struct iopf_dev *dev,
+			    const struct iopf_page_response *msg, u32 origin,
+			    struct netlink_ext_ack *extack)
+{
 	bool has_pasid = msg->flags & IOPF_PRQ_PASID_VALID;
 	struct iopf_fault_param *fparam;
 	struct iopf_event *first, *evt;
@@ -603,18 +616,20 @@ int iopf_page_response(struct iopf_dev *dev,
 	first = xa_load(&fparam->stags, msg->grpid);
 	evt = first;
 	while (evt) {
-		const struct iopf_fault *prm = &evt->fault;
+		const struct iopf_model_fault *prm = &evt->fault;
 		bool needs_pasid = prm->flags & IOPF_PRQ_NEEDS_PASID;
 
 		if (!needs_pasid || (has_pasid && msg->pasid == prm->pasid)) {
 			ret = iopf_smmu_page_response(dev, evt, msg->code,
-						      IOPF_ORIGIN_RESPONSE);
+						      origin);
 			if (ret) {
 				NL_SET_ERR_MSG(extack, "unknown response code");
 				goto done_count;
 			}
 			iopf_pending_del(dev, fparam, evt);
-			dev->stats.responses++;
+			/* An abort the IOPF core issued is an auto abort */
+			if (origin == IOPF_ORIGIN_RESPONSE)
+				dev->stats.responses++;
 			goto done_unlock;
 		}
 		evt = list_next_entry(evt, same_stag);

@@ -272,7 +272,7 @@ static int iopf_dev_pending_show(struct seq_file *m, void *v)
 	mutex_lock(&dev->lock);
 	if (dev->fault_param) {
 		list_for_each_entry(evt, &dev->fault_param->faults, list) {
-			const struct iopf_fault *f = &evt->fault;
+			const struct iopf_model_fault *f = &evt->fault;
 
 			seq_printf(m, "seq=%llu grpid=%u ", evt->seq, f->grpid);
 			if (iopf_fault_has_pasid(f))

@@ -14,6 +14,10 @@
  *              DMA accesses that walk them and fault as SMMUv3 would
  *   main.c     module parameters: quirks that reproduce the RFC's bugs
  *   bench.c    the benchmark's ceiling: pre-built notifications, test only
+ *   iommu.c    upstream's road: a mock IOMMU driver for bridged devices,
+ *              their faults through the kernel's IOPF core into iommufd
+ *   iommufd_bind.c  /dev/iopf_testbed: binding them to an iommufd
+ * (the last two only where the kernel has iommufd: Kbuild)
  */
 #ifndef _IOPF_TESTBED_H
 #define _IOPF_TESTBED_H
@@ -35,12 +39,13 @@ struct dentry;
 struct seq_file;
 struct sk_buff;
 struct iopf_dev;
+struct iopf_bridge;
 
 /* A reported fault; also the pending copy of a page request */
 struct iopf_event {
 	struct list_head list;		/* pending requests, oldest first */
 	struct list_head same_stag;	/* pending with the same STAG, ring */
-	struct iopf_fault fault;
+	struct iopf_model_fault fault;
 	u64 record[IOPF_EVT_DWORDS];
 	u64 seq;
 	u64 dev_seq;
@@ -177,6 +182,8 @@ struct iopf_dev {
 	struct iopf_resume last_resume;		/* seq 0: none yet */
 	struct dentry *debugfs;
 	struct iopf_stages stages;
+	/* iommu.c: set and cleared under stream_lock; NULL: not bridged */
+	struct iopf_bridge *bridge;
 };
 
 /* A counter's names: one table drives both debugfs and netlink */
@@ -214,7 +221,11 @@ struct iopf_global_stats {
 #define IOPF_QUIRK_B1_LOCK_LEAK		BIT(0)	/* filtered fault keeps the lock */
 #define IOPF_QUIRK_B2_UPDATE_CHECK	BIT(1)	/* update's inverted NULL check */
 #define IOPF_QUIRK_B3_IPA_SHIFT		BIT(2)	/* IPA as a frame number */
-#define IOPF_QUIRK_ALL			GENMASK(2, 0)
+/* Bugs planted in the upstream bridge (iommu.c): its suite must catch them */
+#define IOPF_QUIRK_U1_GRPID_FIELD	BIT(3)	/* grpid from the SSID, not STAG */
+#define IOPF_QUIRK_U2_NO_PASID_VALID	BIT(4)	/* PASID_VALID dropped */
+#define IOPF_QUIRK_U3_CODE_INVERTED	BIT(5)	/* SUCCESS <-> INVALID */
+#define IOPF_QUIRK_ALL			GENMASK(5, 0)
 extern unsigned int iopf_quirks;
 
 static inline bool iopf_quirk(unsigned int quirk)
@@ -253,6 +264,9 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt);
 int iopf_page_response(struct iopf_dev *dev,
 		       const struct iopf_page_response *msg,
 		       struct netlink_ext_ack *extack);
+int iopf_page_response_from(struct iopf_dev *dev,
+			    const struct iopf_page_response *msg, u32 origin,
+			    struct netlink_ext_ack *extack);
 void iopf_global_stats(struct iopf_global_stats *stats);
 void iopf_count_record(void);
 void iopf_count_unhandled(void);
@@ -342,6 +356,53 @@ void iopf_fail_debugfs_init(struct dentry *root);
 
 /* bench.c: the benchmark's ceiling, test only */
 void iopf_bench_debugfs_init(struct dentry *root);
+
+/* iommu.c, iommufd_bind.c: where the kernel has iommufd (Kbuild) */
+#ifdef IOPF_TESTBED_BRIDGE
+int iopf_iommu_init(void);
+void iopf_iommu_exit(void);
+int iopf_bridge_add(struct iopf_dev *dev, struct netlink_ext_ack *extack);
+int iopf_bridge_del(struct iopf_dev *dev, struct netlink_ext_ack *extack);
+void iopf_bridge_remove(struct iopf_dev *dev);
+void iopf_bridge_report(struct iopf_dev *dev, const struct iopf_event *evt);
+struct device *iopf_bridge_device(struct iopf_dev *dev);
+int iopf_bind_init(void);
+void iopf_bind_exit(void);
+void iopf_bind_remove_dev(struct iopf_dev *dev);
+bool iopf_bind_info(struct iopf_dev *dev, u32 *dev_id, u32 *pt_id);
+#else
+/* IOPF_BRIDGE_ABSENT: Kbuild's one line on why */
+static inline int iopf_iommu_init(void) { return 0; }
+static inline void iopf_iommu_exit(void) {}
+static inline int iopf_bridge_add(struct iopf_dev *dev,
+				  struct netlink_ext_ack *extack)
+{
+	NL_SET_ERR_MSG(extack, "no bridge: " IOPF_BRIDGE_ABSENT);
+	return -EOPNOTSUPP;
+}
+
+static inline int iopf_bridge_del(struct iopf_dev *dev,
+				  struct netlink_ext_ack *extack)
+{
+	return iopf_bridge_add(dev, extack);
+}
+
+static inline void iopf_bridge_remove(struct iopf_dev *dev) {}
+static inline void iopf_bridge_report(struct iopf_dev *dev,
+				      const struct iopf_event *evt) {}
+static inline int iopf_bind_init(void) { return 0; }
+static inline void iopf_bind_exit(void) {}
+static inline bool iopf_bind_info(struct iopf_dev *dev, u32 *dev_id,
+				  u32 *pt_id)
+{
+	return false;
+}
+#endif
+
+static inline bool iopf_dev_bridged(struct iopf_dev *dev)
+{
+	return READ_ONCE(dev->bridge);
+}
 
 /* debugfs.c */
 int iopf_debugfs_init(void);

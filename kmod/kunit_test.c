@@ -35,7 +35,7 @@ KUNIT_ARRAY_PARAM(iopf_fault_case, iopf_fault_cases, iopf_case_desc);
 static void iopf_test_decode(struct kunit *test)
 {
 	const struct iopf_fault_case *c = test->param_value;
-	struct iopf_fault flt;
+	struct iopf_model_fault flt;
 	int ret;
 
 	/* Fields the decode must not leave stale */
@@ -69,7 +69,7 @@ static void iopf_test_decode(struct kunit *test)
 static void iopf_test_delivery(struct kunit *test)
 {
 	const struct iopf_fault_case *c = test->param_value;
-	struct iopf_fault flt;
+	struct iopf_model_fault flt;
 	unsigned int i;
 
 	if (iopf_decode(c->evt, &flt)) {
@@ -87,8 +87,8 @@ static void iopf_test_delivery(struct kunit *test)
 /* Flags iopf_flags_check() would refuse still get a defined answer */
 static void iopf_test_delivery_invalid_flags(struct kunit *test)
 {
-	struct iopf_fault prq = { .type = IOPF_FAULT_PAGE_REQ, .level = 1 };
-	struct iopf_fault unr = { .type = IOPF_FAULT_DMA_UNRECOV, .level = 1 };
+	struct iopf_model_fault prq = { .type = IOPF_FAULT_PAGE_REQ, .level = 1 };
+	struct iopf_model_fault unr = { .type = IOPF_FAULT_DMA_UNRECOV, .level = 1 };
 
 	KUNIT_EXPECT_EQ(test, iopf_delivery(0, &prq), IOPF_FILTER_FLAT);
 	KUNIT_EXPECT_EQ(test, iopf_delivery(TC_UNRECOV_OPT, &unr),
@@ -236,7 +236,7 @@ static void iopf_test_evt_build(struct kunit *test)
 		.cls = IOPF_EVT_CLASS_TT, .tt_read = true, .addr = 0x200040,
 		.ipa = 0x40001fffULL,
 	};
-	struct iopf_fault flt;
+	struct iopf_model_fault flt;
 	u64 evt[IOPF_EVT_DWORDS];
 
 	iopf_evt_build(&f, evt);

@@ -15,7 +15,45 @@
 unsigned int iopf_quirks;
 module_param_named(quirks, iopf_quirks, uint, 0444);
 MODULE_PARM_DESC(quirks,
-		 "Reproduce the RFC as posted, to prove the tests catch it: 0x1 B1 filtered faults leak the device lock, 0x2 B2 update's inverted check (NULL dereference), 0x4 B3 stage-2 IPA shifted to a frame number");
+		 "Reproduce the RFC as posted, to prove the tests catch it: 0x1 B1 filtered faults leak the device lock, 0x2 B2 update's inverted check (NULL dereference), 0x4 B3 stage-2 IPA shifted to a frame number; bugs planted in the upstream bridge: 0x8 U1 grpid from the SSID, 0x10 U2 PASID_VALID dropped, 0x20 U3 response code inverted");
+
+/*
+ * Upstream's road (iommu.c) where the kernel has iommufd. The module loads
+ * without it either way and says in one line why it is absent.
+ */
+static bool iopf_upstream_on;
+
+static void __init iopf_upstream_init(void)
+{
+#ifdef IOPF_TESTBED_BRIDGE
+	int ret;
+
+	ret = iopf_iommu_init();
+	if (!ret) {
+		ret = iopf_bind_init();
+		if (ret)
+			iopf_iommu_exit();
+	}
+	if (ret) {
+		pr_warn("upstream bridge absent: the mock IOMMU did not register (%d)\n",
+			ret);
+		return;
+	}
+	iopf_upstream_on = true;
+	pr_info("upstream bridge: mock IOMMU registered, /dev/%s\n",
+		KBUILD_MODNAME);
+#else
+	pr_info("upstream bridge absent: %s\n", IOPF_BRIDGE_ABSENT);
+#endif
+}
+
+static void iopf_upstream_exit(void)
+{
+	if (!iopf_upstream_on)
+		return;
+	iopf_bind_exit();
+	iopf_iommu_exit();
+}
 
 static int __init iopf_testbed_init(void)
 {
@@ -38,6 +76,7 @@ static int __init iopf_testbed_init(void)
 	ret = iopf_netlink_init();
 	if (ret)
 		goto out_debugfs;
+	iopf_upstream_init();
 	return 0;
 
 out_debugfs:
@@ -61,6 +100,8 @@ static void __exit iopf_testbed_exit(void)
 	iopf_netlink_exit();
 	iopf_debugfs_exit();
 	iopf_dev_destroy_all();
+	/* No bridged device is left: each probed one pins the module */
+	iopf_upstream_exit();
 	iopf_stages_module_exit();
 }
 

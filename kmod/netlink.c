@@ -110,13 +110,14 @@ static struct netlink_range_validation iopf_timeout_range = {
 	.max = IOPF_TIMEOUT_MS_MAX,
 };
 
-static const struct nla_policy iopf_set_policy[IOPF_A_STAGE_MODE + 1] = {
+static const struct nla_policy iopf_set_policy[IOPF_A_BRIDGE + 1] = {
 	[IOPF_A_SID] = { .type = NLA_U32 },
 	[IOPF_A_PENDING_LIMIT] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_pending_limit_range),
 	[IOPF_A_TIMEOUT_MS] =
 		NLA_POLICY_FULL_RANGE(NLA_U32, &iopf_timeout_range),
 	[IOPF_A_STAGE_MODE] = NLA_POLICY_MAX(NLA_U32, IOPF_STAGE_MODE_NESTED),
+	[IOPF_A_BRIDGE] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* The access model's: alignment and ranges are checked by stages.c */
@@ -215,7 +216,7 @@ static void iopf_nl_attr_u64(void **pos, int type, u64 val)
 
 static int iopf_nl_put_fault(struct sk_buff *skb, const struct iopf_event *evt)
 {
-	const struct iopf_fault *f = &evt->fault;
+	const struct iopf_model_fault *f = &evt->fault;
 	struct nlattr *nest;
 	__le64 record[IOPF_EVT_DWORDS];
 	void *pos;
@@ -647,11 +648,14 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 			    struct netlink_callback *cb)
 {
 	struct iopf_dev_stats stats;
-	u32 hflags, limit, timeout;
+	u32 hflags, limit, timeout, dev_id = 0, pt_id = 0;
+	bool bridged, bound;
 	void *hdr;
 
 	/* Registered handlers always have valid, hence non-zero, flags */
 	iopf_dev_snapshot(dev, &stats, &hflags, &limit, &timeout);
+	bridged = iopf_dev_bridged(dev);
+	bound = iopf_bind_info(dev, &dev_id, &pt_id);
 
 	hdr = genlmsg_put(skb, portid, seq, &iopf_nl_family, flags,
 			  IOPF_CMD_DEV_GET);
@@ -665,6 +669,9 @@ static int iopf_nl_fill_dev(struct sk_buff *skb, struct iopf_dev *dev,
 	    nla_put_u32(skb, IOPF_A_PENDING_LIMIT, limit) ||
 	    nla_put_u32(skb, IOPF_A_TIMEOUT_MS, timeout) ||
 	    nla_put_u32(skb, IOPF_A_STAGE_MODE, iopf_stages_mode(dev)) ||
+	    nla_put_u8(skb, IOPF_A_BRIDGE, bridged) ||
+	    (bound && (nla_put_u32(skb, IOPF_A_IOMMUFD_DEV_ID, dev_id) ||
+		       (pt_id && nla_put_u32(skb, IOPF_A_IOMMUFD_PT_ID, pt_id)))) ||
 	    iopf_nl_put_stats(skb, &stats, iopf_dev_stat_fields,
 			      iopf_dev_stat_nfields)) {
 		genlmsg_cancel(skb, hdr);
@@ -975,6 +982,7 @@ static int iopf_nl_pending_dumpit(struct sk_buff *skb,
 static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct iopf_dev_config cfg = {};
+	struct nlattr *bridge;
 	u32 limit, timeout, mode;
 	struct iopf_dev *dev;
 	int ret;
@@ -991,15 +999,23 @@ static int iopf_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 		mode = nla_get_u32(info->attrs[IOPF_A_STAGE_MODE]);
 		cfg.stage_mode = &mode;
 	}
-	if (!cfg.pending_limit && !cfg.timeout_ms && !cfg.stage_mode) {
+	bridge = info->attrs[IOPF_A_BRIDGE];
+	if (!cfg.pending_limit && !cfg.timeout_ms && !cfg.stage_mode &&
+	    !bridge) {
 		NL_SET_ERR_MSG(info->extack,
-			       "nothing to set: PENDING_LIMIT, TIMEOUT_MS or STAGE_MODE");
+			       "nothing to set: PENDING_LIMIT, TIMEOUT_MS, STAGE_MODE or BRIDGE");
 		return -EINVAL;
 	}
 	dev = iopf_nl_get_dev(info);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	ret = iopf_dev_configure(dev, &cfg, info->extack);
+	ret = 0;
+	if (cfg.pending_limit || cfg.timeout_ms || cfg.stage_mode)
+		ret = iopf_dev_configure(dev, &cfg, info->extack);
+	/* The bridge last: it sets the stage mode it needs (S2) */
+	if (!ret && bridge)
+		ret = nla_get_u8(bridge) ? iopf_bridge_add(dev, info->extack) :
+					   iopf_bridge_del(dev, info->extack);
 	iopf_dev_put(dev);
 	return ret;
 }

@@ -11,6 +11,9 @@
 #   scripts/source-kernel.sh [OPTIONS] key       the cache key (no build)
 #   scripts/source-kernel.sh [OPTIONS] resolve   the source package and version it would use
 #   scripts/source-kernel.sh [OPTIONS] source    fetch and unpack the source only; print its dir
+#   scripts/source-kernel.sh [OPTIONS] uapi DIR  fetch and unpack; copy iommufd's uAPI into DIR:
+#                                                linux/iommufd.h and the in-tree selftest's
+#                                                iommufd_test.h (-DIOPF_KERNEL_UAPI=DIR)
 #
 # OPTIONS (each also an environment variable):
 #   --arch A          IOPF_KERNEL_ARCH   x86_64 (default; bzImage) or arm64 (Image,
@@ -53,6 +56,7 @@ srcpkg=${IOPF_SID_SOURCE:-}
 series=
 while [ $# -gt 1 ]; do
 	case $1 in
+	uapi) break ;;
 	--arch) arch=$2 ;;
 	--fragment) fragment=$2 ;;
 	--source) srcpkg=$2 ;;
@@ -347,6 +351,16 @@ resolve) echo "$PKG $VER" ;;
 source)
 	with_source_lock unpack_unlocked "$PKG" "$VER"
 	echo "$SRC"
+	;;
+uapi)
+	# Both are arch independent (linux/ioctl.h and linux/types.h are the
+	# only includes): no headers_install of the whole tree needed.
+	[ $# -eq 2 ] || die "usage: uapi DIR"
+	with_source_lock unpack_unlocked "$PKG" "$VER"
+	mkdir -p "$2/linux"
+	cp "$SRC/include/uapi/linux/iommufd.h" "$2/linux/iommufd.h"
+	cp "$SRC/drivers/iommu/iommufd/iommufd_test.h" "$2/iommufd_test.h"
+	echo "$2"
 	;;
 *) die "unknown command '$cmd' (build|env|release|key|resolve|source)" ;;
 esac

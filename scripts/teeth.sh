@@ -3,11 +3,13 @@
 # with quirks=, reproducing one bug of the RFC as posted), the whole suite
 # run, and the tests that failed named. A quirk no test catches fails this.
 #
-#   scripts/teeth.sh [--baseline KTAP] SERIES INITRAMFS [QUIRK...]
+#   scripts/teeth.sh [--baseline KTAP] [--run SCRIPT] SERIES INITRAMFS [QUIRK...]
 #
-# QUIRK: B1 B2 B3 (default all). --baseline names the KTAP of a run without
-# quirks (scripts/test-all.sh passes its own): tests failing there too do
-# not count as catching anything.
+# QUIRK: B1 B2 B3 (default all), the RFC's bugs; U1 U2 U3, bugs planted in
+# the upstream bridge (kmod/iommu.c; only cells whose kernel has iommufd catch
+# them, with --run upstream.sh: that suite alone). --baseline names the KTAP
+# of a run without quirks (scripts/test-all.sh passes its own): tests failing
+# there too do not count as catching anything.
 #
 # A quirk that hangs the device (B1) or oopses (B2) must not hang CI: the
 # guest panics on an oops or a task blocked for over 10 s, and the test that
@@ -16,17 +18,21 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-baseline=/dev/null
-if [ "${1:-}" = --baseline ]; then
-	baseline=$2
+baseline=/dev/null run=suite.sh
+while [ $# -gt 0 ]; do
+	case $1 in
+	--baseline) baseline=$2 ;;
+	--run) run=$2 ;;
+	*) break ;;
+	esac
 	shift 2
-fi
-[ $# -ge 2 ] || { echo "usage: $0 [--baseline KTAP] SERIES INITRAMFS [B1|B2|B3...]" >&2; exit 2; }
+done
+[ $# -ge 2 ] || { echo "usage: $0 [--baseline KTAP] [--run SCRIPT] SERIES INITRAMFS [B1|B2|B3|U1|U2|U3...]" >&2; exit 2; }
 series=$1 initramfs=$2
 shift 2
 [ $# -gt 0 ] || set -- B1 B2 B3
 
-declare -A bit=([B1]=0x1 [B2]=0x2 [B3]=0x4)
+declare -A bit=([B1]=0x1 [B2]=0x2 [B3]=0x4 [U1]=0x8 [U2]=0x10 [U3]=0x20)
 logs=build/logs
 mkdir -p "$logs"
 uncaught=0
@@ -43,7 +49,7 @@ for q in "$@"; do
 	log=$logs/teeth-$series-$q.log
 	out=$logs/teeth-$series-$q.txt
 	rc=0
-	scripts/run-qemu.sh "$series" "$initramfs" --run suite.sh --timeout "${IOPF_TEETH_TIMEOUT:-240}" --log "$log" \
+	scripts/run-qemu.sh "$series" "$initramfs" --run "$run" --timeout "${IOPF_TEETH_TIMEOUT:-240}" --log "$log" \
 		--append "iopf.quirks=${bit[$q]} oops=panic hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=10" \
 		>"$out" 2>&1 || rc=$?
 	# Leaf cases that failed, by name ("not ok N name"), at any depth.

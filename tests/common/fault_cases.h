@@ -108,7 +108,7 @@ static const char *const iopf_tc_flagset_names[IOPF_TC_NFLAGSETS] = {
  * @name: unique, identifier-like
  * @evt: the four record words
  * @ret: expected iopf_decode() return: 0 or -EOPNOTSUPP
- * @type..@addr: expected struct iopf_fault fields when @ret is 0. When @ret
+ * @type..@addr: expected struct iopf_model_fault fields when @ret is 0. When @ret
  *	is non-zero only @event_id and @sid are set: those of the record.
  * @verdict: expected iopf_delivery() per iopf_tc_flagsets[] entry
  *	(enum iopf_verdict), IOPF_TC_NO_VERDICT when @ret is non-zero

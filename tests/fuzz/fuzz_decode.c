@@ -52,7 +52,7 @@ static u32 expected_reason(u32 id)
 }
 
 /* The delivery rule restated from Documentation/model.md, independently */
-static enum iopf_verdict expected_verdict(u32 flags, const struct iopf_fault *f)
+static enum iopf_verdict expected_verdict(u32 flags, const struct iopf_model_fault *f)
 {
 	int page_req = f->type == IOPF_FAULT_PAGE_REQ;
 	int nested = !!(flags & IOPF_REPORT_NESTED);
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t buf[IOPF_EVT_BYTES + 16] = { 0 };
 	u64 evt[IOPF_EVT_DWORDS];
-	struct iopf_fault flt, flt2;
+	struct iopf_model_fault flt, flt2;
 	u32 fuzz_flags, fuzz_sid, fuzz_grpid, fuzz_code;
 	u32 id;
 	int ret, ssv, s2, stall;
@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The review's point: a set that is accepted can deliver something */
 	if (iopf_flags_check(fuzz_flags) == NULL) {
-		struct iopf_fault pr = { .type = IOPF_FAULT_PAGE_REQ, .level = 1 };
+		struct iopf_model_fault pr = { .type = IOPF_FAULT_PAGE_REQ, .level = 1 };
 		int delivered = iopf_delivery(fuzz_flags, &pr) == IOPF_DELIVER;
 
 		pr.level = 2;
@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&flt, 0x5c, sizeof(flt));
 	ret = iopf_decode(evt, &flt);
 	if (!iopf_evt_handled(id)) {
-		struct iopf_fault untouched;
+		struct iopf_model_fault untouched;
 
 		memset(&untouched, 0x5c, sizeof(untouched));
 		CHECK(ret == -EOPNOTSUPP);

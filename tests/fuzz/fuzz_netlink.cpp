@@ -71,7 +71,7 @@ void check_fault(const Fault& f) {
     CHECK(f.seq && f.dev_seq && f.timestamp_ns && f.fault);
     CHECK(*f.seq != 0);
     CHECK(f.handled);
-    const iopf_fault& c = *f.fault;
+    const iopf_model_fault& c = *f.fault;
     CHECK(c.sid == f.sid && c.event_id == f.event_id);
     CHECK(c.level == 1 || c.level == 2);
     CHECK((c.perm & ~IOPF_PERM_ALL) == 0);
@@ -88,7 +88,7 @@ void check_fault(const Fault& f) {
 
 // The attributes the module would send for f, through libnl's encoder
 void put_fault(nl_msg* m, const Fault& f) {
-    const iopf_fault& c = *f.fault;
+    const iopf_model_fault& c = *f.fault;
     nlattr* n = nla_nest_start(m, IOPF_A_FAULT);
     CHECK(n);
     CHECK(nla_put_u64(m, IOPF_FAULT_A_SEQ, *f.seq) == 0);
@@ -120,7 +120,7 @@ bool same(const Fault& a, const Fault& b) {
     return a.seq == b.seq && a.dev_seq == b.dev_seq && a.timestamp_ns == b.timestamp_ns &&
            a.sid == b.sid && a.event_id == b.event_id && a.handled == b.handled &&
            a.record == b.record && a.fault.has_value() == b.fault.has_value() &&
-           (!a.fault || std::memcmp(&*a.fault, &*b.fault, sizeof(iopf_fault)) == 0);
+           (!a.fault || std::memcmp(&*a.fault, &*b.fault, sizeof(iopf_model_fault)) == 0);
 }
 
 bool same(const Resume& a, const Resume& b) {

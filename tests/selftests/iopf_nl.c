@@ -406,6 +406,15 @@ int iopf_nl_parse_dev(const void *attrs, size_t len, struct iopf_nl_dev *d)
 		case IOPF_A_STAGE_MODE:
 			ok = attr_u32(a, &d->stage_mode);
 			break;
+		case IOPF_A_BRIDGE:
+			ok = attr_u8(a, &d->bridge);
+			break;
+		case IOPF_A_IOMMUFD_DEV_ID:
+			ok = attr_u32(a, &d->iommufd_dev_id);
+			break;
+		case IOPF_A_IOMMUFD_PT_ID:
+			ok = attr_u32(a, &d->iommufd_pt_id);
+			break;
 		case IOPF_A_STATS:
 			iopf_nl_parse_stats(attr_data(a), attr_len(a), &d->stats);
 			ok = true;
@@ -984,6 +993,16 @@ int iopf_dev_set_mode(struct iopf_nl *nl, uint32_t sid, uint32_t mode)
 	iopf_msg_family(&m, nl, IOPF_CMD_DEV_SET, false);
 	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
 	iopf_msg_put_u32(&m, IOPF_A_STAGE_MODE, mode);
+	return iopf_nl_transact(nl, &m, NULL, NULL);
+}
+
+int iopf_dev_set_bridge(struct iopf_nl *nl, uint32_t sid, bool on)
+{
+	struct iopf_nl_msg m;
+
+	iopf_msg_family(&m, nl, IOPF_CMD_DEV_SET, false);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u8(&m, IOPF_A_BRIDGE, on);
 	return iopf_nl_transact(nl, &m, NULL, NULL);
 }
 

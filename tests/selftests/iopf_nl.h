@@ -110,6 +110,9 @@ struct iopf_nl_dev {
 	uint32_t pending_limit;
 	uint32_t timeout_ms;
 	uint32_t stage_mode;
+	uint8_t bridge;
+	uint32_t iommufd_dev_id;
+	uint32_t iommufd_pt_id;
 	struct iopf_nl_stats stats;
 };
 
@@ -202,6 +205,8 @@ int iopf_dev_set(struct iopf_nl *nl, uint32_t sid, const uint32_t *pending_limit
 		 const uint32_t *timeout_ms);
 /* The access model (Documentation/stages.md); pasid NULL: none */
 int iopf_dev_set_mode(struct iopf_nl *nl, uint32_t sid, uint32_t mode);
+/* Upstream's road (Documentation/upstream-path.md) */
+int iopf_dev_set_bridge(struct iopf_nl *nl, uint32_t sid, bool on);
 int iopf_map(struct iopf_nl *nl, uint32_t sid, uint32_t stage,
 	     const uint32_t *pasid, uint64_t addr, uint64_t out_addr,
 	     uint64_t len, uint32_t perm);

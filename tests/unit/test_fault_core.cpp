@@ -24,7 +24,7 @@ std::string hex(uint64_t v)
 }
 
 /* Compare a decoded fault with the expectations of a table case */
-void check_decoded(const iopf_fault_case &c, const iopf_fault &f)
+void check_decoded(const iopf_fault_case &c, const iopf_model_fault &f)
 {
 	CHECK(f.type == c.type);
 	CHECK(f.event_id == c.event_id);
@@ -137,7 +137,7 @@ TEST_CASE("iopf_decode() over the case table", "[decode]")
 {
 	for (const iopf_fault_case &c : iopf_fault_cases) {
 		DYNAMIC_SECTION(c.name) {
-			iopf_fault f;
+			iopf_model_fault f;
 			std::memset(&f, 0xa5, sizeof(f));
 			INFO("record " << hex(c.evt[0]) << ' ' << hex(c.evt[1]) << ' '
 			     << hex(c.evt[2]) << ' ' << hex(c.evt[3]));
@@ -160,7 +160,7 @@ TEST_CASE("iopf_delivery() for every flag set over the case table", "[delivery]"
 		if (c.ret)
 			continue;
 		DYNAMIC_SECTION(c.name) {
-			iopf_fault f;
+			iopf_model_fault f;
 			REQUIRE(iopf_decode(c.evt, &f) == 0);
 			for (int k = 0; k < IOPF_TC_NFLAGSETS; k++) {
 				INFO("flags " << iopf_tc_flagset_names[k] << " ("
@@ -175,7 +175,7 @@ TEST_CASE("iopf_delivery() for every flag set over the case table", "[delivery]"
 TEST_CASE("iopf_delivery() works from the fault, not the record", "[delivery]")
 {
 	/* Hand-built faults: page request at stage 2, unrecoverable at stage 1 */
-	iopf_fault prq2;
+	iopf_model_fault prq2;
 	std::memset(&prq2, 0, sizeof(prq2));
 	prq2.type = TC_PRQ;
 	prq2.level = 2;
@@ -187,7 +187,7 @@ TEST_CASE("iopf_delivery() works from the fault, not the record", "[delivery]")
 	CHECK(iopf_delivery(0x00, &prq2) == IOPF_FILTER_FLAT);
 	CHECK(iopf_delivery(0x10, &prq2) == IOPF_FILTER_FLAT);
 
-	iopf_fault unr1;
+	iopf_model_fault unr1;
 	std::memset(&unr1, 0, sizeof(unr1));
 	unr1.type = TC_UNRECOV;
 	unr1.level = 1;
@@ -248,7 +248,7 @@ TEST_CASE("reserved and ignored record bits never change the decode", "[decode]"
 						evt[p.word] &= ~(1ull << p.bit);
 					INFO("word " << p.word << " bit " << p.bit
 					     << (set ? " set" : " clear"));
-					iopf_fault f;
+					iopf_model_fault f;
 					REQUIRE(iopf_decode(evt, &f) == 0);
 					check_decoded(c, f);
 				}
@@ -263,7 +263,7 @@ TEST_CASE("iopf_decode() rejects every unhandled event ID", "[decode]")
 	for (uint32_t id = 0; id < 256; id++) {
 		const uint64_t evt[4] = { 0x0000000700000000ull | id,
 					  0x0000000880000001ull, 0x1000, 0 };
-		iopf_fault f;
+		iopf_model_fault f;
 		int ret = iopf_decode(evt, &f);
 		INFO("event id " << hex(id));
 		if (id >= 0x10 && id <= 0x13) {
@@ -404,7 +404,7 @@ TEST_CASE("evt_build round-trips through decode", "[fault_core][stages]")
 			for (int bits = 0; bits < 16; bits++) {
 				iopf_evt_fields f{};
 				uint64_t evt[IOPF_EVT_DWORDS];
-				iopf_fault flt{};
+				iopf_model_fault flt{};
 
 				f.event_id = id;
 				f.sid = 0xfeedu;

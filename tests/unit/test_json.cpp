@@ -91,7 +91,7 @@ TEST_CASE("json: extras and the round trip over the shared case table", "[json]"
         CHECK(g.record == f.record);
         REQUIRE(g.fault.has_value() == f.fault.has_value());
         if (f.fault) {
-            const iopf_fault &a = *g.fault, &b = *f.fault;
+            const iopf_model_fault &a = *g.fault, &b = *f.fault;
             CHECK(a.type == b.type);
             CHECK(a.event_id == b.event_id);
             CHECK(a.level == b.level);

@@ -150,7 +150,7 @@ Fault page_req(uint32_t level, uint64_t addr, uint32_t perm = IOPF_PERM_READ,
     f.seq = 5;
     f.sid = 0x10;
     f.event_id = event;
-    iopf_fault c{};
+    iopf_model_fault c{};
     c.sid = 0x10;
     c.event_id = event;
     c.type = IOPF_FAULT_PAGE_REQ;

@@ -75,7 +75,7 @@ enum iopf_verdict {
 };
 
 /**
- * struct iopf_fault - a decoded event, the model's struct iommu_fault
+ * struct iopf_model_fault - a decoded event, the model's struct iommu_fault
  * @type: IOPF_FAULT_PAGE_REQ or IOPF_FAULT_DMA_UNRECOV
  * @event_id: SMMUv3 event ID the fault came from
  * @level: 1 (stage 1) or 2 (stage 2, the record's S2 bit)
@@ -88,7 +88,7 @@ enum iopf_verdict {
  * @addr: faulting address: the IPA for stage-2 page requests, else the IOVA
  * @ipa: the IPA of a stage-2 unrecoverable fault (its @addr is the IOVA)
  */
-struct iopf_fault {
+struct iopf_model_fault {
 	u32 type;
 	u32 event_id;
 	u32 level;
@@ -152,7 +152,7 @@ static inline const char *iopf_evt_name(u32 event_id)
  *
  * Return: 0, or -EOPNOTSUPP for events the driver does not report.
  */
-static inline int iopf_decode(const u64 *evt, struct iopf_fault *flt)
+static inline int iopf_decode(const u64 *evt, struct iopf_model_fault *flt)
 {
 	u32 id = iopf_evt_id(evt);
 	bool ssv = evt[0] & EVTQ_0_SSV;
@@ -212,7 +212,7 @@ static inline int iopf_decode(const u64 *evt, struct iopf_fault *flt)
 	return 0;
 }
 
-static inline bool iopf_fault_has_pasid(const struct iopf_fault *flt)
+static inline bool iopf_fault_has_pasid(const struct iopf_model_fault *flt)
 {
 	/* PASID_VALID is bit 0 in both the page-request and unrecov flags */
 	return flt->flags & IOPF_PRQ_PASID_VALID;
@@ -326,7 +326,7 @@ static inline const char *iopf_flags_check(u32 flags)
  * (iommu_report_device_fault() returns -EOPNOTSUPP for those).
  */
 static inline enum iopf_verdict iopf_delivery(u32 flags,
-					      const struct iopf_fault *flt)
+					      const struct iopf_model_fault *flt)
 {
 	if (flt->type != IOPF_FAULT_PAGE_REQ && !(flags & IOPF_REPORT_UNRECOV))
 		return IOPF_FILTER_UNRECOV;
@@ -371,6 +371,89 @@ static inline int iopf_resume_encode(u32 sid, u32 grpid, u32 code, u64 *cmd)
 		 FIELD_PREP(CMDQ_RESUME_0_SID, (u64)sid);
 	cmd[1] = FIELD_PREP(CMDQ_RESUME_1_STAG, (u64)grpid);
 	return 0;
+}
+
+/*
+ * Upstream's road: what arm_smmu_handle_event() of Linux 7.2 does with a
+ * record of a device whose domain takes faults (the module's mock IOMMU,
+ * kmod/iommu.c). Only the eight event IDs below are handled; a stalled one
+ * becomes a page request for iommu_report_device_fault() with addr = the
+ * input address whatever the stage (upstream has no IPA and no level), a
+ * non-stalled stage-1 one of a nested device goes to the vIOMMU's vEVENTQ,
+ * and everything else is dropped ("Unhandled events should be pinned").
+ */
+enum iopf_upstream_route {
+	IOPF_UP_PAGE_REQ,	/* iommu_report_device_fault() */
+	IOPF_UP_VEVENT,		/* arm_vmaster_report_event(), nested only */
+	IOPF_UP_UNHANDLED,	/* -EOPNOTSUPP */
+};
+
+/**
+ * struct iopf_upstream_prq - upstream's struct iommu_fault_page_request
+ * @flags: IOPF_PRQ_LAST_PAGE, IOPF_PRQ_PASID_VALID (the uAPI's
+ *         IOMMU_PGFAULT_FLAGS_* have the same values)
+ * @pasid: the SubstreamID when SSV, else 0 (IOMMU_NO_PASID)
+ * @grpid: the STAG
+ * @perm: IOPF_PERM_* (the same values as IOMMU_PGFAULT_PERM_*)
+ * @addr: the input address, stage 1 and stage 2 alike
+ */
+struct iopf_upstream_prq {
+	u32 flags;
+	u32 pasid;
+	u32 grpid;
+	u32 perm;
+	u64 addr;
+};
+
+static inline bool iopf_upstream_handled(u32 event_id)
+{
+	switch (event_id) {
+	case EVT_ID_BAD_STE:
+	case EVT_ID_STREAM_DISABLED:
+	case EVT_ID_BAD_SUBSTREAMID:
+	case EVT_ID_BAD_CD:
+	case EVT_ID_TRANSLATION_FAULT:
+	case EVT_ID_ADDR_SIZE_FAULT:
+	case EVT_ID_ACCESS_FAULT:
+	case EVT_ID_PERMISSION_FAULT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/**
+ * iopf_upstream_decode() - arm_smmu_decode_event() + arm_smmu_handle_event()
+ * @evt: the record, words in CPU order
+ * @nested: the device is attached to a nested domain of a vIOMMU
+ * @prq: filled for IOPF_UP_PAGE_REQ
+ *
+ * Return: where upstream sends the record.
+ */
+static inline enum iopf_upstream_route
+iopf_upstream_decode(const u64 *evt, bool nested, struct iopf_upstream_prq *prq)
+{
+	bool ssv = evt[0] & EVTQ_0_SSV;
+
+	if (!iopf_upstream_handled(iopf_evt_id(evt)))
+		return IOPF_UP_UNHANDLED;
+	if (!(evt[1] & EVTQ_1_STALL))
+		return nested && !(evt[1] & EVTQ_1_S2) ? IOPF_UP_VEVENT :
+							 IOPF_UP_UNHANDLED;
+	__builtin_memset(prq, 0, sizeof(*prq));
+	prq->perm = (evt[1] & EVTQ_1_RnW) ? IOPF_PERM_READ : IOPF_PERM_WRITE;
+	if (evt[1] & EVTQ_1_InD)
+		prq->perm |= IOPF_PERM_EXEC;
+	if (evt[1] & EVTQ_1_PnU)
+		prq->perm |= IOPF_PERM_PRIV;
+	prq->flags = IOPF_PRQ_LAST_PAGE;
+	prq->grpid = (u32)FIELD_GET(EVTQ_1_STAG, evt[1]);
+	prq->addr = FIELD_GET(EVTQ_2_ADDR, evt[2]);
+	if (ssv) {
+		prq->flags |= IOPF_PRQ_PASID_VALID;
+		prq->pasid = (u32)FIELD_GET(EVTQ_0_SSID, evt[0]);
+	}
+	return IOPF_UP_PAGE_REQ;
 }
 
 #endif /* _IOPF_TESTBED_FAULT_CORE_H */

@@ -211,7 +211,7 @@ Op Generator::fix_up(const Model& m) {
     if (stalled.empty())
         return access_op(m);
     const auto& [d, f] = stalled[below(static_cast<uint32_t>(stalled.size()))];
-    const iopf_fault& c = *f->fault;
+    const iopf_model_fault& c = *f->fault;
     const bool l2 = c.flags & IOPF_PRQ_L2;
     const uint64_t page = c.addr / kPage;
     std::optional<uint32_t> pasid;

@@ -113,7 +113,7 @@ iopf::Resume Model::resume(DevState& d, uint32_t grpid, uint32_t code, uint32_t 
 // walk of access `access_id`.
 void Model::inject(const iopf::Record& rec, uint64_t access_id, Outcome& out) {
     records_++;
-    iopf_fault f{};
+    iopf_model_fault f{};
     if (iopf_decode(rec.data(), &f)) {
         unhandled_++;
         return;
@@ -203,7 +203,7 @@ Outcome Model::respond(const Op& op) {
     // The first pending request with the grpid; SMMUv3 never sets
     // NEEDS_PASID, so the response's PASID takes no part in the match.
     for (auto p = d.pending.begin(); p != d.pending.end(); ++p) {
-        const iopf_fault& prm = *p->fault;
+        const iopf_model_fault& prm = *p->fault;
         if (prm.grpid != op.grpid)
             continue;
         if ((prm.flags & IOPF_PRQ_NEEDS_PASID) && (!op.pasid || *op.pasid != prm.pasid))

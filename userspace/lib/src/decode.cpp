@@ -10,7 +10,7 @@ Fault decode_record(const Record& r) {
     f.sid = iopf_evt_sid(r.data());
     f.event_id = iopf_evt_id(r.data());
     f.record = r;
-    iopf_fault c{};
+    iopf_model_fault c{};
     if (iopf_decode(r.data(), &c) == 0) {
         f.handled = true;
         f.fault = c;

@@ -271,7 +271,7 @@ Fault fault_from_json(const Json& j) {
     f.handled = j.at("handled").as_bool();
     const Json& type = j.at("type");
     if (!type.is_null()) {
-        iopf_fault c{};
+        iopf_model_fault c{};
         c.sid = f.sid;
         c.event_id = f.event_id;
         c.type = type_from_name(type.as_string());

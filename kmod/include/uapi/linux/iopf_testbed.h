@@ -11,6 +11,9 @@
 #ifndef _UAPI_LINUX_IOPF_TESTBED_H
 #define _UAPI_LINUX_IOPF_TESTBED_H
 
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
 #define IOPF_GENL_NAME			"iopf_testbed"
 #define IOPF_GENL_VERSION		1
 #define IOPF_GENL_MCGRP_FAULTS		"faults"
@@ -189,6 +192,9 @@ enum iopf_attr {
 	IOPF_A_ACCESS,			/* nest: IOPF_ACCESS_A_* */
 	IOPF_A_ACCESS_ID,		/* u64: from 1, global */
 	IOPF_A_TTB,			/* u64: stage-1 table base IPA, page aligned */
+	IOPF_A_BRIDGE,			/* u8: DEV_SET 1 bridges, 0 unbridges */
+	IOPF_A_IOMMUFD_DEV_ID,		/* u32: DEV_GET, the iommufd device id */
+	IOPF_A_IOMMUFD_PT_ID,		/* u32: DEV_GET, the HWPT attached */
 
 	__IOPF_A_MAX,
 	IOPF_A_MAX = __IOPF_A_MAX - 1
@@ -317,5 +323,34 @@ enum iopf_stat_attr {
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1
 };
+
+/*
+ * Upstream's road (Documentation/upstream-path.md): a bridged device
+ * (DEV_SET BRIDGE 1) is a platform device of the module's mock IOMMU. The
+ * misc device /dev/iopf_testbed binds it to an iommufd, as a VFIO cdev binds
+ * its device, and attaches it to an IOAS or HWPT of that iommufd; the rest is
+ * the iommufd uAPI. One struct for every ioctl:
+ *   BIND    in: sid, iommufd (an fd of /dev/iommu); out: dev_id
+ *   ATTACH  in: dev_id, pt_id (an IOAS or HWPT); out: pt_id (the HWPT)
+ *           (attached already: replaces)
+ *   DETACH  in: dev_id
+ *   UNBIND  in: dev_id (closing the file unbinds what it bound)
+ * Errors: -ENODEV (not bridged, or removed since), -EBUSY (bound already),
+ * -ENOENT (no such dev_id in this file), iommufd's own errors otherwise.
+ */
+struct iopf_bridge_cmd {
+	__u32 sid;
+	__s32 iommufd;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 flags;			/* 0 */
+	__u32 __reserved;		/* 0 */
+};
+
+#define IOPF_BRIDGE_IOC_MAGIC		0xb7
+#define IOPF_BRIDGE_BIND	_IOWR(IOPF_BRIDGE_IOC_MAGIC, 1, struct iopf_bridge_cmd)
+#define IOPF_BRIDGE_ATTACH	_IOWR(IOPF_BRIDGE_IOC_MAGIC, 2, struct iopf_bridge_cmd)
+#define IOPF_BRIDGE_DETACH	_IOW(IOPF_BRIDGE_IOC_MAGIC, 3, struct iopf_bridge_cmd)
+#define IOPF_BRIDGE_UNBIND	_IOW(IOPF_BRIDGE_IOC_MAGIC, 4, struct iopf_bridge_cmd)
 
 #endif /* _UAPI_LINUX_IOPF_TESTBED_H */

@@ -17,7 +17,7 @@ Fault decode_record(const Record& r);
 std::optional<iopf_verdict> delivery(uint32_t report_flags, const Fault& f);
 
 // Every field of the record, read with fault_core.h's EVTQ_* masks as
-// arm_smmu_decode_event() reads them: what iopf_fault leaves out (the IOVA of
+// arm_smmu_decode_event() reads them: what iopf_model_fault leaves out (the IOVA of
 // a stage-2 request, the IPA of an unrecoverable fault, STALL, STAG, CLASS,
 // TTRnW) is still what a developer reads first.
 struct EvtFields {

@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * iopf_upstream_test: upstream's road (issue 17, Documentation/upstream-path.md).
+ * A bridged device's stall records go through the kernel's own IOPF core into
+ * an iommufd fault queue; this program is the VMM reading and answering it
+ * with the standard uAPI, after the one non-standard step (BIND through
+ * /dev/iopf_testbed). Run as root in the guest by suite.sh/debug.sh.
+ *
+ *   road.fields      N records -> exactly N iommu_hwpt_pgfault, every field
+ *                    as arm_smmu_handle_event() of 7.2 makes it; the faults
+ *                    group sees each once; N RESUMEs with the codes asked
+ *   road.timeout     nobody answers: the module's timeout aborts, the late
+ *                    answer RESUMEs nothing, a second one is refused
+ *   road.no_queue    a HWPT without a fault queue: the IOPF core refuses,
+ *                    the driver aborts (origin REPORT_FAILED)
+ *   road.access      a stalled DMA access, stage 2 mapped by IOAS_MAP, the
+ *                    access completes (the RFC's loop on upstream's road)
+ *   teardown.*       fault fd, binding, bridge, device closed/removed in
+ *                    every order with requests in flight: each RESUMEd once
+ *   oracle.iopf      1000 seeded page requests: ours and upstream's mock
+ *                    (IOMMU_TEST_OP_TRIGGER_IOPF) read back the same
+ *
+ * Where the kernel has no iommufd (no /dev/iommu) every case SKIPs with the
+ * module's reason; a kernel with iommufd and a module without the bridge
+ * fails.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include <linux/iommufd.h>
+#include "iommufd_test.h"
+
+#include "kselftest_harness.h"
+
+#include <iopf_testbed/fault_core.h>
+#include "iopf_dbgfs.h"
+#include "iopf_nl.h"
+#include "iopf_tb.h"
+
+#define BRIDGE_DEV	"/dev/iopf_testbed"
+#define UNSAFE_MSI	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+#define MAX_BATCH	64
+
+static void __attribute__((constructor)) upstream_unbuffered(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The VMM's side: iommufd                                             */
+/* ------------------------------------------------------------------ */
+
+struct road {
+	struct tb t;
+	int iommufd;
+	int bfd;		/* /dev/iopf_testbed */
+	int fault_fd;
+	uint32_t sid;
+	uint32_t ioas;
+	uint32_t dev_id;
+	uint32_t fault_id;
+	uint32_t hwpt;
+};
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &cmd))
+		return -errno;
+	*id = cmd.out_ioas_id;
+	return 0;
+}
+
+static int fault_alloc(int fd, uint32_t *id, int *fault_fd)
+{
+	struct iommu_fault_alloc cmd = { .size = sizeof(cmd) };
+
+	if (ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &cmd))
+		return -errno;
+	*id = cmd.out_fault_id;
+	*fault_fd = cmd.out_fault_fd;
+	return 0;
+}
+
+static int hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
+		      const uint32_t *fault_id, uint32_t *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = IOMMU_HWPT_DATA_NONE,
+	};
+
+	if (fault_id) {
+		cmd.flags = IOMMU_HWPT_FAULT_ID_VALID;
+		cmd.fault_id = *fault_id;
+	}
+	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
+		return -errno;
+	*hwpt = cmd.out_hwpt_id;
+	return 0;
+}
+
+static int ioas_map_fixed(int fd, uint32_t ioas, uint64_t iova, void *buf,
+			  uint64_t len)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)buf,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &cmd) ? -errno : 0;
+}
+
+static int bridge_cmd(int bfd, unsigned long ioc, struct iopf_bridge_cmd *c)
+{
+	return ioctl(bfd, ioc, c) ? -errno : 0;
+}
+
+/* Read what the queue holds now (up to max), waiting up to ms for the first */
+static int read_faults(int fd, struct iommu_hwpt_pgfault *out, int max, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	n = read(fd, out, max * sizeof(*out));
+	if (n < 0)
+		return -errno;
+	return n / sizeof(*out);
+}
+
+/* Exactly n faults, in as many reads as it takes */
+static int read_n_faults(int fd, struct iommu_hwpt_pgfault *out, int n)
+{
+	int got = 0, r;
+
+	while (got < n) {
+		r = read_faults(fd, out + got, n - got, EV_TIMEOUT_MS);
+		if (r <= 0)
+			return r < 0 ? r : got;
+		got += r;
+	}
+	return got;
+}
+
+static ssize_t respond(int fd, uint32_t cookie, uint32_t code)
+{
+	struct iommu_hwpt_page_response r = { .cookie = cookie, .code = code };
+	ssize_t n = write(fd, &r, sizeof(r));
+
+	return n < 0 ? -errno : n;
+}
+
+static void write_param(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0)
+			perror(path);
+		close(fd);
+	}
+}
+
+/*
+ * Set up the road for a fresh bridged device: IOAS, binding, fault queue,
+ * a fault-capable HWPT attached. Returns 0, or a SKIP reason (static).
+ */
+static const char *road_open(struct __test_metadata *_metadata, struct road *r,
+			      bool with_queue)
+{
+	struct iopf_bridge_cmd c = {};
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->iommufd = r->bfd = r->fault_fd = -1;
+	tb_setup(_metadata, &r->t);
+	r->sid = tb_dev(_metadata, &r->t);
+	ret = iopf_dev_set_bridge(r->t.nl, r->sid, true);
+	if (ret == -EOPNOTSUPP && access("/dev/iommu", F_OK)) {
+		static char why[256];
+
+		snprintf(why, sizeof(why), "%s", r->t.nl->ext_msg);
+		return why;
+	}
+	ASSERT_EQ(0, ret) {
+		TH_LOG("DEV_SET BRIDGE 1 on a kernel with /dev/iommu: %s (%s)",
+		       strerror(-ret), r->t.nl->ext_msg);
+	}
+	/* Platform devices have no isolated MSI: iommufd wants the opt-in */
+	write_param(UNSAFE_MSI, "1");
+	r->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, r->iommufd) TH_LOG("/dev/iommu: %s", strerror(errno));
+	r->bfd = open(BRIDGE_DEV, O_RDWR);
+	ASSERT_LE(0, r->bfd) TH_LOG(BRIDGE_DEV ": %s", strerror(errno));
+	ASSERT_EQ(0, ioas_alloc(r->iommufd, &r->ioas));
+	c.sid = r->sid;
+	c.iommufd = r->iommufd;
+	ret = bridge_cmd(r->bfd, IOPF_BRIDGE_BIND, &c);
+	ASSERT_EQ(0, ret) TH_LOG("BIND: %s", strerror(-ret));
+	ASSERT_NE(0u, c.dev_id);
+	r->dev_id = c.dev_id;
+	if (with_queue) {
+		ASSERT_EQ(0, fault_alloc(r->iommufd, &r->fault_id, &r->fault_fd));
+		ret = hwpt_alloc(r->iommufd, r->dev_id, r->ioas, &r->fault_id,
+				 &r->hwpt);
+	} else {
+		ret = hwpt_alloc(r->iommufd, r->dev_id, r->ioas, NULL, &r->hwpt);
+	}
+	ASSERT_EQ(0, ret) TH_LOG("HWPT_ALLOC: %s", strerror(-ret));
+	memset(&c, 0, sizeof(c));
+	c.dev_id = r->dev_id;
+	c.pt_id = r->hwpt;
+	ret = bridge_cmd(r->bfd, IOPF_BRIDGE_ATTACH, &c);
+	ASSERT_EQ(0, ret) TH_LOG("ATTACH: %s", strerror(-ret));
+	ASSERT_EQ(r->hwpt, c.pt_id);
+	return NULL;
+}
+
+static void road_close(struct road *r)
+{
+	if (r->fault_fd >= 0)
+		close(r->fault_fd);
+	if (r->bfd >= 0)
+		close(r->bfd);
+	if (r->iommufd >= 0)
+		close(r->iommufd);
+	r->fault_fd = r->bfd = r->iommufd = -1;
+}
+
+/* A stall record with the fields the oracle varies */
+struct req {
+	uint32_t stag;
+	bool ssv;
+	uint32_t ssid;
+	uint32_t perm;		/* R or W, and X, P */
+	uint64_t addr;
+};
+
+static void req_record(uint32_t sid, const struct req *q, uint64_t evt[4])
+{
+	evt[0] = ((uint64_t)sid << 32) | EVT_ID_TRANSLATION_FAULT;
+	if (q->ssv)
+		evt[0] |= EVTQ_0_SSV | ((uint64_t)q->ssid << 12);
+	evt[1] = EVTQ_1_STALL | q->stag;
+	if (!(q->perm & IOPF_PERM_WRITE))
+		evt[1] |= EVTQ_1_RnW;
+	if (q->perm & IOPF_PERM_EXEC)
+		evt[1] |= EVTQ_1_InD;
+	if (q->perm & IOPF_PERM_PRIV)
+		evt[1] |= EVTQ_1_PnU;
+	evt[2] = q->addr;
+	evt[3] = 0;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void req_random(uint64_t *seed, uint32_t stag, struct req *q)
+{
+	uint64_t v = rng_next(seed);
+
+	q->stag = stag;
+	/* The mock says PASID_VALID exactly when the PASID is not 0 */
+	q->ssv = v & 1;
+	q->ssid = q->ssv ? 1 + (uint32_t)((v >> 8) % 0xffffe) : 0;
+	q->perm = (v & 2) ? IOPF_PERM_WRITE : IOPF_PERM_READ;
+	if (v & 4)
+		q->perm |= IOPF_PERM_EXEC;
+	if (v & 8)
+		q->perm |= IOPF_PERM_PRIV;
+	q->addr = rng_next(seed) & ((1ull << 52) - 1);
+}
+
+/* What upstream's decoder says the VMM must read for q */
+static void req_expect(uint32_t sid, const struct req *q,
+		       struct iopf_upstream_prq *prq)
+{
+	uint64_t evt[4];
+
+	req_record(sid, q, evt);
+	iopf_upstream_decode(evt, false, prq);
+}
+
+#define EXPECT_PGFAULT(f, prq, devid) do {				\
+	EXPECT_EQ((prq).flags, (f).flags);				\
+	EXPECT_EQ((devid), (f).dev_id);					\
+	EXPECT_EQ((prq).pasid, (f).pasid);				\
+	EXPECT_EQ((prq).grpid, (f).grpid);				\
+	EXPECT_EQ((prq).perm, (f).perm);				\
+	EXPECT_EQ((prq).addr, (f).addr);				\
+	EXPECT_EQ(0u, (f).length);					\
+} while (0)
+
+/* Skip the FAULT notifications; return the count of RESUMEs, by origin */
+static int count_resumes(struct tb *t, int ms, int *by_origin, int norigins)
+{
+	struct iopf_nl_event ev;
+	int n = 0;
+
+	while (iopf_nl_recv_event(t->lis, ms, &ev) == 1) {
+		if (ev.cmd != IOPF_CMD_RESUME_NTF)
+			continue;
+		n++;
+		if (ev.resume.origin < (uint32_t)norigins)
+			by_origin[ev.resume.origin]++;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* road.*                                                              */
+/* ------------------------------------------------------------------ */
+
+FIXTURE(road) {
+	struct road r;
+};
+
+FIXTURE_SETUP(road)
+{
+	const char *skip = road_open(_metadata, &self->r, true);
+
+	if (skip)
+		SKIP(return, "no upstream bridge: %s", skip);
+}
+
+FIXTURE_TEARDOWN(road)
+{
+	road_close(&self->r);
+	tb_teardown(&self->r.t);
+}
+
+/*
+ * N records -> a pgfault for each without a PASID, every field as upstream
+ * makes it; RESUMEs with the codes asked. A PASID request has no handler on
+ * upstream's road while only the RID is attached to a paging domain
+ * (find_fault_handler(): a PASID attach, or a nested domain on the RID with
+ * user_pasid_table): the IOPF core refuses it and the driver aborts it.
+ */
+TEST_F(road, fields)
+{
+	enum { N = 48 };
+	struct iommu_hwpt_pgfault f[N], extra;
+	struct iopf_upstream_prq prq;
+	uint64_t evt[N][4], seed = 0x17;
+	int i, n, nplain = 0, j;
+	struct iopf_nl_event ev;
+	struct iopf_nl_dev d;
+	struct req q[N];
+
+	for (i = 0; i < N; i++) {
+		req_random(&seed, 0x100 + i, &q[i]);
+		req_record(self->r.sid, &q[i], evt[i]);
+		nplain += !q[i].ssv;
+	}
+	ASSERT_LT(0, nplain);
+	ASSERT_GT(N, nplain);
+	inject_many(_metadata, (const uint64_t (*)[4])evt, N);
+
+	/* One record, two observers: the faults group hears each once */
+	for (i = 0; i < N; i++) {
+		recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_FAULT_NTF, "fault");
+		EXPECT_EQ(self->r.sid, ev.fault.sid);
+		EXPECT_EQ(q[i].stag, ev.fault.grpid);
+		if (!q[i].ssv)
+			continue;
+		recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_RESUME_NTF,
+			"PASID request aborted");
+		EXPECT_EQ(q[i].stag, ev.resume.stag);
+		EXPECT_EQ((uint32_t)IOPF_ORIGIN_REPORT_FAILED, ev.resume.origin);
+		EXPECT_EQ((uint32_t)IOPF_RESUME_ABORT, ev.resume.resp);
+	}
+	n = read_n_faults(self->r.fault_fd, f, nplain);
+	ASSERT_EQ(nplain, n) TH_LOG("read %d of %d pgfaults", n, nplain);
+	ASSERT_EQ(0, read_faults(self->r.fault_fd, &extra, 1, QUIET_MS))
+		TH_LOG("more pgfaults than requests without a PASID");
+	for (i = 0, j = 0; i < N; i++) {
+		if (q[i].ssv)
+			continue;
+		req_expect(self->r.sid, &q[i], &prq);
+		EXPECT_PGFAULT(f[j], prq, self->r.dev_id);
+		j++;
+	}
+
+	/* Even: SUCCESS -> RETRY; odd: INVALID -> ABORT, origin RESPONSE */
+	for (i = 0; i < nplain; i++)
+		ASSERT_EQ((ssize_t)sizeof(struct iommu_hwpt_page_response),
+			  respond(self->r.fault_fd, f[i].cookie,
+				  i % 2 ? IOMMUFD_PAGE_RESP_INVALID :
+					  IOMMUFD_PAGE_RESP_SUCCESS));
+	for (i = 0; i < nplain; i++) {
+		recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_RESUME_NTF, "resume");
+		EXPECT_EQ(f[i].grpid, ev.resume.stag);
+		EXPECT_EQ(i % 2 ? (uint32_t)IOPF_RESUME_ABORT : (uint32_t)IOPF_RESUME_RETRY,
+			  ev.resume.resp);
+		EXPECT_EQ((uint32_t)IOPF_ORIGIN_RESPONSE, ev.resume.origin);
+	}
+	expect_quiet(_metadata, &self->r.t, "after the RESUMEs");
+
+	dev_get(_metadata, &self->r.t, self->r.sid, &d);
+	EXPECT_EQ(1u, d.bridge);
+	EXPECT_EQ(self->r.dev_id, d.iommufd_dev_id);
+	EXPECT_EQ(self->r.hwpt, d.iommufd_pt_id);
+	EXPECT_EQ((uint64_t)N, DS(d, INJECTED));
+	EXPECT_EQ((uint64_t)N, DS(d, REPORTED));
+	EXPECT_EQ((uint64_t)nplain, DS(d, RESPONSES));
+	EXPECT_EQ((uint64_t)(N - nplain), DS(d, AUTO_ABORTS));
+	EXPECT_EQ(0ull, DS(d, PENDING));
+	/* Answered once: a cookie used twice is refused by iommufd */
+	EXPECT_EQ(-EINVAL, respond(self->r.fault_fd, f[0].cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+/* Nobody answers: the module's timeout aborts; the late answer is void */
+TEST_F(road, timeout)
+{
+	struct iommu_hwpt_pgfault f;
+	struct iopf_nl_event ev;
+	struct iopf_nl_dev d;
+	uint32_t ms = 200;
+	uint64_t evt[4];
+	struct req q = { .stag = 7, .perm = IOPF_PERM_READ, .addr = 0x7000 };
+
+	ASSERT_EQ(0, iopf_dev_set(self->r.t.nl, self->r.sid, NULL, &ms));
+	req_record(self->r.sid, &q, evt);
+	inject(_metadata, evt);
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_FAULT_NTF, "fault");
+	ASSERT_EQ(1, read_faults(self->r.fault_fd, &f, 1, EV_TIMEOUT_MS));
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_RESUME_NTF, "timeout");
+	EXPECT_EQ((uint32_t)IOPF_ORIGIN_TIMEOUT, ev.resume.origin);
+	EXPECT_EQ((uint32_t)IOPF_RESUME_ABORT, ev.resume.resp);
+	EXPECT_EQ(7u, ev.resume.stag);
+
+	/*
+	 * iommufd still holds the group (it cannot know the SMMU gave up):
+	 * the write is taken, the module finds nothing pending and issues no
+	 * second RESUME; a second write of the cookie is refused.
+	 */
+	EXPECT_EQ((ssize_t)sizeof(struct iommu_hwpt_page_response),
+		  respond(self->r.fault_fd, f.cookie, IOMMUFD_PAGE_RESP_SUCCESS));
+	expect_quiet(_metadata, &self->r.t, "late response");
+	EXPECT_EQ(-EINVAL, respond(self->r.fault_fd, f.cookie,
+				   IOMMUFD_PAGE_RESP_SUCCESS));
+	dev_get(_metadata, &self->r.t, self->r.sid, &d);
+	EXPECT_EQ(1ull, DS(d, TIMEOUTS));
+	EXPECT_EQ(1ull, DS(d, RESPONSE_ERRORS));
+	EXPECT_EQ(0ull, DS(d, RESPONSES));
+	EXPECT_EQ(0ull, DS(d, PENDING));
+}
+
+/* Stage 2 mapped on demand through IOAS_MAP: the access completes */
+TEST_F(road, access)
+{
+	const uint64_t iova = 0x200000, len = 2 * 0x1000ull;
+	struct iopf_nl_access a, got;
+	struct iommu_hwpt_pgfault f;
+	struct iopf_nl_event ev;
+	void *buf;
+	int ret;
+
+	ret = iopf_access(self->r.t.nl, self->r.sid, NULL, iova + 0x10, 8,
+			  IOPF_PERM_WRITE, true, &a);
+	ASSERT_EQ(0, ret) TH_LOG("ACCESS: %s (%s)", strerror(-ret),
+				 self->r.t.nl->ext_msg);
+	ASSERT_EQ((uint32_t)IOPF_ACCESS_STALLED, a.state);
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_FAULT_NTF, "fault");
+	/* The module's road: a stage-2 fault, the IPA is the IOVA (S2 mode) */
+	EXPECT_EQ(2u, ev.fault.level);
+	ASSERT_EQ(1, read_faults(self->r.fault_fd, &f, 1, EV_TIMEOUT_MS));
+	/* Upstream's: the input address, no level, no IPA */
+	EXPECT_EQ(iova + 0x10, f.addr);
+	EXPECT_EQ((uint32_t)IOMMU_PGFAULT_PERM_WRITE, f.perm);
+	EXPECT_EQ(a.stag, f.grpid);
+
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	ret = ioas_map_fixed(self->r.iommufd, self->r.ioas, iova, buf, len);
+	ASSERT_EQ(0, ret) TH_LOG("IOAS_MAP: %s", strerror(-ret));
+	ASSERT_EQ((ssize_t)sizeof(struct iommu_hwpt_page_response),
+		  respond(self->r.fault_fd, f.cookie, IOMMUFD_PAGE_RESP_SUCCESS));
+
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_RESUME_NTF, "resume");
+	EXPECT_EQ((uint32_t)IOPF_RESUME_RETRY, ev.resume.resp);
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_ACCESS_NTF, "access end");
+	EXPECT_EQ(a.id, ev.access.id);
+	EXPECT_EQ((uint32_t)IOPF_ACCESS_COMPLETED, ev.access.state);
+	EXPECT_EQ(1u, ev.access.retries);
+	ASSERT_EQ(0, iopf_access_get(self->r.t.nl, a.id, NULL, &got));
+	EXPECT_EQ((uint32_t)IOPF_ACCESS_COMPLETED, got.state);
+	munmap(buf, len);
+}
+
+FIXTURE(plain) {
+	struct road r;
+};
+
+FIXTURE_SETUP(plain)
+{
+	const char *skip = road_open(_metadata, &self->r, false);
+
+	if (skip)
+		SKIP(return, "no upstream bridge: %s", skip);
+}
+
+FIXTURE_TEARDOWN(plain)
+{
+	road_close(&self->r);
+	tb_teardown(&self->r.t);
+}
+
+/* No fault queue on the domain: the IOPF core refuses, the driver aborts */
+TEST_F(plain, no_queue)
+{
+	struct req q = { .stag = 9, .perm = IOPF_PERM_READ, .addr = 0x9000 };
+	struct iopf_nl_event ev;
+	struct iopf_nl_dev d;
+	uint64_t evt[4];
+
+	req_record(self->r.sid, &q, evt);
+	inject(_metadata, evt);
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_FAULT_NTF, "fault");
+	recv_ev(_metadata, &self->r.t, &ev, IOPF_CMD_RESUME_NTF, "abort");
+	EXPECT_EQ((uint32_t)IOPF_ORIGIN_REPORT_FAILED, ev.resume.origin);
+	EXPECT_EQ((uint32_t)IOPF_RESUME_ABORT, ev.resume.resp);
+	EXPECT_EQ(9u, ev.resume.stag);
+	dev_get(_metadata, &self->r.t, self->r.sid, &d);
+	EXPECT_EQ(0ull, DS(d, PENDING));
+}
+
+/* ------------------------------------------------------------------ */
+/* teardown.*: every order, requests in flight                         */
+/* ------------------------------------------------------------------ */
+
+enum step { CLOSE_FAULT, CLOSE_BIND, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD, NSTEPS };
+
+FIXTURE(teardown) {
+	struct road r;
+};
+
+FIXTURE_VARIANT(teardown) {
+	enum step order[NSTEPS];
+};
+
+FIXTURE_VARIANT_ADD(teardown, fault_bind_bridge_dev) {
+	.order = { CLOSE_FAULT, CLOSE_BIND, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD },
+};
+
+FIXTURE_VARIANT_ADD(teardown, bind_fault_dev) {
+	.order = { CLOSE_BIND, CLOSE_FAULT, DEV_DEL, CLOSE_IOMMUFD, UNBRIDGE },
+};
+
+FIXTURE_VARIANT_ADD(teardown, dev_first) {
+	.order = { DEV_DEL, CLOSE_FAULT, CLOSE_BIND, CLOSE_IOMMUFD, UNBRIDGE },
+};
+
+FIXTURE_VARIANT_ADD(teardown, unbridge_first) {
+	.order = { UNBRIDGE, CLOSE_IOMMUFD, CLOSE_FAULT, CLOSE_BIND, DEV_DEL },
+};
+
+FIXTURE_VARIANT_ADD(teardown, iommufd_first) {
+	.order = { CLOSE_IOMMUFD, CLOSE_FAULT, DEV_DEL, CLOSE_BIND, UNBRIDGE },
+};
+
+FIXTURE_SETUP(teardown)
+{
+	const char *skip = road_open(_metadata, &self->r, true);
+
+	if (skip)
+		SKIP(return, "no upstream bridge: %s", skip);
+}
+
+FIXTURE_TEARDOWN(teardown)
+{
+	road_close(&self->r);
+	tb_teardown(&self->r.t);
+}
+
+TEST_F(teardown, in_flight)
+{
+	enum { N = 8, READ = 3 };
+	struct iommu_hwpt_pgfault f[N];
+	int by_origin[8] = {}, i, n, resumes;
+	uint64_t evt[N][4];
+	struct iopf_nl_dev d;
+	bool dev_gone = false;
+
+	for (i = 0; i < N; i++) {
+		struct req q = { .stag = 0x40 + i, .perm = IOPF_PERM_READ,
+				 .addr = 0x1000ull * i };
+
+		req_record(self->r.sid, &q, evt[i]);
+	}
+	inject_many(_metadata, (const uint64_t (*)[4])evt, N);
+	/* Some read by the VMM (awaiting its answer), some still queued */
+	ASSERT_EQ(READ, read_n_faults(self->r.fault_fd, f, READ));
+
+	for (i = 0; i < NSTEPS; i++) {
+		int ret = 0;
+
+		switch (variant->order[i]) {
+		case CLOSE_FAULT:
+			close(self->r.fault_fd);
+			self->r.fault_fd = -1;
+			break;
+		case CLOSE_BIND:
+			close(self->r.bfd);
+			self->r.bfd = -1;
+			break;
+		case CLOSE_IOMMUFD:
+			close(self->r.iommufd);
+			self->r.iommufd = -1;
+			break;
+		case UNBRIDGE:
+			ret = iopf_dev_set_bridge(self->r.t.nl, self->r.sid, false);
+			/* once the device is gone there is nothing to unbridge */
+			if (dev_gone) {
+				EXPECT_EQ(-ENODEV, ret);
+			} else {
+				EXPECT_EQ(0, ret) TH_LOG("BRIDGE 0: %s (%s)",
+							 strerror(-ret),
+							 self->r.t.nl->ext_msg);
+			}
+			break;
+		case DEV_DEL:
+			ret = iopf_dev_del(self->r.t.nl, self->r.sid);
+			EXPECT_EQ(0, ret);
+			dev_gone = true;
+			break;
+		default:
+			break;
+		}
+		/* Before the device goes, nothing may be lost or doubled */
+		if (!dev_gone) {
+			dev_get(_metadata, &self->r.t, self->r.sid, &d);
+			EXPECT_GE((uint64_t)N, DS(d, RESPONSES) + DS(d, TIMEOUTS));
+		}
+	}
+	/* Every request RESUMEd exactly once, whoever ended it */
+	resumes = count_resumes(&self->r.t, 300, by_origin, 8);
+	n = 0;
+	for (i = 0; i < 8; i++)
+		n += by_origin[i];
+	EXPECT_EQ(N, resumes) {
+		TH_LOG("RESUMEs: %d (response %d, report_failed %d, flush %d, timeout %d)",
+		       resumes, by_origin[IOPF_ORIGIN_RESPONSE],
+		       by_origin[IOPF_ORIGIN_REPORT_FAILED],
+		       by_origin[IOPF_ORIGIN_FLUSH], by_origin[IOPF_ORIGIN_TIMEOUT]);
+	}
+	EXPECT_EQ(N, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* oracle.*: upstream's own mock on the same kernel                    */
+/* ------------------------------------------------------------------ */
+
+FIXTURE(oracle) {
+	struct road r;
+	uint32_t mock_dev_id;
+	uint32_t mock_stdev;
+	int mock_fault_fd;
+};
+
+FIXTURE_SETUP(oracle)
+{
+	struct iommu_test_cmd md = {
+		.size = sizeof(md),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+	struct iommu_test_cmd rep = {
+		.size = sizeof(rep),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+	};
+	const char *skip = road_open(_metadata, &self->r, true);
+	uint32_t fault_id = 0, hwpt = 0;
+
+	self->mock_fault_fd = -1;
+	if (skip)
+		SKIP(return, "no upstream bridge: %s", skip);
+	md.id = self->r.ioas;
+	if (ioctl(self->r.iommufd, IOMMU_TEST_CMD, &md)) {
+		ASSERT_EQ(ENOTTY, errno) TH_LOG("MOCK_DOMAIN: %s", strerror(errno));
+		SKIP(return, "the kernel has no iommufd selftest mock (CONFIG_IOMMUFD_TEST)");
+	}
+	self->mock_stdev = md.mock_domain.out_stdev_id;
+	self->mock_dev_id = md.mock_domain.out_idev_id;
+	ASSERT_EQ(0, fault_alloc(self->r.iommufd, &fault_id,
+				 &self->mock_fault_fd));
+	ASSERT_EQ(0, hwpt_alloc(self->r.iommufd, self->mock_dev_id,
+				self->r.ioas, &fault_id, &hwpt));
+	rep.id = self->mock_stdev;
+	rep.mock_domain_replace.pt_id = hwpt;
+	ASSERT_EQ(0, ioctl(self->r.iommufd, IOMMU_TEST_CMD, &rep))
+		TH_LOG("MOCK_DOMAIN_REPLACE: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(oracle)
+{
+	if (self->mock_fault_fd >= 0)
+		close(self->mock_fault_fd);
+	road_close(&self->r);
+	tb_teardown(&self->r.t);
+}
+
+static bool pgfault_same(const struct iommu_hwpt_pgfault *a,
+			 const struct iommu_hwpt_pgfault *b)
+{
+	return a->flags == b->flags && a->pasid == b->pasid &&
+	       a->grpid == b->grpid && a->perm == b->perm &&
+	       a->addr == b->addr && a->length == b->length;
+}
+
+/*
+ * The same page request raised by an injected record on ours and by
+ * IOMMU_TEST_OP_TRIGGER_IOPF (fed what arm_smmu_decode_event() reads from
+ * that record) on upstream's: field by field, apart from ids and cookies.
+ */
+TEST_F(oracle, iopf)
+{
+	enum { N = 1000 };
+	uint64_t seed = 0x20261207;
+	int i, mismatches = 0, delivered = 0;
+
+	for (i = 0; i < N; i++) {
+		struct iommu_test_cmd trig = {
+			.size = sizeof(trig),
+			.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		};
+		struct iommu_hwpt_pgfault ours = {}, theirs = {};
+		struct iopf_upstream_prq prq;
+		int n_ours, n_theirs;
+		uint64_t evt[4];
+		struct req q;
+
+		req_random(&seed, i & 0xffff, &q);
+		req_record(self->r.sid, &q, evt);
+		req_expect(self->r.sid, &q, &prq);
+		inject(_metadata, evt);
+		/* Both reports are synchronous: queued, or refused, by now */
+		n_ours = read_faults(self->r.fault_fd, &ours, 1, 0);
+
+		trig.trigger_iopf.dev_id = self->mock_dev_id;
+		trig.trigger_iopf.pasid = prq.pasid;
+		trig.trigger_iopf.grpid = prq.grpid;
+		trig.trigger_iopf.perm = prq.perm;
+		trig.trigger_iopf.addr = prq.addr;
+		ASSERT_EQ(0, ioctl(self->r.iommufd, IOMMU_TEST_CMD, &trig))
+			TH_LOG("TRIGGER_IOPF: %s", strerror(errno));
+		n_theirs = read_faults(self->mock_fault_fd, &theirs, 1, 0);
+		ASSERT_LE(0, n_ours);
+		ASSERT_LE(0, n_theirs);
+		delivered += n_ours;
+
+		if ((n_ours != n_theirs || (n_ours && !pgfault_same(&ours, &theirs))) &&
+		    mismatches++ < 5)
+			TH_LOG("request %d: ours %d (flags %#x pasid %#x grpid %#x perm %#x addr %#llx), mock's %d (%#x %#x %#x %#x %#llx)",
+			       i, n_ours, ours.flags, ours.pasid, ours.grpid,
+			       ours.perm, (unsigned long long)ours.addr, n_theirs,
+			       theirs.flags, theirs.pasid, theirs.grpid,
+			       theirs.perm, (unsigned long long)theirs.addr);
+		if (n_ours)
+			ASSERT_LT(0, respond(self->r.fault_fd, ours.cookie,
+					     IOMMUFD_PAGE_RESP_SUCCESS));
+		if (n_theirs)
+			ASSERT_LT(0, respond(self->mock_fault_fd, theirs.cookie,
+					     IOMMUFD_PAGE_RESP_SUCCESS));
+		/* The listener's queue: drained as we go */
+		iopf_nl_drain(self->r.t.lis);
+	}
+	printf("# oracle: %d page requests (%d delivered, %d refused on both roads), %d mismatches\n",
+	       N, delivered, N - delivered, mismatches);
+	EXPECT_EQ(0, mismatches);
+}
+
+TEST_HARNESS_MAIN
