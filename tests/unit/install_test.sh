@@ -62,6 +62,7 @@ out=$(bash -c '
 	c iopfctl access 0x10 --st
 	c iopfctl map 0x10 --stage ""
 	c iopfctl dev set 0x10 --stage-mode ne
+	c iopfctl dev set 0x10 --bridge o
 	c iopfctl sce
 	c iopfctl scenario ""
 	c iopfctl scenario run a.yaml --j
@@ -70,7 +71,7 @@ out=$(bash -c '
 ' sh "$root/share/bash-completion/completions/iopfctl")
 want='dev decode
 add del delete set list show ls
---pending-limit --timeout-ms --stage-mode --sid --help
+--pending-limit --timeout-ms --stage-mode --bridge --sid --help
 nested,l1 nested,l2
 --event
 permission
@@ -78,6 +79,7 @@ access accesses
 --stall
 1 2
 nested
+on off
 scenario
 run check validate
 --json

@@ -194,6 +194,14 @@ TEST_CASE("errors: dev set values out of the module's ranges", "[errors][cli]") 
     usage_error({"dev", "set", "0x", "--timeout-ms", "1"},
                 "iopfctl dev: SID: '0x' is not a number");
     usage_error({"dev", "set", "1", "--limit", "4"}, "iopfctl dev: unknown option '--limit'");
+    // upstream's road: --bridge on|off (1|0), a prefix as any long option
+    usage_error({"dev", "set", "1", "--bridge", "yes"},
+                "iopfctl dev: --bridge: 'yes' is neither on nor off");
+    usage_error({"dev", "set", "1", "--bri", "ON"},
+                "iopfctl dev: --bridge: 'ON' is neither on nor off");
+    usage_error({"dev", "set", "1", "--bridge", ""},
+                "iopfctl dev: --bridge: '' is neither on nor off");
+    usage_error({"dev", "set", "1", "--bridge"}, "iopfctl dev: --bridge needs a value");
 }
 
 TEST_CASE("errors: malformed words, sizes, times, lists", "[errors][cli]") {
@@ -264,7 +272,8 @@ TEST_CASE("errors: conflicting options", "[errors][cli]") {
     usage_error({"dev", "add", "1", "--json"}, "iopfctl dev: unknown option '--json'");
     usage_error({"dev", "list", "extra"}, "iopfctl dev: unexpected argument 'extra'");
     usage_error({"dev", "set", "1"},
-                "iopfctl dev: no setting given (--pending-limit, --timeout-ms or --stage-mode)");
+                "iopfctl dev: no setting given (--pending-limit, --timeout-ms, --stage-mode or "
+                "--bridge)");
     usage_error({"dev", "set", "--pending-limit", "4"}, "iopfctl dev: missing SID");
     usage_error({"dev", "set", "1", "2", "--timeout-ms", "5"},
                 "iopfctl dev: unexpected argument '2'");

@@ -3,6 +3,7 @@
 // including malformed and missing attributes, and the extack parser.
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -317,6 +318,9 @@ TEST_CASE("netlink: DEV_GET replies and their STATS nest", "[netlink]") {
     DevInfo o = nl::parse_dev_msg(nlmsg_hdr(old.get()));
     CHECK(!o.pending_limit);
     CHECK(!o.timeout_ms);
+    CHECK(!o.bridged); // a module without the bridge
+    CHECK(!o.iommufd_dev_id);
+    CHECK(!o.iommufd_pt_id);
 
     auto bad_limit = genl_msg(IOPF_CMD_DEV_GET);
     nla_put_u32(bad_limit.get(), IOPF_A_SID, 0x11);
@@ -325,6 +329,62 @@ TEST_CASE("netlink: DEV_GET replies and their STATS nest", "[netlink]") {
     nla_put_u64(bad_limit.get(), IOPF_A_PENDING_LIMIT, 8); // u32 expected
     CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(bad_limit.get())),
                       Catch::Contains("PENDING_LIMIT has 8 bytes, expected 4"));
+
+    // upstream's road: BRIDGE always, the iommufd ids while bound/attached
+    auto bridged = [](std::optional<uint8_t> bridge, std::optional<uint32_t> dev_id,
+                      std::optional<uint32_t> pt_id) {
+        auto b = genl_msg(IOPF_CMD_DEV_GET);
+        nla_put_u32(b.get(), IOPF_A_SID, 0x12);
+        nla_put_u8(b.get(), IOPF_A_REGISTERED, 0);
+        nla_put_u32(b.get(), IOPF_A_FLAGS, 0);
+        nla_put_u32(b.get(), IOPF_A_STAGE_MODE, IOPF_STAGE_MODE_S2);
+        if (bridge)
+            nla_put_u8(b.get(), IOPF_A_BRIDGE, *bridge);
+        if (dev_id)
+            nla_put_u32(b.get(), IOPF_A_IOMMUFD_DEV_ID, *dev_id);
+        if (pt_id)
+            nla_put_u32(b.get(), IOPF_A_IOMMUFD_PT_ID, *pt_id);
+        nlattr* st = nla_nest_start(b.get(), IOPF_A_STATS);
+        nla_put_u64(b.get(), IOPF_STAT_A_INJECTED, 0);
+        nla_nest_end(b.get(), st);
+        return b;
+    };
+    auto unbridged = bridged(0, {}, {});
+    DevInfo u = nl::parse_dev_msg(nlmsg_hdr(unbridged.get()));
+    CHECK(u.bridged == std::optional<bool>(false));
+    CHECK(!u.iommufd_dev_id);
+    CHECK(!u.iommufd_pt_id);
+    auto only_bridged = bridged(1, {}, {});
+    DevInfo ob = nl::parse_dev_msg(nlmsg_hdr(only_bridged.get()));
+    CHECK(ob.bridged == std::optional<bool>(true));
+    CHECK(!ob.iommufd_dev_id);
+    auto bound = bridged(1, 3, {});
+    DevInfo bd = nl::parse_dev_msg(nlmsg_hdr(bound.get()));
+    CHECK(bd.iommufd_dev_id == std::optional<uint32_t>(3));
+    CHECK(!bd.iommufd_pt_id);
+    auto attached = bridged(1, 3, 7);
+    DevInfo at = nl::parse_dev_msg(nlmsg_hdr(attached.get()));
+    CHECK(at.bridged == std::optional<bool>(true));
+    CHECK(at.iommufd_dev_id == std::optional<uint32_t>(3));
+    CHECK(at.iommufd_pt_id == std::optional<uint32_t>(7));
+    CHECK(at.stage_mode == std::optional<uint32_t>(IOPF_STAGE_MODE_S2));
+
+    auto bad_bridge = bridged(2, {}, {});
+    CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(bad_bridge.get())),
+                      Catch::Contains("BRIDGE 2 is neither 0 nor 1"));
+    auto pt_unbound = bridged(1, {}, 7);
+    CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(pt_unbound.get())),
+                      Catch::Contains("IOMMUFD_PT_ID without IOMMUFD_DEV_ID"));
+    auto wide_bridge = genl_msg(IOPF_CMD_DEV_GET);
+    nla_put_u32(wide_bridge.get(), IOPF_A_SID, 0x12);
+    nla_put_u32(wide_bridge.get(), IOPF_A_BRIDGE, 1); // u8 expected
+    CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(wide_bridge.get())),
+                      Catch::Contains("BRIDGE has 4 bytes, expected 1"));
+    auto wide_id = genl_msg(IOPF_CMD_DEV_GET);
+    nla_put_u32(wide_id.get(), IOPF_A_SID, 0x12);
+    nla_put_u64(wide_id.get(), IOPF_A_IOMMUFD_DEV_ID, 1); // u32 expected
+    CHECK_THROWS_WITH(nl::parse_dev_msg(nlmsg_hdr(wide_id.get())),
+                      Catch::Contains("IOMMUFD_DEV_ID has 8 bytes, expected 4"));
 
     auto short_stat = genl_msg(IOPF_CMD_STATS_GET);
     n = nla_nest_start(short_stat.get(), IOPF_A_STATS);

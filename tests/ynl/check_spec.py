@@ -29,6 +29,12 @@ KNOWN_ONLY_IN_HEADER = {
     'IOPF_CMD_UNSPEC': 'YNL numbers the command enum from the first operation',
     'IOPF_REPORT_ALL': 'YNL would name a flags mask IOPF_REPORT_MASK',
     'IOPF_PERM_ALL': 'YNL would name a flags mask IOPF_PERM_MASK',
+    # /dev/iopf_testbed's ioctls (upstream's road): not netlink
+    'IOPF_BRIDGE_IOC_MAGIC': 'an ioctl of /dev/iopf_testbed, not netlink',
+    'IOPF_BRIDGE_BIND': 'an ioctl of /dev/iopf_testbed, not netlink',
+    'IOPF_BRIDGE_ATTACH': 'an ioctl of /dev/iopf_testbed, not netlink',
+    'IOPF_BRIDGE_DETACH': 'an ioctl of /dev/iopf_testbed, not netlink',
+    'IOPF_BRIDGE_UNBIND': 'an ioctl of /dev/iopf_testbed, not netlink',
 }
 
 

@@ -16,6 +16,7 @@ namespace iopfctl {
 const char* const kDevUsage = R"(usage: iopfctl dev add SID...
        iopfctl dev del|delete SID...
        iopfctl dev set SID [--pending-limit N] [--timeout-ms MS] [--stage-mode MODE]
+                           [--bridge on|off]
        iopfctl dev list|show|ls [--json]
   SID: StreamID, decimal or 0x hex (--sid SID also works). del flushes
   pending page requests. set changes what is given, at least one of:
@@ -24,9 +25,13 @@ const char* const kDevUsage = R"(usage: iopfctl dev add SID...
                      milliseconds (0-600000; 0: never)
   --stage-mode MODE  how accesses translate: s1, s2, nested (stage 1 then
                      stage 2) or none (accesses refused)
+  --bridge on|off    upstream's road: on makes the device a platform device
+                     of the module's mock IOMMU, to bind to an iommufd
+                     through /dev/iopf_testbed (stage mode s2); off removes it
 example: iopfctl dev add 0x10 0x11 && iopfctl -j dev show
          iopfctl dev set 0x10 --pending-limit 8 --timeout-ms 500
          iopfctl dev set 0x10 --stage-mode nested
+         iopfctl dev set 0x10 --bridge on
 )";
 
 namespace {
@@ -52,11 +57,41 @@ iopf::Json dev_json(const iopf::DevInfo& d) {
     j.set("timeout_ms", d.timeout_ms ? iopf::Json(*d.timeout_ms) : iopf::Json());
     j.set("stage_mode",
           d.stage_mode ? iopf::Json(iopf::stage_mode_name(*d.stage_mode)) : iopf::Json());
+    // null from a module without the bridge; the ids only while bound/attached
+    j.set("bridge", d.bridged ? iopf::Json(*d.bridged) : iopf::Json());
+    if (d.iommufd_dev_id)
+        j.set("iommufd_dev_id", *d.iommufd_dev_id);
+    if (d.iommufd_pt_id)
+        j.set("iommufd_pt_id", *d.iommufd_pt_id);
     iopf::Json st = iopf::Json::object();
     for (const auto& [t, v] : d.stats)
         st.set(iopf::stat_name(t), v);
     j.set("stats", st);
     return j;
+}
+
+// BRIDGE: on/off, "-" from a module without the bridge
+std::string bridge_cell(const iopf::DevInfo& d) {
+    return d.bridged ? std::string(*d.bridged ? "on" : "off") : std::string("-");
+}
+
+// IOMMUFD: "dev=N" while bound, ",pt=M" while attached, else "-"
+std::string iommufd_cell(const iopf::DevInfo& d) {
+    if (!d.iommufd_dev_id)
+        return "-";
+    std::string s = fmt::format("dev={}", *d.iommufd_dev_id);
+    if (d.iommufd_pt_id)
+        s += fmt::format(",pt={}", *d.iommufd_pt_id);
+    return s;
+}
+
+// --bridge on|off (also 1|0)
+bool parse_on_off(const std::string& v, const char* opt) {
+    if (v == "on" || v == "1")
+        return true;
+    if (v == "off" || v == "0")
+        return false;
+    throw UsageError(fmt::format("{}: '{}' is neither on nor off", opt, v));
 }
 
 int list(const Args& args, Io& io) {
@@ -70,8 +105,9 @@ int list(const Args& args, Io& io) {
             print_json(io, dev_json(d));
         return 0;
     }
-    iopf::Table t({"SID", "FLAGS", "LIMIT", "TIMEOUT_MS", "STAGE", "INJECTED", "REPORTED",
-                   "FILTERED", "NO_HANDLER", "PENDING", "RESPONSES", "AUTO_ABORTS", "NOTIFY_LOST"});
+    iopf::Table t({"SID", "FLAGS", "LIMIT", "TIMEOUT_MS", "STAGE", "BRIDGE", "IOMMUFD", "INJECTED",
+                   "REPORTED", "FILTERED", "NO_HANDLER", "PENDING", "RESPONSES", "AUTO_ABORTS",
+                   "NOTIFY_LOST"});
     for (const auto& d : devs) {
         const auto& s = d.stats;
         uint64_t filtered = stat(s, IOPF_STAT_A_FILTERED_L1) + stat(s, IOPF_STAT_A_FILTERED_L2) +
@@ -80,7 +116,7 @@ int list(const Args& args, Io& io) {
                d.registered ? iopf::format_report_flags(d.flags) : "unregistered",
                setting(d.pending_limit), setting(d.timeout_ms),
                d.stage_mode ? iopf::stage_mode_name(*d.stage_mode) : std::string("-"),
-               std::to_string(stat(s, IOPF_STAT_A_INJECTED)),
+               bridge_cell(d), iommufd_cell(d), std::to_string(stat(s, IOPF_STAT_A_INJECTED)),
                std::to_string(stat(s, IOPF_STAT_A_REPORTED)), std::to_string(filtered),
                std::to_string(stat(s, IOPF_STAT_A_NO_HANDLER)),
                std::to_string(stat(s, IOPF_STAT_A_PENDING)),
@@ -98,6 +134,7 @@ int set(const Args& args, Io& io) {
     add_sid(desc, pos);
     desc.add_options()("pending-limit", po::value<std::string>())(
         "timeout-ms", po::value<std::string>())("stage-mode", po::value<std::string>());
+    desc.add_options()("bridge", po::value<std::string>());
     auto vm = parse_options(args, desc, &pos);
     uint32_t sid = sid_req(vm);
     // the module's ranges (uapi): 1 to IOPF_PENDING_LIMIT_MAX, 0 to IOPF_TIMEOUT_MS_MAX
@@ -117,17 +154,30 @@ int set(const Args& args, Io& io) {
             throw UsageError(fmt::format("--stage-mode: {}", e.what()));
         }
     }
-    if (!limit && !timeout && !mode)
-        throw UsageError("no setting given (--pending-limit, --timeout-ms or --stage-mode)");
+    std::optional<bool> bridge;
+    if (vm.count("bridge"))
+        bridge = parse_on_off(vm["bridge"].as<std::string>(), "--bridge");
+    if (!limit && !timeout && !mode && !bridge)
+        throw UsageError(
+            "no setting given (--pending-limit, --timeout-ms, --stage-mode or --bridge)");
     iopf::Client c;
-    c.dev_set(sid, limit, timeout, mode);
+    c.dev_set(sid, limit, timeout, mode, bridge);
     // what the module now holds, as flags set does
     auto d = c.dev_get(sid);
-    std::string stage;
+    std::string more;
     if (mode) // as set, when the module does not report it
-        stage = ", stage_mode " + iopf::stage_mode_name(d.stage_mode.value_or(*mode));
+        more = ", stage_mode " + iopf::stage_mode_name(d.stage_mode.value_or(*mode));
+    if (bridge) { // the stage mode too: bridging sets s2
+        if (!mode && d.stage_mode)
+            more += ", stage_mode " + iopf::stage_mode_name(*d.stage_mode);
+        more += fmt::format(", bridge {}", d.bridged.value_or(*bridge) ? "on" : "off");
+        if (d.iommufd_dev_id)
+            more += fmt::format(", iommufd_dev_id {}", *d.iommufd_dev_id);
+        if (d.iommufd_pt_id)
+            more += fmt::format(", iommufd_pt_id {}", *d.iommufd_pt_id);
+    }
     io.out << fmt::format("device {:#x}: pending_limit {}, timeout_ms {}{}\n", sid,
-                          setting(d.pending_limit), setting(d.timeout_ms), stage);
+                          setting(d.pending_limit), setting(d.timeout_ms), more);
     return 0;
 }
 

@@ -60,6 +60,9 @@ constexpr Spec<IOPF_A_MAX + 1> make_top_spec() {
     s[IOPF_A_ACCESS] = {"ACCESS", kNest};
     s[IOPF_A_ACCESS_ID] = {"ACCESS_ID", 8};
     s[IOPF_A_TTB] = {"TTB", 8};
+    s[IOPF_A_BRIDGE] = {"BRIDGE", 1};
+    s[IOPF_A_IOMMUFD_DEV_ID] = {"IOMMUFD_DEV_ID", 4};
+    s[IOPF_A_IOMMUFD_PT_ID] = {"IOMMUFD_PT_ID", 4};
     return s;
 }
 
@@ -259,7 +262,7 @@ Fault parse_fault_nest(const nlattr* nest) {
     f.event_id = get32(IOPF_FAULT_A_EVENT_ID);
     f.handled = true;
 
-    iopf_fault c{};
+    iopf_model_fault c{};
     c.sid = f.sid;
     c.event_id = f.event_id;
     c.type = get32(IOPF_FAULT_A_TYPE);
@@ -403,6 +406,21 @@ DevInfo parse_dev_msg(const nlmsghdr* nlh) {
         d.timeout_ms = u32_of(tb[IOPF_A_TIMEOUT_MS]);
     if (tb[IOPF_A_STAGE_MODE])
         d.stage_mode = u32_of(tb[IOPF_A_STAGE_MODE]);
+    // Upstream's road: BRIDGE always (from a module that has it), the
+    // iommufd device id while bound, the HWPT's id while attached too.
+    if (tb[IOPF_A_BRIDGE]) {
+        const uint8_t b = nla_get_u8(tb[IOPF_A_BRIDGE]);
+        if (b > 1)
+            throw ParseError(fmt::format("{}: BRIDGE {} is neither 0 nor 1", what, b));
+        d.bridged = b != 0;
+    }
+    if (tb[IOPF_A_IOMMUFD_DEV_ID])
+        d.iommufd_dev_id = u32_of(tb[IOPF_A_IOMMUFD_DEV_ID]);
+    if (tb[IOPF_A_IOMMUFD_PT_ID]) {
+        if (!d.iommufd_dev_id)
+            throw ParseError(fmt::format("{}: IOMMUFD_PT_ID without IOMMUFD_DEV_ID", what));
+        d.iommufd_pt_id = u32_of(tb[IOPF_A_IOMMUFD_PT_ID]);
+    }
     d.stats = parse_stats_nest(need(tb, kTopSpec, IOPF_A_STATS, what));
     return d;
 }

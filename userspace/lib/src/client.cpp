@@ -68,7 +68,8 @@ DevInfo Client::dev_get(uint32_t sid) {
 }
 
 void Client::dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
-                     std::optional<uint32_t> timeout_ms, std::optional<uint32_t> stage_mode) {
+                     std::optional<uint32_t> timeout_ms, std::optional<uint32_t> stage_mode,
+                     std::optional<bool> bridge) {
     sock_.request(
         family_, IOPF_CMD_DEV_SET, 0,
         [&](nl_msg* m) {
@@ -80,6 +81,8 @@ void Client::dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
                 nl::check_put(nla_put_u32(m, IOPF_A_TIMEOUT_MS, *timeout_ms), "TIMEOUT_MS");
             if (stage_mode)
                 nl::check_put(nla_put_u32(m, IOPF_A_STAGE_MODE, *stage_mode), "STAGE_MODE");
+            if (bridge)
+                nl::check_put(nla_put_u8(m, IOPF_A_BRIDGE, *bridge ? 1 : 0), "BRIDGE");
         },
         {}, ctx("DEV_SET", sid));
 }

@@ -34,10 +34,12 @@ class Client {
     void dev_new(uint32_t sid);
     void dev_del(uint32_t sid);
     DevInfo dev_get(uint32_t sid);
-    // DEV_SET: changes only what is given.
+    // DEV_SET: changes only what is given. `bridge` (upstream's road)
+    // bridges or unbridges the device; the module applies it last.
     void dev_set(uint32_t sid, std::optional<uint32_t> pending_limit,
                  std::optional<uint32_t> timeout_ms,
-                 std::optional<uint32_t> stage_mode = std::nullopt);
+                 std::optional<uint32_t> stage_mode = std::nullopt,
+                 std::optional<bool> bridge = std::nullopt);
     std::vector<DevInfo> dev_list();
     void handler_register(uint32_t sid, uint32_t flags);
     void handler_update(uint32_t sid, uint32_t mask, uint32_t set);

@@ -24,7 +24,7 @@ struct Fault {
     uint32_t sid = 0;
     uint32_t event_id = 0;
     bool handled = true;
-    std::optional<iopf_fault> fault;
+    std::optional<iopf_model_fault> fault;
     std::optional<Record> record;
 
     bool has_pasid() const { return fault && iopf_fault_has_pasid(&*fault); }
@@ -53,6 +53,13 @@ struct DevInfo {
     std::optional<uint32_t> timeout_ms; // 0: no response timeout
     // IOPF_STAGE_MODE_*, when the module reports it.
     std::optional<uint32_t> stage_mode;
+    // Upstream's road (DEV_SET BRIDGE): whether the device is bridged (a
+    // platform device of the module's mock IOMMU), absent from a module
+    // without the bridge; while bound to an iommufd, its device id there,
+    // and while attached, the id of its HWPT.
+    std::optional<bool> bridged;
+    std::optional<uint32_t> iommufd_dev_id;
+    std::optional<uint32_t> iommufd_pt_id;
     Stats stats;
 };
 
