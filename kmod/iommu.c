@@ -166,12 +166,21 @@ static int iopf_domain_map_pages(struct iommu_domain *domain,
 		void *entry = xa_mk_value(out << 4 | perm);
 
 		ret = xa_insert(&dom->pages, page, entry, gfp);
+		if (ret)
+			break;
 		list_for_each_entry(br, &dom->bridges, domain_node) {
-			if (!ret)
-				ret = iopf_bridge_map_page(br, page, entry);
+			ret = iopf_bridge_map_page(br, page, entry);
+			if (ret)
+				break;
 		}
-		if (!ret)
-			*mapped += pgsize;
+		if (ret) {
+			/* Not mapped anywhere: *mapped is all iommufd undoes */
+			list_for_each_entry(br, &dom->bridges, domain_node)
+				iopf_bridge_unmap_page(br, page);
+			xa_erase(&dom->pages, page);
+			break;
+		}
+		*mapped += pgsize;
 	}
 	mutex_unlock(&dom->lock);
 	return ret;
@@ -462,7 +471,7 @@ int iopf_bridge_add(struct iopf_dev *dev, struct netlink_ext_ack *extack)
 	int ret;
 
 	if (!iopf_iommu.registered) {
-		NL_SET_ERR_MSG(extack, "no bridge: the mock IOMMU did not register (see the kernel log)");
+		NL_SET_ERR_MSG(extack, "no bridge: the mock IOMMU did not register");
 		return -EOPNOTSUPP;
 	}
 	if (dev->bridge) {
@@ -567,9 +576,9 @@ int iopf_iommu_init(void)
 	iopf_iommu.iopfq = iopf_queue_alloc(KBUILD_MODNAME);
 	if (!iopf_iommu.iopfq)
 		return -ENOMEM;
-	iopf_iommu.pdev = platform_device_register_simple(KBUILD_MODNAME "_iommu",
-							   PLATFORM_DEVID_NONE,
-							   NULL, 0);
+	iopf_iommu.pdev =
+		platform_device_register_simple(KBUILD_MODNAME "_iommu",
+						PLATFORM_DEVID_NONE, NULL, 0);
 	if (IS_ERR(iopf_iommu.pdev)) {
 		ret = PTR_ERR(iopf_iommu.pdev);
 		goto err_queue;

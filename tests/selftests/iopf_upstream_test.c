@@ -6,17 +6,19 @@
  * with the standard uAPI, after the one non-standard step (BIND through
  * /dev/iopf_testbed). Run as root in the guest by suite.sh/debug.sh.
  *
- *   road.fields      N records -> exactly N iommu_hwpt_pgfault, every field
- *                    as arm_smmu_handle_event() of 7.2 makes it; the faults
- *                    group sees each once; N RESUMEs with the codes asked
+ *   road.fields      seeded records -> one iommu_hwpt_pgfault each, every
+ *                    field as arm_smmu_handle_event() of 7.2 makes it (a
+ *                    PASID one refused: no PASID attach); the faults group
+ *                    sees each once; RESUMEs with the codes asked
  *   road.timeout     nobody answers: the module's timeout aborts, the late
  *                    answer RESUMEs nothing, a second one is refused
  *   road.no_queue    a HWPT without a fault queue: the IOPF core refuses,
  *                    the driver aborts (origin REPORT_FAILED)
  *   road.access      a stalled DMA access, stage 2 mapped by IOAS_MAP, the
  *                    access completes (the RFC's loop on upstream's road)
- *   teardown.*       fault fd, binding, bridge, device closed/removed in
- *                    every order with requests in flight: each RESUMEd once
+ *   teardown.*       fault fd, binding, bridge, device, iommufd closed or
+ *                    removed in five orders with requests in flight: each
+ *                    RESUMEd once; rmmod refused while a device is bridged
  *   oracle.iopf      1000 seeded page requests: ours and upstream's mock
  *                    (IOMMU_TEST_OP_TRIGGER_IOPF) read back the same
  *
@@ -37,6 +39,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <linux/iommufd.h>
 #include "iommufd_test.h"
@@ -557,7 +560,8 @@ TEST_F(plain, no_queue)
 /* teardown.*: every order, requests in flight                         */
 /* ------------------------------------------------------------------ */
 
-enum step { CLOSE_FAULT, CLOSE_BIND, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD, NSTEPS };
+enum step { CLOSE_FAULT, CLOSE_BIND, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD, RMMOD,
+	    NSTEPS };
 
 FIXTURE(teardown) {
 	struct road r;
@@ -568,23 +572,23 @@ FIXTURE_VARIANT(teardown) {
 };
 
 FIXTURE_VARIANT_ADD(teardown, fault_bind_bridge_dev) {
-	.order = { CLOSE_FAULT, CLOSE_BIND, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD },
+	.order = { CLOSE_FAULT, CLOSE_BIND, RMMOD, UNBRIDGE, DEV_DEL, CLOSE_IOMMUFD },
 };
 
 FIXTURE_VARIANT_ADD(teardown, bind_fault_dev) {
-	.order = { CLOSE_BIND, CLOSE_FAULT, DEV_DEL, CLOSE_IOMMUFD, UNBRIDGE },
+	.order = { CLOSE_BIND, CLOSE_FAULT, RMMOD, DEV_DEL, CLOSE_IOMMUFD, UNBRIDGE },
 };
 
 FIXTURE_VARIANT_ADD(teardown, dev_first) {
-	.order = { DEV_DEL, CLOSE_FAULT, CLOSE_BIND, CLOSE_IOMMUFD, UNBRIDGE },
+	.order = { RMMOD, DEV_DEL, CLOSE_FAULT, CLOSE_BIND, CLOSE_IOMMUFD, UNBRIDGE },
 };
 
 FIXTURE_VARIANT_ADD(teardown, unbridge_first) {
-	.order = { UNBRIDGE, CLOSE_IOMMUFD, CLOSE_FAULT, CLOSE_BIND, DEV_DEL },
+	.order = { RMMOD, UNBRIDGE, CLOSE_IOMMUFD, CLOSE_FAULT, CLOSE_BIND, DEV_DEL },
 };
 
 FIXTURE_VARIANT_ADD(teardown, iommufd_first) {
-	.order = { CLOSE_IOMMUFD, CLOSE_FAULT, DEV_DEL, CLOSE_BIND, UNBRIDGE },
+	.order = { CLOSE_IOMMUFD, RMMOD, CLOSE_FAULT, DEV_DEL, CLOSE_BIND, UNBRIDGE },
 };
 
 FIXTURE_SETUP(teardown)
@@ -651,6 +655,18 @@ TEST_F(teardown, in_flight)
 			ret = iopf_dev_del(self->r.t.nl, self->r.sid);
 			EXPECT_EQ(0, ret);
 			dev_gone = true;
+			break;
+		case RMMOD:
+			/*
+			 * Refused while a device is bridged (each probed
+			 * device pins the module), without waiting; the
+			 * suite's unload afterwards proves no pin is left.
+			 */
+			ret = syscall(SYS_delete_module, "iopf_testbed", O_NONBLOCK);
+			ASSERT_EQ(-1, ret) TH_LOG("the module went away under the test");
+			EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY)
+				TH_LOG("rmmod with a bridged device: %s",
+				       strerror(errno));
 			break;
 		default:
 			break;
