@@ -18,7 +18,9 @@ const char* const kFaultsUsage =
     R"(usage: iopfctl faults [SID] [--store PATH] [--level L1|L2] [--json]
   Lists the faults in iopfd's store (default /var/lib/iopfd/faults.jsonl),
   with what the daemon's policy did with each; SID (or --sid SID) keeps one
-  device's.
+  device's. Page requests iopfd answered on upstream's road (read from an
+  iommufd fault queue: "via":"iommufd") follow in a table of their own;
+  they have no level, so --level leaves them out.
 example: iopfctl faults 0x10 --level L2 --store /var/lib/iopfd/faults.jsonl
 )";
 
@@ -34,21 +36,72 @@ struct Collected {
     std::vector<iopf::Fault> faults;
     std::vector<std::string> actions;
     std::vector<iopf::Json> lines;
+    std::vector<iopf::Json> iommufd; // "via":"iommufd" lines, as stored
     iopf::StoreReadResult read;
 };
+
+// A "via":"iommufd" line's fields, checked: the ones the table shows.
+bool iommufd_line_ok(const iopf::Json& j) {
+    for (const char* k : {"sid", "dev_id", "grpid", "cookie"})
+        if (const iopf::Json* v = j.find(k); !v || !v->is_number())
+            return false;
+    const iopf::Json* a = j.find("addr");
+    const iopf::Json* act = j.find("action");
+    const iopf::Json* perm = j.find("perm");
+    const iopf::Json* code = j.find("code");
+    return a && a->is_string() && act && act->is_string() && perm && perm->is_array() && code &&
+           (code->is_null() || code->is_string());
+}
+
+std::string join_strings(const iopf::Json& arr) {
+    std::string s;
+    for (const auto& v : arr.as_array())
+        if (v.is_string())
+            s += (s.empty() ? "" : ",") + v.as_string();
+    return s.empty() ? "-" : s;
+}
+
+std::string iommufd_table(const std::vector<iopf::Json>& lines) {
+    iopf::Table t({"SID", "DEV_ID", "PASID", "GRPID", "PERM", "ADDR", "COOKIE", "ACTION", "CODE"});
+    for (const auto& j : lines) {
+        const iopf::Json* pasid = j.find("pasid");
+        const iopf::Json& code = j.at("code");
+        std::string c = code.is_null() ? "-" : code.as_string();
+        if (const iopf::Json* ok = j.find("ok"); ok && ok->is_bool() && !ok->as_bool())
+            c += " (refused)";
+        t.add({fmt::format("{:#x}", j.at("sid").as_u64()), std::to_string(j.at("dev_id").as_u64()),
+               pasid && pasid->is_number() ? fmt::format("{:#x}", pasid->as_u64()) : "-",
+               std::to_string(j.at("grpid").as_u64()), join_strings(j.at("perm")),
+               j.at("addr").as_string(), std::to_string(j.at("cookie").as_u64()),
+               j.at("action").as_string(), c});
+    }
+    return t.render();
+}
 
 Collected collect(const std::string& path, std::optional<uint32_t> sid,
                   std::optional<uint32_t> level) {
     Collected c;
+    std::size_t bad = 0; // lines that parse but are no fault (read_store's result comes last)
     c.read = iopf::read_store(path, [&](const iopf::Json& j) {
         const iopf::Json* kind = j.find("kind");
         if (!kind || !kind->is_string() || kind->as_string() != "fault")
             return;
+        if (const iopf::Json* via = j.find("via")) {
+            // Upstream's road: the same record's netlink line is above.
+            if (!via->is_string() || via->as_string() != "iommufd" || !iommufd_line_ok(j)) {
+                bad++;
+                return;
+            }
+            if ((sid && j.at("sid").as_u64() != *sid) || level)
+                return;
+            c.iommufd.push_back(j);
+            return;
+        }
         iopf::Fault f;
         try {
             f = iopf::fault_from_json(j);
         } catch (const iopf::ParseError&) {
-            c.read.bad_lines++;
+            bad++;
             return;
         }
         if (sid && f.sid != *sid)
@@ -63,6 +116,7 @@ Collected collect(const std::string& path, std::optional<uint32_t> sid,
         c.actions.push_back(action);
         c.lines.push_back(j);
     });
+    c.read.bad_lines += bad;
     return c;
 }
 
@@ -142,13 +196,22 @@ int cmd_faults(const Args& args, Io& io) {
                     j.set(k, *v);
             print_json(io, j);
         }
+        for (const auto& j : c.iommufd)
+            print_json(io, j);
         return 0;
     }
-    if (c.faults.empty()) {
+    if (c.faults.empty() && c.iommufd.empty()) {
         io.out << fmt::format("no faults in {}\n", path);
         return 0;
     }
-    io.out << fault_table(c.faults, &c.actions);
+    if (!c.faults.empty())
+        io.out << fault_table(c.faults, &c.actions);
+    if (!c.iommufd.empty()) {
+        if (!c.faults.empty())
+            io.out << '\n';
+        io.out << "answered on upstream's road (iommufd fault queues):\n"
+               << iommufd_table(c.iommufd);
+    }
     return 0;
 }
 

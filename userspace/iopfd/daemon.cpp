@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "daemon.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <span>
 
 #include <fmt/core.h>
 #include <poll.h>
@@ -18,8 +20,17 @@
 #include "iopf/stage_json.hpp"
 #include "log.hpp"
 #include "notify.hpp"
+#ifdef IOPF_HAVE_IOMMUFD
+#include "road.hpp"
+#endif
 
 namespace iopfd {
+
+#ifndef IOPF_HAVE_IOMMUFD
+// Built without the iommufd uAPI: the configuration refuses delivery=iommufd,
+// so there is never a road.
+class Road {};
+#endif
 
 namespace {
 
@@ -65,6 +76,8 @@ Daemon::Daemon(Options opts, iopf::Config cfg) : opts_(std::move(opts)), cfg_(st
              rcvbuf, events_->rcvbuf());
 }
 
+Daemon::~Daemon() = default;
+
 // ---- notifications -------------------------------------------------------
 
 void Daemon::on_fault(const iopf::Fault& f) {
@@ -92,6 +105,10 @@ void Daemon::record_fault(const iopf::Fault& f, bool resynced) {
     if (f.is_page_req()) {
         if (!dev) {
             action = "pending (unconfigured device)";
+        } else if (dev->delivery == iopf::Delivery::iommufd) {
+            // One record, two observers: upstream's road answers it (its
+            // fault queue's line says how); never PAGE_RESPONSE here.
+            action = "via iommufd";
         } else {
             const iopf::Action& a = dev->action_for_level(f.fault->level);
             named = a.to_string();
@@ -338,6 +355,7 @@ void Daemon::go_down(const char* why) {
     if (!up_)
         return;
     up_ = false;
+    release_road(why, false); // the module's devices are gone: nothing to unbridge
     client_.reset();
     events_->mark_gone();
     if (!timers_.empty())
@@ -385,13 +403,164 @@ void Daemon::setup_device(const iopf::DeviceConfig& d) {
             client_->handler_update(d.sid, 0, d.flags);
         if (d.stage_mode)
             client_->dev_set(d.sid, std::nullopt, std::nullopt, d.stage_mode);
-        log("device {:#x}: flags {}{}, L1 {}, L2 {}", d.sid, iopf::format_report_flags(d.flags),
-            d.stage_mode ? ", stage " + iopf::stage_mode_name(*d.stage_mode) : std::string(),
-            d.l1.to_string(), d.l2.to_string());
+        if (d.delivery == iopf::Delivery::iommufd) {
+            log("device {:#x}: flags {}, L2 {} (upstream's road: every page request)", d.sid,
+                iopf::format_report_flags(d.flags), d.l2.to_string());
+            setup_road(d);
+        } else {
+            leave_road(d.sid, true);
+            log("device {:#x}: flags {}{}, L1 {}, L2 {}", d.sid,
+                iopf::format_report_flags(d.flags),
+                d.stage_mode ? ", stage " + iopf::stage_mode_name(*d.stage_mode) : std::string(),
+                d.l1.to_string(), d.l2.to_string());
+        }
     } catch (const std::exception& e) {
         err("device {:#x}: setup failed: {}", d.sid, e.what());
     }
 }
+
+// ---- upstream's road ---------------------------------------------------------
+
+#ifdef IOPF_HAVE_IOMMUFD
+void Daemon::setup_road(const iopf::DeviceConfig& d) {
+    if (road_ && road_->find(d.sid))
+        return; // set up already (a reload that changed the flags)
+    auto info = client_->dev_get(d.sid);
+    if (!info.bridged.value_or(false)) {
+        client_->dev_set(d.sid, std::nullopt, std::nullopt, std::nullopt, true);
+        log("device {:#x}: bridged (DEV_SET BRIDGE 1)", d.sid);
+    }
+    if (!road_) {
+        // Platform devices have no isolated MSI: iommufd refuses their
+        // bind without the opt-in (as a VMM's administrator would set it).
+        try {
+            std::string done = allow_unsafe_interrupts();
+            log("iommufd: allow_unsafe_interrupts {} (platform devices have no isolated MSI)",
+                done);
+        } catch (const std::exception& e) {
+            warn("iommufd: allow_unsafe_interrupts: {}: the bind will likely fail", e.what());
+        }
+        road_ = std::make_unique<Road>();
+    }
+    RoadDevice& r = road_->add(d.sid);
+    log("device {:#x}: upstream's road: dev_id {}, ioas {}, hwpt {}, fault queue {} (fd {})",
+        d.sid, r.dev_id, r.ioas, r.hwpt, r.fq.id(), r.fq.fd());
+    iopf::Json j = iopf::Json::object();
+    j.set("sid", d.sid);
+    j.set("dev_id", r.dev_id);
+    j.set("ioas", r.ioas);
+    j.set("hwpt", r.hwpt);
+    j.set("fault_queue", r.fq.id());
+    daemon_line("iommufd_up", j);
+}
+
+void Daemon::leave_road(uint32_t sid, bool unbridge) {
+    if (!road_ || !road_->remove(sid))
+        return;
+    iopf::Json j = iopf::Json::object();
+    j.set("sid", sid);
+    daemon_line("iommufd_down", j);
+    log("device {:#x}: left upstream's road (fault queue, binding, HWPT, IOAS released)", sid);
+    if (unbridge && client_) {
+        try {
+            client_->dev_set(sid, std::nullopt, std::nullopt, std::nullopt, false);
+        } catch (const std::exception& e) {
+            handle_error(e, "unbridging a device");
+        }
+    }
+}
+
+void Daemon::release_road(const char* why, bool unbridge) {
+    if (!road_)
+        return;
+    for (uint32_t sid : road_->sids())
+        leave_road(sid, unbridge);
+    road_.reset();
+    log("iommufd: closed ({})", why);
+}
+
+void Daemon::drain_road(uint32_t sid) {
+    RoadDevice* d = road_ ? road_->find(sid) : nullptr;
+    if (!d)
+        return;
+    const iopf::DeviceConfig* dev = cfg_.find(sid);
+    std::span<const iommu_hwpt_pgfault> batch;
+    try {
+        batch = d->fq.read(64);
+    } catch (const std::exception& e) {
+        err("device {:#x}: {}", sid, e.what());
+        return;
+    }
+    if (batch.empty())
+        return;
+    last_activity_ = Clock::now();
+    // A group's faults share its cookie and are handed out whole: one
+    // answer per cookie, INVALID if any of its faults could not be fixed.
+    std::vector<PgFaultOutcome> outs;
+    std::vector<iommu_hwpt_page_response> answers;
+    outs.reserve(batch.size());
+    iopf::Action unconfigured; // a device no longer configured: left to the timeout
+    unconfigured.pending = true;
+    for (const auto& f : batch) {
+        const iopf::Action& a = dev ? dev->l2 : unconfigured;
+        outs.push_back(road_->handle(*d, f, a));
+        const PgFaultOutcome& o = outs.back();
+        if (!o.code)
+            continue;
+        auto it = std::find_if(answers.begin(), answers.end(),
+                               [&](const auto& r) { return r.cookie == f.cookie; });
+        if (it == answers.end())
+            answers.push_back({f.cookie, *o.code});
+        else if (*o.code != IOMMUFD_PAGE_RESP_SUCCESS)
+            it->code = *o.code;
+    }
+    // All of the batch's answers in one write; a refused one fails alone.
+    std::map<uint32_t, std::string> refused; // by cookie
+    std::span<const iommu_hwpt_page_response> rest(answers);
+    while (!rest.empty()) {
+        std::size_t taken = 0;
+        try {
+            d->fq.respond_batch(rest, &taken);
+            break;
+        } catch (const std::exception& e) {
+            err("device {:#x}: {}", sid, e.what());
+            if (taken >= rest.size())
+                break;
+            refused[rest[taken].cookie] = e.what();
+            rest = rest.subspan(taken + 1);
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); i++) {
+        const auto& f = batch[i];
+        const PgFaultOutcome& o = outs[i];
+        std::optional<std::string> error;
+        if (auto it = refused.find(f.cookie); it != refused.end())
+            error = it->second;
+        iopf::Json line = pgfault_line(*d, f, o, error);
+        store_->append(line);
+        summary_.add_store_line(line);
+        if (o.code && *o.code != IOMMUFD_PAGE_RESP_SUCCESS && !o.why.empty())
+            warn("device {:#x}: iommufd page request {:#x} (cookie {}): invalid: {}", sid, f.addr,
+                 f.cookie, o.why);
+        if (opts_.verbose)
+            debug("iommufd sid={:#x} dev_id={} grpid={} addr={:#x} cookie={}: {} -> {}, {} "
+                  "page(s) mapped, {} already, {} us",
+                  sid, f.dev_id, f.grpid, f.addr, f.cookie, o.action,
+                  o.code ? (*o.code == IOMMUFD_PAGE_RESP_SUCCESS ? "success" : "invalid")
+                         : "unanswered",
+                  o.pages(), o.already, o.us);
+    }
+}
+#else
+void Daemon::setup_road(const iopf::DeviceConfig& d) {
+    // The configuration refuses delivery=iommufd in this build.
+    throw iopf::Error(EOPNOTSUPP,
+                      fmt::format("device {:#x}: iopfd was built without the iommufd uAPI", d.sid));
+}
+void Daemon::leave_road(uint32_t, bool) {}
+void Daemon::release_road(const char*, bool) {}
+void Daemon::drain_road(uint32_t) {}
+#endif
 
 // After a loss, the pending page requests are what can still be answered.
 void Daemon::resync() {
@@ -577,7 +746,7 @@ void Daemon::handle_error(const std::exception& e, const char* what) {
 void Daemon::reload() {
     iopf::Config next;
     try {
-        next = iopf::load_config(opts_.config);
+        next = iopf::load_config(opts_.config, config_caps());
     } catch (const std::exception& e) {
         warn("SIGHUP: keeping the current configuration: {}", e.what());
         return;
@@ -608,7 +777,8 @@ void Daemon::apply_reload(const iopf::Config& next) {
     if (up_) {
         for (const auto& d : cfg_.devices) {
             const iopf::DeviceConfig* o = old.find(d.sid);
-            if (!o || o->flags != d.flags || o->stage_mode != d.stage_mode)
+            if (!o || o->flags != d.flags || o->stage_mode != d.stage_mode ||
+                o->delivery != d.delivery)
                 setup_device(d);
             else if (!(*o == d))
                 log("device {:#x}: L1 {}, L2 {}", d.sid, d.l1.to_string(), d.l2.to_string());
@@ -616,6 +786,7 @@ void Daemon::apply_reload(const iopf::Config& next) {
         for (const auto& o : old.devices) {
             if (cfg_.find(o.sid))
                 continue;
+            leave_road(o.sid, false); // deleted next: its bridge goes with it
             try {
                 client_->dev_del(o.sid);
                 log("device {:#x}: deleted (no longer configured)", o.sid);
@@ -687,9 +858,19 @@ int Daemon::run() {
     notify("READY=1");
 
     bool stop = false;
+    std::vector<pollfd> pfd;
+    std::vector<uint32_t> road_sids; // pfd[2 + i] is road_sids[i]'s fault queue
     while (!stop) {
-        pollfd pfd[2] = {{events_->fd(), POLLIN, 0}, {sfd, POLLIN, 0}};
-        int n = poll(pfd, 2, poll_timeout_ms());
+        pfd.assign({{events_->fd(), POLLIN, 0}, {sfd, POLLIN, 0}});
+        road_sids.clear();
+#ifdef IOPF_HAVE_IOMMUFD
+        if (road_)
+            for (uint32_t sid : road_->sids()) {
+                road_sids.push_back(sid);
+                pfd.push_back({road_->find(sid)->fq.fd(), POLLIN, 0});
+            }
+#endif
+        int n = poll(pfd.data(), pfd.size(), poll_timeout_ms());
         if (n < 0 && errno != EINTR) {
             ::close(sfd);
             throw iopf::Error(errno, "poll");
@@ -702,6 +883,10 @@ int Daemon::run() {
                 err("receiving notifications: {}", e.what());
             }
         }
+        // Upstream's road: each fault queue with page requests, a batch each.
+        for (std::size_t i = 0; n > 0 && i < road_sids.size(); i++)
+            if (pfd[2 + i].revents & (POLLIN | POLLERR))
+                drain_road(road_sids[i]);
         if (family_event_) {
             family_event_ = false;
             next_check_ = Clock::now();
@@ -742,6 +927,10 @@ int Daemon::run() {
     sync_tail(true);
     if (!timers_.empty())
         warn("{} scheduled response(s) not sent: left pending in the module", timers_.size());
+    // The VMM goes: its fault queues closed first (iommufd answers what is
+    // pending INVALID), then the bindings and the rest; the devices
+    // unbridged, so that the module is not pinned by them.
+    release_road("stop", true);
     iopf::Json stop_line = iopf::Json::object();
     iopf::Json books = books_json();
     if (!books.as_object().empty()) {

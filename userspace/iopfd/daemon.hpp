@@ -25,9 +25,22 @@ namespace iopfd {
 
 using Clock = std::chrono::steady_clock;
 
+// What this build can be configured to do: without the iommufd uAPI,
+// delivery=iommufd is refused where the file says it.
+inline iopf::ConfigCaps config_caps() {
+#ifdef IOPF_HAVE_IOMMUFD
+    return {.iommufd = true};
+#else
+    return {.iommufd = false};
+#endif
+}
+
+class Road; // road.hpp: upstream's road (IOPF_HAVE_IOMMUFD)
+
 class Daemon : public iopf::EventSink {
   public:
     Daemon(Options opts, iopf::Config cfg);
+    ~Daemon() override;
     // Runs until SIGTERM/SIGINT (which must be blocked by the caller, as
     // must SIGHUP and SIGUSR1: they are read from a signalfd). Returns the
     // exit status.
@@ -65,6 +78,15 @@ class Daemon : public iopf::EventSink {
     void go_down(const char* why);
     void check_family();
     void setup_device(const iopf::DeviceConfig& d);
+    // Upstream's road: a delivery=iommufd device bridged and its VMM objects
+    // made (throws); one that left the road released and unbridged.
+    void setup_road(const iopf::DeviceConfig& d);
+    void leave_road(uint32_t sid, bool unbridge);
+    // Every device's road objects released (go-down, exit).
+    void release_road(const char* why, bool unbridge);
+    // One batch of a device's fault queue: policy, fix-ups, one write of
+    // the answers, store lines.
+    void drain_road(uint32_t sid);
     void resync();
     // A sync point: count the tail against STATS_GET's FAULT_SEQ/RESUME_SEQ
     // when the socket is drained and quiet (final: at exit, insist a little).
@@ -92,6 +114,7 @@ class Daemon : public iopf::EventSink {
     Vmm vmm_;
     GuestModel guest_;
     std::multimap<Clock::time_point, Response> timers_;
+    std::unique_ptr<Road> road_; // null until a delivery=iommufd device is set up
     iopf::SeqRuns recorded_; // seqs stored in this module instance
     iopf::FaultLineWriter line_writer_;
     uint64_t resumes_stored_ = 0; // RESUMEs stored within the resume books

@@ -26,11 +26,18 @@ void print_config(const iopfd::Options& o, const iopf::Config& c) {
         std::cout << fmt::format("  (the configuration's store {} is overridden)\n", *c.store);
     std::cout << fmt::format("rcvbuf {} ({})\n", o.rcvbuf.value_or(c.rcvbuf.value_or(16u << 20)),
                              from(o.rcvbuf.has_value(), c.rcvbuf.has_value()));
-    for (const auto& d : c.devices)
+    for (const auto& d : c.devices) {
+        if (d.delivery == iopf::Delivery::iommufd) {
+            // Upstream's road: no stage, every page request is l2's.
+            std::cout << fmt::format("device {:#x} flags={} delivery=iommufd l2={}\n", d.sid,
+                                     iopf::format_report_flags(d.flags), d.l2.to_string());
+            continue;
+        }
         std::cout << fmt::format(
             "device {:#x} flags={}{} l1={} l2={}\n", d.sid, iopf::format_report_flags(d.flags),
             d.stage_mode ? " stage=" + iopf::stage_mode_name(*d.stage_mode) : std::string(),
             d.l1.to_string(), d.l2.to_string());
+    }
 }
 
 } // namespace
@@ -51,7 +58,7 @@ int main(int argc, char** argv) {
     // A configuration error is its own exit status: restarting cannot help.
     iopf::Config cfg;
     try {
-        cfg = iopf::load_config(opts->config);
+        cfg = iopf::load_config(opts->config, iopfd::config_caps());
     } catch (const std::exception& e) {
         iopfd::log_line(iopfd::Severity::err, e.what());
         return iopfd::kExitConfig;

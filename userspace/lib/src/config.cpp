@@ -12,6 +12,10 @@
 
 namespace iopf {
 
+const char* delivery_name(Delivery d) {
+    return d == Delivery::iommufd ? "iommufd" : "netlink";
+}
+
 std::string Action::to_string() const {
     if (pending)
         return "pending";
@@ -153,8 +157,32 @@ std::pair<std::string_view, std::string_view> key_value(std::string_view tok) {
 struct PartialDevice {
     DeviceConfig d;
     bool has_flags = false;
+    bool has_delivery = false;
     std::optional<Action> l1, l2;
 };
+
+// Upstream's road answers SUCCESS or INVALID, at once, in one write per
+// batch, with no stage to tell apart: what a device on it may say.
+void check_iommufd_device(const PartialDevice& p, const std::optional<Action>& default_l2) {
+    if (p.l1)
+        throw ParseError("delivery=iommufd: l1= has no meaning there (upstream's page requests "
+                         "have no stage: every one is l2='s)");
+    if (p.d.stage_mode && *p.d.stage_mode != IOPF_STAGE_MODE_S2)
+        throw ParseError("delivery=iommufd: the bridge translates by stage 2 only (stage=s2 or "
+                         "no stage=)");
+    const std::optional<Action>& l2 = p.l2 ? p.l2 : default_l2;
+    if (!l2)
+        return;
+    if (l2->delay.count())
+        throw ParseError(fmt::format("delivery=iommufd: l2={}: no delay_ms on the iommufd road "
+                                     "(a batch is answered in one write)",
+                                     l2->to_string()));
+    if (!l2->pending && !l2->map && l2->code != IOPF_RESP_SUCCESS &&
+        l2->code != IOPF_RESP_INVALID)
+        throw ParseError(fmt::format("delivery=iommufd: l2={}: iommufd answers success or "
+                                     "invalid only",
+                                     l2->to_string()));
+}
 
 // A setting given twice is an error, not "the last one counts".
 template <class T> void set_once(std::optional<T>& slot, T value, std::string_view what) {
@@ -174,10 +202,11 @@ Action l2_action(std::string_view v) {
 
 } // namespace
 
-Config parse_config(std::istream& in, const std::string& name) {
+Config parse_config(std::istream& in, const std::string& name, const ConfigCaps& caps) {
     Config c;
     std::optional<Action> default_l1, default_l2;
     std::vector<PartialDevice> devs;
+    std::vector<std::size_t> dev_lines; // where each device is, for the checks at the end
     std::string line;
     for (std::size_t no = 1; std::getline(in, line); no++) {
         try {
@@ -227,6 +256,22 @@ Config parse_config(std::istream& in, const std::string& name) {
                         if (const char* why = iopf_flags_check(p.d.flags))
                             throw ParseError(fmt::format("flags={}: {}", v, why));
                         p.has_flags = true;
+                    } else if (k == "delivery") {
+                        if (p.has_delivery)
+                            throw ParseError("delivery= given twice");
+                        if (v == "netlink") {
+                            p.d.delivery = Delivery::netlink;
+                        } else if (v == "iommufd") {
+                            if (!caps.iommufd)
+                                throw ParseError(
+                                    "delivery=iommufd: iopfd was built without the iommufd uAPI "
+                                    "(configure with -DIOPF_KERNEL_UAPI=DIR)");
+                            p.d.delivery = Delivery::iommufd;
+                        } else {
+                            throw ParseError(fmt::format(
+                                "delivery={}: expected netlink or iommufd", v));
+                        }
+                        p.has_delivery = true;
                     } else if (k == "stage") {
                         if (p.d.stage_mode)
                             throw ParseError("stage= given twice");
@@ -242,6 +287,7 @@ Config parse_config(std::istream& in, const std::string& name) {
                 if (!p.has_flags)
                     throw ParseError(fmt::format("device {:#x} has no flags=", p.d.sid));
                 devs.push_back(p);
+                dev_lines.push_back(no);
             } else {
                 throw ParseError(fmt::format("unknown keyword '{}'", kw));
             }
@@ -249,7 +295,17 @@ Config parse_config(std::istream& in, const std::string& name) {
             throw ParseError(fmt::format("{}:{}: {}", name, no, e.what()));
         }
     }
-    // Defaults apply wherever they appear in the file.
+    // Defaults apply wherever they appear in the file: a device on the
+    // iommufd road is checked with them, at its own line.
+    for (std::size_t i = 0; i < devs.size(); i++) {
+        if (devs[i].d.delivery != Delivery::iommufd)
+            continue;
+        try {
+            check_iommufd_device(devs[i], default_l2);
+        } catch (const ParseError& e) {
+            throw ParseError(fmt::format("{}:{}: {}", name, dev_lines[i], e.what()));
+        }
+    }
     c.default_l1 = default_l1.value_or(Action{});
     c.default_l2 = default_l2.value_or(Action{});
     for (auto& p : devs) {
@@ -260,9 +316,9 @@ Config parse_config(std::istream& in, const std::string& name) {
     return c;
 }
 
-Config load_config(const std::string& path) {
+Config load_config(const std::string& path, const ConfigCaps& caps) {
     std::ifstream in = open_input(path, "opening config");
-    return parse_config(in, path);
+    return parse_config(in, path, caps);
 }
 
 } // namespace iopf

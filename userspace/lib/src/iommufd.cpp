@@ -76,10 +76,13 @@ void FaultQueue::respond(uint32_t cookie, uint32_t code) {
     respond_batch({&r, 1});
 }
 
-void FaultQueue::respond_batch(std::span<const iommu_hwpt_page_response> rs) {
+void FaultQueue::respond_batch(std::span<const iommu_hwpt_page_response> rs,
+                               std::size_t* taken) {
     constexpr std::size_t rec = sizeof(iommu_hwpt_page_response);
     std::size_t done = 0; // records taken
     while (done < rs.size()) {
+        if (taken)
+            *taken = done;
         const ssize_t n = ::write(fd_.get(), rs.data() + done, (rs.size() - done) * rec);
         if (n < 0) {
             if (errno == EINTR)
@@ -95,6 +98,8 @@ void FaultQueue::respond_batch(std::span<const iommu_hwpt_page_response> rs) {
                                             id_, n, rec));
         done += static_cast<std::size_t>(n) / rec;
     }
+    if (taken)
+        *taken = done;
 }
 
 Iommufd::Iommufd(const char* path) : fd_(open_rw(path)) {}

@@ -39,7 +39,13 @@ void Summary::add_store_line(const Json& line) {
     }
     const std::string& k = kind->as_string();
     try {
-        if (k == "fault") {
+        if (k == "fault" && line.find("via")) {
+            // Upstream's road: the same record's netlink line is the fault
+            if (const Json* via = line.find("via"); via->is_string() && via->as_string() == "iommufd")
+                add_iommufd_line(line);
+            else
+                malformed++;
+        } else if (k == "fault") {
             auto flag = [&](const char* key) {
                 const Json* v = line.find(key);
                 return v && v->is_bool() && v->as_bool();
@@ -87,6 +93,23 @@ void Summary::add_store_line(const Json& line) {
     } catch (const ParseError&) {
         malformed++;
     }
+}
+
+void Summary::add_iommufd_line(const Json& line) {
+    iommufd.handled++;
+    if (const Json* p = line.find("pages"); p && p->is_number())
+        iommufd.mapped_pages += p->as_u64();
+    if (const Json* u = line.find("us"); u && u->is_number())
+        iommufd.us += u->as_u64();
+    const Json& code = line.at("code");
+    if (code.is_null())
+        iommufd.unanswered++;
+    else if (code.as_string() == "success")
+        iommufd.success++;
+    else
+        iommufd.invalid++;
+    if (const Json* ok = line.find("ok"); ok && ok->is_bool() && !ok->as_bool())
+        iommufd.errors++;
 }
 
 Json Summary::to_json() const {
@@ -140,6 +163,15 @@ Json Summary::to_json() const {
     for (const auto& [n, c] : accesses)
         acc.set(n, c);
     j.set("accesses", acc);
+    Json u = Json::object();
+    u.set("handled", iommufd.handled);
+    u.set("mapped_pages", iommufd.mapped_pages);
+    u.set("success", iommufd.success);
+    u.set("invalid", iommufd.invalid);
+    u.set("unanswered", iommufd.unanswered);
+    u.set("errors", iommufd.errors);
+    u.set("us", iommufd.us);
+    j.set("iommufd", u);
     return j;
 }
 
@@ -171,6 +203,11 @@ std::string Summary::to_text() const {
         if (x.handled)
             s += fmt::format("{}: {} page requests, {} answered success, {} pages mapped, {} us\n",
                              name, x.handled, x.success, x.mapped_pages, x.us);
+    if (iommufd.handled)
+        s += fmt::format("iommufd (upstream's road): {} page requests, {} answered success, {} "
+                         "invalid, {} unanswered, {} refused; {} pages mapped, {} us\n",
+                         iommufd.handled, iommufd.success, iommufd.invalid, iommufd.unanswered,
+                         iommufd.errors, iommufd.mapped_pages, iommufd.us);
     if (!accesses.empty()) {
         s += "accesses ended:";
         for (const auto& [n, c] : accesses)

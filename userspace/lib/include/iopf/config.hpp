@@ -21,6 +21,14 @@
 // stage mode (DEV_SET) when the daemon sets it up. Unrecoverable faults are
 // only recorded. A setting given twice, or a device key or an action option
 // given twice, is an error.
+//
+// A device's delivery=netlink|iommufd (default netlink) says which road its
+// page requests are answered on: the module's netlink family (PAGE_RESPONSE)
+// or upstream's (Documentation/upstream-path.md): the device is bridged and
+// iopfd, as the VMM, reads its faults from an iommufd fault queue and answers
+// there. Per device, as the policies are: a reload re-applies it. On that
+// road there is no stage: every page request is l2's (map, success, invalid
+// or pending; no delay, no failure, no l1=, stage= only s2).
 #pragma once
 
 #include <chrono>
@@ -56,8 +64,16 @@ struct Action {
 };
 Action parse_action(std::string_view s); // throws ParseError
 
+// Which road a device's page requests are answered on.
+enum class Delivery : uint8_t {
+    netlink, // the module's family: PAGE_RESPONSE
+    iommufd, // upstream's: bridged, an iommufd fault queue (iopfd is the VMM)
+};
+const char* delivery_name(Delivery d);
+
 struct DeviceConfig {
     uint32_t sid = 0;
+    Delivery delivery = Delivery::netlink;
     uint32_t flags = 0;
     std::optional<uint32_t> stage_mode; // IOPF_STAGE_MODE_*: set at setup
     Action l1;
@@ -77,9 +93,15 @@ struct Config {
     const DeviceConfig* find(uint32_t sid) const;
 };
 
+// What the reader of the file can do: a daemon built without the iommufd
+// uAPI refuses delivery=iommufd where it is written.
+struct ConfigCaps {
+    bool iommufd = true;
+};
+
 // Throws ParseError "<name>:<line>: <what>".
-Config parse_config(std::istream& in, const std::string& name);
-Config load_config(const std::string& path);
+Config parse_config(std::istream& in, const std::string& name, const ConfigCaps& caps = {});
+Config load_config(const std::string& path, const ConfigCaps& caps = {});
 
 // The largest socket buffer size the kernel takes (an int).
 inline constexpr std::size_t kMaxSize = 0x7fffffff;

@@ -86,8 +86,10 @@ class FaultQueue {
     // Several answers in one write(2). iommufd stops at the first record it
     // refuses (unknown cookie, bad code) and returns what it took; the rest
     // is written again, so the refused one fails alone: Error with its
-    // errno, index and cookie (the ones before it are answered).
-    void respond_batch(std::span<const iommu_hwpt_page_response> rs);
+    // errno, index and cookie (the ones before it are answered, and
+    // `*taken`, when given, says how many: the refused one is rs[*taken]).
+    void respond_batch(std::span<const iommu_hwpt_page_response> rs,
+                       std::size_t* taken = nullptr);
 
   private:
     uint32_t id_ = 0;

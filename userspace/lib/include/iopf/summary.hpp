@@ -48,6 +48,18 @@ struct Summary {
         uint64_t us = 0;      // total
     };
     FixUps vmm, guest;
+    // Upstream's road: page requests iopfd read from iommufd fault queues
+    // (fault lines with "via":"iommufd"; the same records' netlink fault
+    // lines are the ones counted in `faults`), mapped and answered there.
+    struct Iommufd {
+        uint64_t handled = 0;
+        uint64_t mapped_pages = 0;
+        uint64_t success = 0;
+        uint64_t invalid = 0;
+        uint64_t unanswered = 0; // pending: the module's timeout aborts them
+        uint64_t errors = 0;     // the answer was refused by iommufd
+        uint64_t us = 0;
+    } iommufd;
     std::map<std::string, uint64_t> accesses; // by state name
 
     // Missed and not recovered: the faults that are gone. With `faults`
@@ -61,6 +73,8 @@ struct Summary {
 
     // `recovered`: the fault filled a hole in the notifications.
     void add_fault(const Fault& f, bool resynced, bool recovered = false);
+    // One "via":"iommufd" fault line.
+    void add_iommufd_line(const Json& line);
     // Feed one store line of any kind.
     void add_store_line(const Json& line);
     Json to_json() const;
