@@ -8,7 +8,10 @@
 # ynl.sh (the client scripts/ynl.sh generates from the YNL spec)
 # on the Debian x86-64 cells, and the teeth run (the suite again per quirk
 # of scripts/teeth.sh, each RFC bug caught) on the newest Debian x86-64 cell
-# and the newest arm64 cell. The newest kernel (7.2, built from source by
+# and the newest arm64 cell (there also the bugs planted in the upstream
+# bridge, U1-U3, against upstream.sh). The cells built from source have
+# iommufd: iopf_upstream_test runs in their suite and upstream-vmm.sh (iopfd
+# as the VMM on upstream's road) after it. The newest kernel (7.2, built from source by
 # scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
 # KUnit): there the suite runs as debug.sh, i.e. with the module's KUnit
 # suites and the checkers' verdicts, then e2e.sh, stages.sh, scenarios.sh, loss.sh and a
@@ -381,6 +384,8 @@ run_cell() {
 			scripts=(e2e.sh)
 		fi
 		[ "$s" != "$teeth_arm64" ] || run_teeth "$s" "$initramfs" "$base"
+		# iopfd as the VMM on upstream's road, where the kernel has iommufd
+		[[ ${krel[$s]} != *-iopf-* ]] || scripts+=(upstream-vmm.sh)
 		for script in "${scripts[@]}"; do
 			guest_run "$s" "$initramfs" "$script"
 		done
@@ -396,6 +401,8 @@ run_cell() {
 		guest_run "$s" "$initramfs" scenarios.sh
 		guest_run "$s" "$initramfs" loss.sh
 		guest_run "$s" "$initramfs" diff.sh "iopf.diff_ops=${IOPF_DEBUG_DIFF_OPS:-4000} iopf.diff_teeth=0"
+		# iopfd as the VMM on upstream's road (iommufd: source-built cells)
+		guest_run "$s" "$initramfs" upstream-vmm.sh
 		return
 	fi
 	[ "$s" != "$teeth_x86" ] || run_teeth "$s" "$initramfs" "$base"
