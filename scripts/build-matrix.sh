@@ -9,6 +9,8 @@
 # The CI pair, Release:gcc and RelWithDebInfo:clang, covers each compiler at
 # -O2 and above (where GCC 12's flow warnings live) at the cost of two
 # builds; scripts/test-all.sh's own host build is the unoptimised one.
+# IOPF_KERNEL_UAPI=DIR (scripts/source-kernel.sh uapi DIR) builds upstream's
+# road too; scripts/test-all.sh passes build/uapi when it made it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +33,7 @@ for c in "${configs[@]}"; do
 	dir=$ROOT/build/matrix-$type-$cc
 	t0=$(date +%s)
 	if env "${env[@]}" cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DIOPF_WERROR=ON \
+		-DIOPF_KERNEL_UAPI="${IOPF_KERNEL_UAPI:-}" \
 		>"$dir.log" 2>&1 && cmake --build "$dir" -j2 >>"$dir.log" 2>&1; then
 		echo "$type $cc: built, no warnings ($(($(date +%s) - t0)) s)"
 	else

@@ -213,7 +213,8 @@ step "ynl client" scripts/ynl.sh build && ynl_client=$ROOT/build/ynl/iopf_ynl
 # The other compiler, as users build (scripts/build-matrix.sh): the host
 # build above is Release with GCC, this one RelWithDebInfo with clang, both
 # with warnings as errors (build only, one case).
-step "build RelWithDebInfo clang -Werror" scripts/build-matrix.sh RelWithDebInfo:clang || true
+IOPF_KERNEL_UAPI=$([ ${#uapi_args[@]} -eq 0 ] || echo "$ROOT/build/uapi") \
+	step "build RelWithDebInfo clang -Werror" scripts/build-matrix.sh RelWithDebInfo:clang || true
 
 # Fuzzing: a short bounded run of every libFuzzer harness (tests/fuzz), one
 # case each; tests/fuzz/README.md has the longer run.
