@@ -349,7 +349,7 @@ FIXTURE_SETUP(road)
 	const char *skip = road_open(_metadata, &self->r, true);
 
 	if (skip)
-		SKIP(return, "no upstream bridge: %s", skip);
+		SKIP(return, "%s", skip);
 }
 
 FIXTURE_TEARDOWN(road)
@@ -528,7 +528,7 @@ FIXTURE_SETUP(plain)
 	const char *skip = road_open(_metadata, &self->r, false);
 
 	if (skip)
-		SKIP(return, "no upstream bridge: %s", skip);
+		SKIP(return, "%s", skip);
 }
 
 FIXTURE_TEARDOWN(plain)
@@ -596,7 +596,7 @@ FIXTURE_SETUP(teardown)
 	const char *skip = road_open(_metadata, &self->r, true);
 
 	if (skip)
-		SKIP(return, "no upstream bridge: %s", skip);
+		SKIP(return, "%s", skip);
 }
 
 FIXTURE_TEARDOWN(teardown)
@@ -717,7 +717,7 @@ FIXTURE_SETUP(oracle)
 
 	self->mock_fault_fd = -1;
 	if (skip)
-		SKIP(return, "no upstream bridge: %s", skip);
+		SKIP(return, "%s", skip);
 	md.id = self->r.ioas;
 	if (ioctl(self->r.iommufd, IOMMU_TEST_CMD, &md)) {
 		ASSERT_EQ(ENOTTY, errno) TH_LOG("MOCK_DOMAIN: %s", strerror(errno));
