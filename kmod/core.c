@@ -619,7 +619,8 @@ int iopf_page_response_from(struct iopf_dev *dev,
 		const struct iopf_model_fault *prm = &evt->fault;
 		bool needs_pasid = prm->flags & IOPF_PRQ_NEEDS_PASID;
 
-		if (!needs_pasid || (has_pasid && msg->pasid == prm->pasid)) {
+		if ((!msg->seq || msg->seq == evt->seq) &&
+		    (!needs_pasid || (has_pasid && msg->pasid == prm->pasid))) {
 			ret = iopf_smmu_page_response(dev, evt, msg->code,
 						      origin);
 			if (ret) {

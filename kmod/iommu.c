@@ -61,6 +61,17 @@ static struct iopf_iommu {
 
 static const struct iommu_ops iopf_iommu_ops;
 
+/* The model's values are upstream's: fault_core.h builds what is reported */
+static_assert(IOPF_RESP_SUCCESS == IOMMU_PAGE_RESP_SUCCESS);
+static_assert(IOPF_RESP_INVALID == IOMMU_PAGE_RESP_INVALID);
+static_assert(IOPF_RESP_FAILURE == IOMMU_PAGE_RESP_FAILURE);
+static_assert(IOPF_PRQ_PASID_VALID == IOMMU_FAULT_PAGE_REQUEST_PASID_VALID);
+static_assert(IOPF_PRQ_LAST_PAGE == IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE);
+static_assert(IOPF_PERM_READ == IOMMU_FAULT_PERM_READ);
+static_assert(IOPF_PERM_WRITE == IOMMU_FAULT_PERM_WRITE);
+static_assert(IOPF_PERM_EXEC == IOMMU_FAULT_PERM_EXEC);
+static_assert(IOPF_PERM_PRIV == IOMMU_FAULT_PERM_PRIV);
+
 static struct iopf_domain *to_iopf_domain(struct iommu_domain *domain)
 {
 	return container_of(domain, struct iopf_domain, domain);
@@ -370,6 +381,11 @@ static void iopf_page_response_op(struct device *dev, struct iopf_fault *evt,
 		.pasid = msg->pasid,
 		.grpid = msg->grpid,
 		.code = msg->code,
+		/*
+		 * The request reported, not any with its STAG: after the
+		 * timeout aborted it, a new stall may reuse the STAG.
+		 */
+		.seq = evt->fault.prm.private_data[0],
 	};
 	u32 origin = IOPF_ORIGIN_RESPONSE;
 
@@ -437,6 +453,8 @@ void iopf_bridge_report(struct iopf_dev *dev, const struct iopf_event *evt)
 	up.fault.prm.grpid = prq.grpid;
 	up.fault.prm.perm = prq.perm;
 	up.fault.prm.addr = prq.addr;
+	/* Not PRIV_DATA: no one but page_response() below reads it */
+	up.fault.prm.private_data[0] = evt->seq;
 	if (iopf_quirk(IOPF_QUIRK_U1_GRPID_FIELD))
 		up.fault.prm.grpid = prq.pasid;
 	if (iopf_quirk(IOPF_QUIRK_U2_NO_PASID_VALID))
@@ -451,9 +469,15 @@ void iopf_bridge_report(struct iopf_dev *dev, const struct iopf_event *evt)
 /* Bridged devices                                                     */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The device to bind, under iopf_bind_lock: none once removal began (it ends
+ * the bindings under that lock after setting removing).
+ */
 struct device *iopf_bridge_device(struct iopf_dev *dev)
 {
-	return dev->bridge ? &dev->bridge->pdev->dev : NULL;
+	struct iopf_bridge *br = READ_ONCE(dev->bridge);
+
+	return br && !READ_ONCE(br->removing) ? &br->pdev->dev : NULL;
 }
 
 /**

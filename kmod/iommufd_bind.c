@@ -41,16 +41,35 @@ struct iopf_bind_file {
 	struct xarray binds;		/* dev_id -> struct iopf_binding */
 };
 
+/*
+ * Attach, replace, detach and unbind change the domain a report looks its
+ * handler up in, and IOPF on the device: they hold the stream lock, as the
+ * report does (upstream's mock holds its iopf_rwsem the same way), so that no
+ * report runs between the IOPF queue's removal and the handle's.
+ */
+static void iopf_binding_lock(struct iopf_binding *b)
+{
+	lockdep_assert_held(&iopf_bind_lock);
+	mutex_lock(&b->dev->stream_lock);
+}
+
+static void iopf_binding_unlock(struct iopf_binding *b)
+{
+	mutex_unlock(&b->dev->stream_lock);
+}
+
 /* Detach and unbind; the binding stays in its file's table, dead */
 static void iopf_binding_end(struct iopf_binding *b)
 {
 	lockdep_assert_held(&iopf_bind_lock);
 	if (!b->dev)
 		return;
+	iopf_binding_lock(b);
 	if (b->attached)
 		iommufd_device_detach(b->idev, IOMMU_NO_PASID);
 	b->attached = false;
 	iommufd_device_unbind(b->idev);
+	iopf_binding_unlock(b);
 	iommufd_ctx_put(b->ictx);
 	xa_erase(&iopf_bound_sids, b->dev->sid);
 	iopf_dev_put(b->dev);
@@ -86,7 +105,7 @@ bool iopf_bind_info(struct iopf_dev *dev, u32 *dev_id, u32 *pt_id)
 
 static int iopf_bind(struct iopf_bind_file *f, struct iopf_bridge_cmd *cmd)
 {
-	struct iopf_binding *b;
+	struct iopf_binding *b, *old;
 	struct iopf_dev *dev;
 	struct device *pdev;
 	int ret;
@@ -121,6 +140,12 @@ static int iopf_bind(struct iopf_bind_file *f, struct iopf_bridge_cmd *cmd)
 	if (IS_ERR(b->idev)) {
 		ret = PTR_ERR(b->idev);
 		goto out_ctx;
+	}
+	/* iommufd reuses the id of a device a removal unbound: drop that one */
+	old = xa_load(&f->binds, b->dev_id);
+	if (old && !old->dev) {
+		xa_erase(&f->binds, b->dev_id);
+		kfree(old);
 	}
 	ret = xa_insert(&f->binds, b->dev_id, b, GFP_KERNEL);
 	if (ret)
@@ -169,6 +194,12 @@ static long iopf_bind_cmd(struct iopf_bind_file *f, unsigned int ioc,
 
 	mutex_lock(&iopf_bind_lock);
 	b = iopf_binding_get(f, cmd);
+	if (ioc == IOPF_BRIDGE_UNBIND && PTR_ERR_OR_ZERO(b) == -ENODEV) {
+		/* Its device went away: unbound already, forget it */
+		b = xa_erase(&f->binds, cmd->dev_id);
+		kfree(b);
+		goto out_unlock;
+	}
 	if (IS_ERR(b)) {
 		ret = PTR_ERR(b);
 		goto out_unlock;
@@ -176,9 +207,11 @@ static long iopf_bind_cmd(struct iopf_bind_file *f, unsigned int ioc,
 	switch (ioc) {
 	case IOPF_BRIDGE_ATTACH:
 		pt_id = cmd->pt_id;
+		iopf_binding_lock(b);
 		ret = b->attached ?
 			iommufd_device_replace(b->idev, IOMMU_NO_PASID, &pt_id) :
 			iommufd_device_attach(b->idev, IOMMU_NO_PASID, &pt_id);
+		iopf_binding_unlock(b);
 		if (!ret) {
 			b->attached = true;
 			b->pt_id = pt_id;
@@ -190,7 +223,9 @@ static long iopf_bind_cmd(struct iopf_bind_file *f, unsigned int ioc,
 			ret = -EINVAL;
 			break;
 		}
+		iopf_binding_lock(b);
 		iommufd_device_detach(b->idev, IOMMU_NO_PASID);
+		iopf_binding_unlock(b);
 		b->attached = false;
 		break;
 	case IOPF_BRIDGE_UNBIND:
@@ -237,7 +272,7 @@ static int iopf_bind_open(struct inode *inode, struct file *file)
 
 	if (!f)
 		return -ENOMEM;
-	xa_init_flags(&f->binds, XA_FLAGS_ALLOC);
+	xa_init(&f->binds);
 	file->private_data = f;
 	return 0;
 }

@@ -70,6 +70,7 @@ struct iopf_page_response {
 	u32 pasid;
 	u32 grpid;
 	u32 code;
+	u64 seq;	/* 0, or only the request with this SEQ (the bridge) */
 };
 
 typedef int (*iopf_fault_handler_t)(struct iopf_dev *dev,

@@ -334,9 +334,11 @@ enum iopf_stat_attr {
  *   ATTACH  in: dev_id, pt_id (an IOAS or HWPT); out: pt_id (the HWPT)
  *           (attached already: replaces)
  *   DETACH  in: dev_id
- *   UNBIND  in: dev_id (closing the file unbinds what it bound)
- * Errors: -ENODEV (not bridged, or removed since), -EBUSY (bound already),
- * -ENOENT (no such dev_id in this file), iommufd's own errors otherwise.
+ *   UNBIND  in: dev_id (closing the file unbinds what it bound; a binding
+ *           whose device was removed is forgotten)
+ * Errors: -ENODEV (not bridged, or removed since), -EBUSY (bound already, or
+ * this file holds the same dev_id of another iommufd), -ENOENT (no such
+ * dev_id in this file), iommufd's own errors otherwise.
  */
 struct iopf_bridge_cmd {
 	__u32 sid;
