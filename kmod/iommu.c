@@ -426,7 +426,8 @@ static const struct iommu_ops iopf_iommu_ops = {
 
 /**
  * iopf_bridge_report() - the stall record of a bridged device, upstream
- * @dev: the device, its stream lock held (as arm_smmu holds streams_mutex)
+ * @dev: a bridged device, its stream lock held (as arm_smmu holds
+ *       streams_mutex, and as the bridge is set and cleared)
  * @evt: the fault the module's core took as a pending page request
  *
  * Reported from process context: the IOPF core sleeps. When it cannot
@@ -441,8 +442,6 @@ void iopf_bridge_report(struct iopf_dev *dev, const struct iopf_event *evt)
 
 	lockdep_assert_held(&dev->stream_lock);
 	might_sleep();
-	if (!br)
-		return;
 	/* Upstream's decoder takes every stall record the module's takes */
 	if (WARN_ON_ONCE(iopf_upstream_decode(evt->record, false, &prq) !=
 			 IOPF_UP_PAGE_REQ))

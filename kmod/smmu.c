@@ -140,7 +140,8 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id,
 	ret = iopf_report_device_fault(dev, &fault_evt);
 	if (!ret && fault_evt.fault.type == IOPF_FAULT_PAGE_REQ) {
 		/* Pending and heard here; a bridged device's goes upstream too */
-		iopf_bridge_report(dev, &fault_evt);
+		if (dev->bridge)
+			iopf_bridge_report(dev, &fault_evt);
 	} else if (ret == -ENODEV) {
 		/* Removed since the look-up: no stream, nothing to resume */
 		iopf_count_unknown_sid();
