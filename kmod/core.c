@@ -675,6 +675,9 @@ const struct iopf_stat_field iopf_dev_stat_fields[] = {
 	DEV_STAT(mapped_s1, MAPPED_S1),
 	DEV_STAT(mapped_s2, MAPPED_S2),
 	DEV_STAT(access_notify_lost, ACCESS_NOTIFY_LOST),
+	DEV_STAT(vevents, VEVENTS),
+	DEV_STAT(vevent_errors, VEVENT_ERRORS),
+	DEV_STAT(upstream_unhandled, UPSTREAM_UNHANDLED),
 };
 
 const unsigned int iopf_dev_stat_nfields = ARRAY_SIZE(iopf_dev_stat_fields);

@@ -25,32 +25,11 @@
 #include <linux/platform_device.h>
 #include <linux/sched.h>
 
-#include "iopf_testbed.h"
+#include "iopf_iommu.h"
 
 #define IOPF_BRIDGE_PDEV_NAME	"iopf_testbed_bridge"
 /* The model's stage-2 input space: 52 bits */
 #define IOPF_DOMAIN_APERTURE_END	((1ULL << IOPF_STAGE_ADDR_BITS) - 1)
-
-/* A bridged device: the platform device the IOMMU core knows */
-struct iopf_bridge {
-	struct platform_device *pdev;
-	struct iopf_dev *dev;		/* referenced */
-	/* Under the iommu group mutex (attach_dev) */
-	struct iopf_domain *domain;	/* the paging domain attached */
-	struct list_head domain_node;
-	unsigned int iopf_refs;		/* attached domains taking faults */
-	/* The thread inside iommu_report_device_fault(): its responses abort */
-	struct task_struct *reporter;
-	bool removing;
-};
-
-struct iopf_domain {
-	struct iommu_domain domain;
-	/* pages and bridges */
-	struct mutex lock;
-	struct xarray pages;		/* IOVA page -> xa_mk_value(PA page << 4 | perm) */
-	struct list_head bridges;
-};
 
 static struct iopf_iommu {
 	struct iommu_device iommu;
@@ -77,7 +56,7 @@ static struct iopf_domain *to_iopf_domain(struct iommu_domain *domain)
 	return container_of(domain, struct iopf_domain, domain);
 }
 
-static struct iopf_bridge *iopf_bridge_of(struct device *dev)
+struct iopf_bridge *iopf_bridge_of(struct device *dev)
 {
 	if (!dev_is_platform(dev) ||
 	    strcmp(to_platform_device(dev)->name, IOPF_BRIDGE_PDEV_NAME))
@@ -273,43 +252,94 @@ static void iopf_bridge_iopf_disable(struct iopf_bridge *br,
 
 static const struct iommu_domain_ops iopf_paging_ops;
 
-static struct iopf_domain *iopf_paging_domain(struct iommu_domain *domain)
+struct iopf_domain *iopf_paging_domain(struct iommu_domain *domain)
 {
 	return domain && domain->ops == &iopf_paging_ops ?
 		to_iopf_domain(domain) : NULL;
 }
 
-static int iopf_attach(struct iommu_domain *domain, struct device *dev,
-		       struct iommu_domain *old)
+/*
+ * What @domain makes of the device. The blocked domain keeps the stage mode
+ * (its stage 2 is empty: nothing completes), so that a detach, which must
+ * not fail, never meets an access the mode cannot change under.
+ */
+static int iopf_domain_view(struct iommu_domain *domain, struct device *dev,
+			    u32 mode, struct iopf_bridge_view *view)
 {
-	struct iopf_domain *new_dom = iopf_paging_domain(domain);
-	struct iopf_domain *old_dom = iopf_paging_domain(old);
+	memset(view, 0, sizeof(*view));
+	view->mode = mode;
+	if (domain->type == IOMMU_DOMAIN_NESTED)
+		return iopf_nested_view(domain, dev, view);
+	view->s2 = iopf_paging_domain(domain);
+	if (view->s2)
+		view->mode = IOPF_STAGE_MODE_S2;
+	return 0;
+}
+
+/* The device's accesses translate as @mode says (dev->lock: DEV_SET's) */
+static int iopf_bridge_set_mode(struct iopf_bridge *br, u32 mode)
+{
+	int ret;
+
+	mutex_lock(&br->dev->lock);
+	ret = iopf_stages_set_mode(br->dev, mode, NULL);
+	mutex_unlock(&br->dev->lock);
+	return ret;
+}
+
+/*
+ * Every domain's attach_dev: the stage-2 pages, the stage mode, IOPF and the
+ * vmaster follow the domain. On failure the device is left as it was.
+ */
+int iopf_attach(struct iommu_domain *domain, struct device *dev,
+		struct iommu_domain *old)
+{
 	struct iopf_bridge *br = iopf_bridge_of(dev);
+	struct iopf_domain *old_s2;
+	struct iopf_bridge_view view;
+	u32 old_mode;
 	int ret;
 
 	if (WARN_ON(!br))
 		return -ENODEV;
 	iommu_group_mutex_assert(dev);
 
-	ret = iopf_bridge_iopf_enable(br, domain);
+	old_mode = iopf_stages_mode(br->dev);
+	old_s2 = br->view.s2;
+	ret = iopf_domain_view(domain, dev, old_mode, &view);
 	if (ret)
 		return ret;
-	if (old_dom)
-		iopf_domain_unlink(old_dom, br);
-	br->domain = NULL;
-	if (new_dom) {
-		ret = iopf_domain_link(new_dom, br);
-		if (ret) {
-			/* Back to the old domain's view, as the core expects */
-			if (old_dom && !iopf_domain_link(old_dom, br))
-				br->domain = old_dom;
-			iopf_bridge_iopf_disable(br, domain);
+	/* Stalled or retried accesses keep the mode: -EBUSY */
+	if (view.mode != old_mode) {
+		ret = iopf_bridge_set_mode(br, view.mode);
+		if (ret)
 			return ret;
-		}
-		br->domain = new_dom;
 	}
+	ret = iopf_bridge_iopf_enable(br, domain);
+	if (ret)
+		goto err_mode;
+	if (view.s2 != old_s2) {
+		if (old_s2)
+			iopf_domain_unlink(old_s2, br);
+		if (view.s2) {
+			ret = iopf_domain_link(view.s2, br);
+			if (ret) {
+				/* Back to the old domain's view, as the core expects */
+				if (old_s2 && iopf_domain_link(old_s2, br))
+					br->view.s2 = NULL;
+				iopf_bridge_iopf_disable(br, domain);
+				goto err_mode;
+			}
+		}
+	}
+	br->view = view;
 	iopf_bridge_iopf_disable(br, old);
 	return 0;
+
+err_mode:
+	if (view.mode != old_mode)
+		iopf_bridge_set_mode(br, old_mode);
+	return ret;
 }
 
 static const struct iommu_domain_ops iopf_paging_ops = {
@@ -335,7 +365,9 @@ iopf_domain_alloc_paging_flags(struct device *dev, u32 flags,
 {
 	struct iopf_domain *dom;
 
-	if (flags || (user_data && user_data->type != IOMMU_HWPT_DATA_NONE))
+	/* A nesting parent is a paging domain: the vIOMMU's stage 2 */
+	if ((flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT) ||
+	    (user_data && user_data->type != IOMMU_HWPT_DATA_NONE))
 		return ERR_PTR(-EOPNOTSUPP);
 	dom = kzalloc_obj(*dom, GFP_KERNEL);
 	if (!dom)
@@ -416,6 +448,9 @@ static const struct iommu_ops iopf_iommu_ops = {
 	/* One group per device: each binds and attaches on its own */
 	.device_group = generic_device_group,
 	.page_response = iopf_page_response_op,
+	/* The vIOMMU: viommu.c */
+	.get_viommu_size = iopf_get_viommu_size,
+	.viommu_init = iopf_viommu_init,
 	/* SMMUv3 keeps the PASID table: a PASID fault goes to the RID domain */
 	.user_pasid_table = true,
 };
@@ -577,7 +612,7 @@ void iopf_bridge_remove(struct iopf_dev *dev)
 	WRITE_ONCE(dev->bridge, NULL);
 	mutex_unlock(&dev->stream_lock);
 	platform_device_unregister(br->pdev);
-	WARN_ON(br->iopf_refs || br->domain);
+	WARN_ON(br->iopf_refs || br->view.s2 || br->view.vmaster);
 	iopf_dev_put(br->dev);
 	kfree(br);
 }

@@ -16,8 +16,9 @@
  *   bench.c    the benchmark's ceiling: pre-built notifications, test only
  *   iommu.c    upstream's road: a mock IOMMU driver for bridged devices,
  *              their faults through the kernel's IOPF core into iommufd
+ *   viommu.c   its vIOMMU: nested domains, vDEVICEs, the vEVENTQ
  *   iommufd_bind.c  /dev/iopf_testbed: binding them to an iommufd
- * (the last two only where the kernel has iommufd: Kbuild)
+ * (the last three only where the kernel has iommufd: Kbuild)
  */
 #ifndef _IOPF_TESTBED_H
 #define _IOPF_TESTBED_H
@@ -112,6 +113,10 @@ struct iopf_dev_stats {
 	u64 mapped_s1;
 	u64 mapped_s2;
 	u64 access_notify_lost;
+	/* Upstream's road, non-stalled records (viommu.c) */
+	u64 vevents;
+	u64 vevent_errors;
+	u64 upstream_unhandled;
 };
 
 /* What an access is, and where it got: replies and notifications */
@@ -226,7 +231,9 @@ struct iopf_global_stats {
 #define IOPF_QUIRK_U1_GRPID_FIELD	BIT(3)	/* grpid from the SSID, not STAG */
 #define IOPF_QUIRK_U2_NO_PASID_VALID	BIT(4)	/* PASID_VALID dropped */
 #define IOPF_QUIRK_U3_CODE_INVERTED	BIT(5)	/* SUCCESS <-> INVALID */
-#define IOPF_QUIRK_ALL			GENMASK(5, 0)
+#define IOPF_QUIRK_U4_PSID_LEAK		BIT(6)	/* vEVENT with the physical SID */
+#define IOPF_QUIRK_U5_S2_VEVENT		BIT(7)	/* stage-2 events as stage-1 */
+#define IOPF_QUIRK_ALL			GENMASK(7, 0)
 extern unsigned int iopf_quirks;
 
 static inline bool iopf_quirk(unsigned int quirk)
@@ -366,6 +373,7 @@ int iopf_bridge_add(struct iopf_dev *dev, struct netlink_ext_ack *extack);
 int iopf_bridge_del(struct iopf_dev *dev, struct netlink_ext_ack *extack);
 void iopf_bridge_remove(struct iopf_dev *dev);
 void iopf_bridge_report(struct iopf_dev *dev, const struct iopf_event *evt);
+void iopf_bridge_event(struct iopf_dev *dev, const struct iopf_event *evt);
 struct device *iopf_bridge_device(struct iopf_dev *dev);
 int iopf_bind_init(void);
 void iopf_bind_exit(void);
@@ -391,6 +399,8 @@ static inline int iopf_bridge_del(struct iopf_dev *dev,
 static inline void iopf_bridge_remove(struct iopf_dev *dev) {}
 static inline void iopf_bridge_report(struct iopf_dev *dev,
 				      const struct iopf_event *evt) {}
+static inline void iopf_bridge_event(struct iopf_dev *dev,
+				     const struct iopf_event *evt) {}
 static inline int iopf_bind_init(void) { return 0; }
 static inline void iopf_bind_exit(void) {}
 static inline bool iopf_bind_info(struct iopf_dev *dev, u32 *dev_id,

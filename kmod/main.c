@@ -15,7 +15,7 @@
 unsigned int iopf_quirks;
 module_param_named(quirks, iopf_quirks, uint, 0444);
 MODULE_PARM_DESC(quirks,
-		 "Reproduce the RFC as posted, to prove the tests catch it: 0x1 B1 filtered faults leak the device lock, 0x2 B2 update's inverted check (NULL dereference), 0x4 B3 stage-2 IPA shifted to a frame number; bugs planted in the upstream bridge: 0x8 U1 grpid from the SSID, 0x10 U2 PASID_VALID dropped, 0x20 U3 response code inverted");
+		 "Reproduce the RFC as posted, to prove the tests catch it: 0x1 B1 filtered faults leak the device lock, 0x2 B2 update's inverted check (NULL dereference), 0x4 B3 stage-2 IPA shifted to a frame number; bugs planted in the upstream bridge: 0x8 U1 grpid from the SSID, 0x10 U2 PASID_VALID dropped, 0x20 U3 response code inverted, 0x40 U4 the physical StreamID on the vEVENTQ, 0x80 U5 stage-2 events on the vEVENTQ");
 
 /*
  * Upstream's road (iommu.c) where the kernel has iommufd. The module loads

@@ -152,6 +152,10 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id,
 					IOPF_ORIGIN_REPORT_FAILED);
 		mutex_unlock(&dev->lock);
 	}
+	/* Heard (or filtered) here; upstream sends it its own way */
+	if (ret != -ENODEV && fault_evt.fault.type != IOPF_FAULT_PAGE_REQ &&
+	    dev->bridge)
+		iopf_bridge_event(dev, &fault_evt);
 	mutex_unlock(&dev->stream_lock);
 
 out_log:

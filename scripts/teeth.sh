@@ -5,7 +5,7 @@
 #
 #   scripts/teeth.sh [--baseline KTAP] [--run SCRIPT] SERIES INITRAMFS [QUIRK...]
 #
-# QUIRK: B1 B2 B3 (default all), the RFC's bugs; U1 U2 U3, bugs planted in
+# QUIRK: B1 B2 B3 (default all), the RFC's bugs; U1 .. U5, bugs planted in
 # the upstream bridge (kmod/iommu.c; only cells whose kernel has iommufd catch
 # them, with --run upstream.sh: that suite alone). --baseline names the KTAP
 # of a run without quirks (scripts/test-all.sh passes its own): tests failing
@@ -27,12 +27,12 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-[ $# -ge 2 ] || { echo "usage: $0 [--baseline KTAP] [--run SCRIPT] SERIES INITRAMFS [B1|B2|B3|U1|U2|U3...]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 [--baseline KTAP] [--run SCRIPT] SERIES INITRAMFS [B1|B2|B3|U1..U5...]" >&2; exit 2; }
 series=$1 initramfs=$2
 shift 2
 [ $# -gt 0 ] || set -- B1 B2 B3
 
-declare -A bit=([B1]=0x1 [B2]=0x2 [B3]=0x4 [U1]=0x8 [U2]=0x10 [U3]=0x20)
+declare -A bit=([B1]=0x1 [B2]=0x2 [B3]=0x4 [U1]=0x8 [U2]=0x10 [U3]=0x20 [U4]=0x40 [U5]=0x80)
 logs=build/logs
 mkdir -p "$logs"
 uncaught=0

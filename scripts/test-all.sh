@@ -9,7 +9,7 @@
 # on the Debian x86-64 cells, and the teeth run (the suite again per quirk
 # of scripts/teeth.sh, each RFC bug caught) on the newest Debian x86-64 cell
 # and the newest arm64 cell (there also the bugs planted in the upstream
-# bridge, U1-U3, against upstream.sh). The cells built from source have
+# bridge, U1-U5, against upstream.sh). The cells built from source have
 # iommufd: iopf_upstream_test runs in their suite and upstream-vmm.sh (iopfd
 # as the VMM on upstream's road) after it. The newest kernel (7.2, built from source by
 # scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
@@ -250,8 +250,10 @@ if [ -n "$host_ok" ]; then
 		[ -z "$b" ] || bins+=("$b")
 	done
 	# Built only with the iommufd uAPI: where it is absent, so is its suite
-	b=$(host_program tests/selftests iopf_upstream_test)
-	if [ -n "$b" ]; then bins+=("$b"); elif [ ${#uapi_args[@]} -gt 0 ]; then echo "warning: no iopf_upstream_test was built"; fi
+	for t in iopf_upstream_test iopf_nested_test; do
+		b=$(host_program tests/selftests "$t")
+		if [ -n "$b" ]; then bins+=("$b"); elif [ ${#uapi_args[@]} -gt 0 ]; then echo "warning: no $t was built"; fi
+	done
 fi
 
 # Without it, ynl.sh fails in the guest ("no iopf_ynl"): stale ones are not used.
@@ -263,7 +265,7 @@ bins_arm64=()
 build_arm64() {
 	local t b
 	local upstream=()
-	[ ${#uapi_args[@]} -eq 0 ] || upstream=(tests/selftests/iopf_upstream_test)
+	[ ${#uapi_args[@]} -eq 0 ] || upstream=(tests/selftests/iopf_upstream_test tests/selftests/iopf_nested_test)
 	step "cmake configure arm64" cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 		"${uapi_args[@]}" &&
 		step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
@@ -314,7 +316,7 @@ guest_run() {
 
 # Teeth: the suite must catch each of the RFC's bugs (one case per quirk),
 # and, where the kernel has iommufd (a cell built from source), each bug
-# planted in the upstream bridge (U1-U3, its suite alone: upstream.sh)
+# planted in the upstream bridge (U1-U5, its suite alone: upstream.sh)
 run_teeth() {
 	local s=$1 initramfs=$2 base=$3 t0 rc=0 p f teeth_out
 	t0=$(now)
@@ -325,7 +327,7 @@ run_teeth() {
 	if [[ ${krel[$s]} == *-iopf-* ]] && [ ${#uapi_args[@]} -gt 0 ]; then
 		IOPF_TEETH_TIMEOUT=$(timeout_for "$s") \
 			scripts/teeth.sh --baseline "$LOGS/ktap-${krel[$s]}-${base%.sh}.txt" --run upstream.sh \
-			"$s" "$initramfs" U1 U2 U3 | tee -a "$teeth_out" || rc=$?
+			"$s" "$initramfs" U1 U2 U3 U4 U5 | tee -a "$teeth_out" || rc=$?
 	fi
 	p=$(grep -c ': caught by' "$teeth_out" || true)
 	f=$(grep -c ': NOT CAUGHT' "$teeth_out" || true)

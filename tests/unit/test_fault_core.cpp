@@ -452,3 +452,51 @@ TEST_CASE("perm_granted: every bit asked must be granted", "[fault_core][stages]
 	CHECK_FALSE(iopf_perm_granted(IOPF_PERM_READ | IOPF_PERM_EXEC, IOPF_PERM_READ));
 	CHECK_FALSE(iopf_perm_granted(IOPF_PERM_READ, 0));
 }
+
+TEST_CASE("iopf_vste_check() takes what arm_smmu_validate_vste() takes", "[fault_core][nested]")
+{
+	const uint64_t s1 = STRTAB_STE_0_V | FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_S1_TRANS);
+	const uint64_t bypass = STRTAB_STE_0_V | FIELD_PREP(STRTAB_STE_0_CFG, STRTAB_STE_0_CFG_BYPASS);
+	enum iopf_vste_config cfg;
+
+	uint64_t ste[2] = {s1 | FIELD_PREP(STRTAB_STE_0_S1CTXPTR_MASK, 0x1234u),
+			   FIELD_PREP(STRTAB_STE_1_EATS, STRTAB_STE_1_EATS_TRANS) | STRTAB_STE_1_S1STALLD};
+	CHECK(iopf_vste_check(ste, &cfg) == 0);
+	CHECK(cfg == IOPF_VSTE_S1_TRANS);
+	CHECK(ste[1] == STRTAB_STE_1_S1STALLD); /* EATS is the host's */
+
+	uint64_t by[2] = {bypass, 0};
+	CHECK(iopf_vste_check(by, &cfg) == 0);
+	CHECK(cfg == IOPF_VSTE_BYPASS);
+
+	/* Without V: zeroed, abort, whatever else it says */
+	uint64_t inval[2] = {~STRTAB_STE_0_V, ~0ull};
+	CHECK(iopf_vste_check(inval, &cfg) == 0);
+	CHECK(cfg == IOPF_VSTE_ABORT);
+	CHECK(inval[0] == 0);
+	CHECK(inval[1] == 0);
+
+	for (uint64_t c : {1u, 2u, 3u, 6u, 7u}) {
+		uint64_t bad[2] = {STRTAB_STE_0_V | FIELD_PREP(STRTAB_STE_0_CFG, c), 0};
+		CHECK(iopf_vste_check(bad, &cfg) == -EIO);
+	}
+	uint64_t high[2] = {s1 | (1ull << 52), 0};
+	CHECK(iopf_vste_check(high, &cfg) == -EIO);
+	uint64_t w1[2] = {s1, 1ull << 8};
+	CHECK(iopf_vste_check(w1, &cfg) == -EIO);
+	uint64_t s1chk[2] = {s1, FIELD_PREP(STRTAB_STE_1_EATS, 2u)};
+	CHECK(iopf_vste_check(s1chk, &cfg) == -EIO);
+}
+
+TEST_CASE("iopf_vevent_build() swaps the StreamID for the vSID, nothing else", "[fault_core][nested]")
+{
+	const uint64_t evt[4] = {0x0000123400000000ull | EVT_ID_TRANSLATION_FAULT | EVTQ_0_SSV | (5ull << 12),
+				 EVTQ_1_RnW | EVTQ_1_PnU, 0xdead000, 0x9000};
+	uint64_t out[4];
+
+	iopf_vevent_build(evt, 0x42, out);
+	CHECK(FIELD_GET(EVTQ_0_SID, out[0]) == 0x42u);
+	CHECK((out[0] & ~EVTQ_0_SID) == (evt[0] & ~EVTQ_0_SID));
+	for (int i = 1; i < 4; i++)
+		CHECK(out[i] == evt[i]);
+}

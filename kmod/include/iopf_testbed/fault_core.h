@@ -456,4 +456,99 @@ iopf_upstream_decode(const u64 *evt, bool nested, struct iopf_upstream_prq *prq)
 	return IOPF_UP_PAGE_REQ;
 }
 
+/*
+ * The vIOMMU's two records (Linux 7.2, arm-smmu-v3-iommufd.c).
+ *
+ * A guest's Stream Table Entry, as iommufd takes it for a nested domain
+ * (struct iommu_hwpt_arm_smmuv3, words in CPU order here): only the fields a
+ * guest may own (STRTAB_STE_*_NESTING_ALLOWED), and Config abort, bypass
+ * (stage 2 only) or stage-1 translate (both stages).
+ */
+#define STRTAB_STE_0_V			BIT_ULL(0)
+#define STRTAB_STE_0_CFG		GENMASK_ULL(3, 1)
+#define STRTAB_STE_0_CFG_ABORT		0
+#define STRTAB_STE_0_CFG_BYPASS		4
+#define STRTAB_STE_0_CFG_S1_TRANS	5
+#define STRTAB_STE_0_S1FMT		GENMASK_ULL(5, 4)
+#define STRTAB_STE_0_S1CTXPTR_MASK	GENMASK_ULL(51, 6)
+#define STRTAB_STE_0_S1CDMAX		GENMASK_ULL(63, 59)
+#define STRTAB_STE_0_NESTING_ALLOWED					\
+	(STRTAB_STE_0_V | STRTAB_STE_0_CFG | STRTAB_STE_0_S1FMT |	\
+	 STRTAB_STE_0_S1CTXPTR_MASK | STRTAB_STE_0_S1CDMAX)
+#define STRTAB_STE_1_S1DSS		GENMASK_ULL(1, 0)
+#define STRTAB_STE_1_S1CIR		GENMASK_ULL(3, 2)
+#define STRTAB_STE_1_S1COR		GENMASK_ULL(5, 4)
+#define STRTAB_STE_1_S1CSH		GENMASK_ULL(7, 6)
+#define STRTAB_STE_1_S1STALLD		BIT_ULL(27)
+#define STRTAB_STE_1_EATS		GENMASK_ULL(29, 28)
+#define STRTAB_STE_1_EATS_ABT		0
+#define STRTAB_STE_1_EATS_TRANS		1
+#define STRTAB_STE_1_NESTING_ALLOWED					\
+	(STRTAB_STE_1_S1DSS | STRTAB_STE_1_S1CIR | STRTAB_STE_1_S1COR |	\
+	 STRTAB_STE_1_S1CSH | STRTAB_STE_1_S1STALLD | STRTAB_STE_1_EATS)
+
+/* What a nested domain makes of its device (arm_smmu_make_nested_domain_ste) */
+enum iopf_vste_config {
+	IOPF_VSTE_ABORT,	/* also a vSTE without V */
+	IOPF_VSTE_BYPASS,	/* stage 2 only */
+	IOPF_VSTE_S1_TRANS,	/* stage 1, then stage 2 */
+};
+
+/**
+ * iopf_vste_check() - arm_smmu_validate_vste()
+ * @ste: the vSTE, words in CPU order; without V it is zeroed, and EATS is
+ *       cleared (the host sets it), as upstream does
+ * @cfg: what the domain does
+ *
+ * Return: 0, or -EIO for a field a guest may not set or a Config or EATS
+ * value the host does not take (the errno iommufd returns).
+ */
+static inline int iopf_vste_check(u64 *ste, enum iopf_vste_config *cfg)
+{
+	u64 eats;
+
+	*cfg = IOPF_VSTE_ABORT;
+	if (!(ste[0] & STRTAB_STE_0_V)) {
+		ste[0] = 0;
+		ste[1] = 0;
+		return 0;
+	}
+	if ((ste[0] & ~STRTAB_STE_0_NESTING_ALLOWED) ||
+	    (ste[1] & ~STRTAB_STE_1_NESTING_ALLOWED))
+		return -EIO;
+	switch (FIELD_GET(STRTAB_STE_0_CFG, ste[0])) {
+	case STRTAB_STE_0_CFG_ABORT:
+		break;
+	case STRTAB_STE_0_CFG_BYPASS:
+		*cfg = IOPF_VSTE_BYPASS;
+		break;
+	case STRTAB_STE_0_CFG_S1_TRANS:
+		*cfg = IOPF_VSTE_S1_TRANS;
+		break;
+	default:
+		return -EIO;
+	}
+	eats = FIELD_GET(STRTAB_STE_1_EATS, ste[1]);
+	if (eats != STRTAB_STE_1_EATS_ABT && eats != STRTAB_STE_1_EATS_TRANS)
+		return -EIO;
+	ste[1] &= ~STRTAB_STE_1_EATS;
+	return 0;
+}
+
+/**
+ * iopf_vevent_build() - arm_vmaster_report_event(): the record a vEVENTQ
+ * carries, the physical StreamID replaced by the guest's
+ * @evt: the record, words in CPU order
+ * @vsid: the vDEVICE's virtual ID
+ * @out: the vEVENTQ's record, words in CPU order (iommufd's are LE)
+ */
+static inline void iopf_vevent_build(const u64 *evt, u32 vsid, u64 *out)
+{
+	int i;
+
+	out[0] = (evt[0] & ~EVTQ_0_SID) | FIELD_PREP(EVTQ_0_SID, (u64)vsid);
+	for (i = 1; i < IOPF_EVT_DWORDS; i++)
+		out[i] = evt[i];
+}
+
 #endif /* _IOPF_TESTBED_FAULT_CORE_H */

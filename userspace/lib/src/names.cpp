@@ -403,6 +403,12 @@ std::string stat_name(int attr) {
         return "mapped_s2";
     case IOPF_STAT_A_ACCESS_NOTIFY_LOST:
         return "access_notify_lost";
+    case IOPF_STAT_A_VEVENTS:
+        return "vevents";
+    case IOPF_STAT_A_VEVENT_ERRORS:
+        return "vevent_errors";
+    case IOPF_STAT_A_UPSTREAM_UNHANDLED:
+        return "upstream_unhandled";
     default:
         return fmt::format("stat{}", attr);
     }

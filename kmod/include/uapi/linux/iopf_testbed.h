@@ -319,6 +319,10 @@ enum iopf_stat_attr {
 	IOPF_STAT_A_MAPPED_S1,		/* stage-1 pages mapped now */
 	IOPF_STAT_A_MAPPED_S2,		/* stage-2 pages mapped now */
 	IOPF_STAT_A_ACCESS_NOTIFY_LOST,	/* ACCESS_NTF that could not be sent */
+	/* Upstream's road: a bridged device's non-stalled records */
+	IOPF_STAT_A_VEVENTS,		/* put on its vIOMMU's vEVENTQ */
+	IOPF_STAT_A_VEVENT_ERRORS,	/* for a vEVENTQ, but none took it */
+	IOPF_STAT_A_UPSTREAM_UNHANDLED,	/* upstream delivers them nowhere */
 
 	__IOPF_STAT_A_MAX,
 	IOPF_STAT_A_MAX = __IOPF_STAT_A_MAX - 1

@@ -46,10 +46,11 @@ inline constexpr int kDevStatLast = IOPF_STAT_A_AUTO_ABORTS;
 inline constexpr int kGlobalStatFirst = IOPF_STAT_A_RECORDS;
 inline constexpr int kGlobalStatLast = IOPF_STAT_A_RESUME_SEQ;
 // Added later, at the end of the numbering: per device RESUME_LOST ..
-// TIMEOUTS, then the access model's ACCESSES .. ACCESS_NOTIFY_LOST;
-// globally RESUME_LOST.
+// TIMEOUTS, then the access model's ACCESSES .. ACCESS_NOTIFY_LOST, then
+// upstream's road's VEVENTS .. UPSTREAM_UNHANDLED (0 here: the model bridges
+// no device); globally RESUME_LOST.
 inline constexpr int kDevStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
-inline constexpr int kDevStatExtraLast = IOPF_STAT_A_ACCESS_NOTIFY_LOST;
+inline constexpr int kDevStatExtraLast = IOPF_STAT_A_UPSTREAM_UNHANDLED;
 inline constexpr int kGlobalStatExtraFirst = IOPF_STAT_A_RESUME_LOST;
 inline constexpr int kGlobalStatExtraLast = IOPF_STAT_A_RESUME_LOST;
 // The module's default pending_limit: requests beyond are aborted.
