@@ -87,6 +87,10 @@ Collected collect(const std::string& path, std::optional<uint32_t> sid,
         if (!kind || !kind->is_string() || kind->as_string() != "fault")
             return;
         if (const iopf::Json* via = j.find("via")) {
+            // A nested device's vEVENTQ record: its netlink line is above
+            // too; `stats` counts these (vevents).
+            if (via->is_string() && via->as_string() == "vevent")
+                return;
             // Upstream's road: the same record's netlink line is above.
             if (!via->is_string() || via->as_string() != "iommufd" || !iommufd_line_ok(j)) {
                 bad++;

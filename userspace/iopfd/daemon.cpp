@@ -423,8 +423,21 @@ void Daemon::setup_device(const iopf::DeviceConfig& d) {
 
 #ifdef IOPF_HAVE_IOMMUFD
 void Daemon::setup_road(const iopf::DeviceConfig& d) {
-    if (road_ && road_->find(d.sid))
-        return; // set up already (a reload that changed the flags)
+    if (road_) {
+        if (const RoadDevice* r = road_->find(d.sid)) {
+            // Set up already (a reload that changed the flags); a change of
+            // nesting makes it anew.
+            const bool was_nested = static_cast<bool>(r->nested);
+            const bool same_nest = was_nested == d.nested.has_value()
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+                                   && (!was_nested || r->nested->cfg == *d.nested)
+#endif
+                ;
+            if (same_nest)
+                return;
+            leave_road(d.sid, false);
+        }
+    }
     auto info = client_->dev_get(d.sid);
     if (!info.bridged.value_or(false)) {
         client_->dev_set(d.sid, std::nullopt, std::nullopt, std::nullopt, true);
@@ -442,23 +455,56 @@ void Daemon::setup_road(const iopf::DeviceConfig& d) {
         }
         road_ = std::make_unique<Road>();
     }
-    RoadDevice& r = road_->add(d.sid);
-    log("device {:#x}: upstream's road: dev_id {}, ioas {}, hwpt {}, fault queue {} (fd {})",
-        d.sid, r.dev_id, r.ioas, r.hwpt, r.fq.id(), r.fq.fd());
+    RoadDevice& r = road_->add(d.sid, d.nested);
     iopf::Json j = iopf::Json::object();
     j.set("sid", d.sid);
     j.set("dev_id", r.dev_id);
     j.set("ioas", r.ioas);
-    j.set("hwpt", r.hwpt);
+    j.set("hwpt", r.attached_hwpt());
     j.set("fault_queue", r.fq.id());
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+    if (r.nested) {
+        const RoadNested& n = *r.nested;
+        log("device {:#x}: upstream's road, nested: dev_id {}, ioas {}, parent {}, viommu {}, "
+            "vdevice {} (vSID {:#x}), nested hwpt {} (vSTE s1_translate), fault queue {} (fd "
+            "{}), veventq {} (fd {}, depth {}), unattributed={}",
+            d.sid, r.dev_id, r.ioas, n.parent.id(), n.viommu.id(), n.vdev.id(), n.cfg.vsid,
+            n.hwpt.id(), r.fq.id(), r.fq.fd(), n.veq.id(), n.veq.fd(), n.cfg.veventq_depth,
+            iopf::unattributed_name(n.cfg.unattributed));
+        j.set("nested", true);
+        j.set("parent", n.parent.id());
+        j.set("viommu", n.viommu.id());
+        j.set("vdevice", n.vdev.id());
+        j.set("vsid", n.cfg.vsid);
+        j.set("veventq", n.veq.id());
+        j.set("veventq_depth", n.cfg.veventq_depth);
+        j.set("unattributed", iopf::unattributed_name(n.cfg.unattributed));
+    } else
+#endif
+        log("device {:#x}: upstream's road: dev_id {}, ioas {}, hwpt {}, fault queue {} (fd {})",
+            d.sid, r.dev_id, r.ioas, r.hwpt, r.fq.id(), r.fq.fd());
     daemon_line("iommufd_up", j);
 }
 
 void Daemon::leave_road(uint32_t sid, bool unbridge) {
-    if (!road_ || !road_->remove(sid))
+    if (!road_)
         return;
     iopf::Json j = iopf::Json::object();
     j.set("sid", sid);
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+    if (RoadDevice* d = road_->find(sid); d && d->nested) {
+        drain_vevents(sid); // what is queued still, before the queue goes
+        iopf::Json books = vevent_books(*d);
+        log("device {:#x}: vEVENTQ books: {} received, {} lost ({} in gaps, {} at a tail), {} "
+            "inconsistent",
+            sid, books.at("received").as_u64(), books.at("lost").as_u64(),
+            books.at("gap_missing").as_u64(), books.at("tail_missing").as_u64(),
+            books.at("inconsistent").as_u64());
+        j.set("vevents", books);
+    }
+#endif
+    if (!road_->remove(sid))
+        return;
     daemon_line("iommufd_down", j);
     log("device {:#x}: left upstream's road (fault queue, binding, HWPT, IOAS released)", sid);
     if (unbridge && client_) {
@@ -503,7 +549,12 @@ void Daemon::drain_road(uint32_t sid) {
     unconfigured.pending = true;
     for (const auto& f : batch) {
         const iopf::Action& a = dev ? dev->l2 : unconfigured;
-        outs.push_back(road_->handle(*d, f, a));
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+        if (d->nested && dev)
+            outs.push_back(nested_request(*d, f, *dev));
+        else
+#endif
+            outs.push_back(road_->handle(*d, f, a));
         const PgFaultOutcome& o = outs.back();
         if (!o.code)
             continue;
@@ -543,14 +594,129 @@ void Daemon::drain_road(uint32_t sid) {
             warn("device {:#x}: iommufd page request {:#x} (cookie {}): invalid: {}", sid, f.addr,
                  f.cookie, o.why);
         if (opts_.verbose)
-            debug("iommufd sid={:#x} dev_id={} grpid={} addr={:#x} cookie={}: {} -> {}, {} "
+            debug("iommufd sid={:#x} dev_id={} grpid={} addr={:#x} cookie={}{}: {} -> {}, {} "
                   "page(s) mapped, {} already, {} us",
-                  sid, f.dev_id, f.grpid, f.addr, f.cookie, o.action,
+                  sid, f.dev_id, f.grpid, f.addr, f.cookie,
+                  o.inferred.empty() ? std::string() : " inferred " + o.inferred, o.action,
                   o.code ? (*o.code == IOMMUFD_PAGE_RESP_SUCCESS ? "success" : "invalid")
                          : "unanswered",
                   o.pages(), o.already, o.us);
     }
 }
+
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+// A nested device's page request has no stage. unattributed=walk walks as
+// the module does: a stage-1 table page (the guest model's TTB, the
+// module's default) iopfd has not mapped in stage 2 is the fault; else the
+// guest's stage-1 table (over netlink): an IOVA it maps faulted in stage 2,
+// at IPA = S1(IOVA). Both are the VMM's (l2=). Anything else, and every
+// request under unattributed=forward, goes to the guest as a stage-1 fault
+// (l1=), as an upstream VMM forwards it.
+PgFaultOutcome Daemon::nested_request(RoadDevice& d, const iommu_hwpt_pgfault& f,
+                                      const iopf::DeviceConfig& dev) {
+    const auto t0 = Clock::now();
+    const std::optional<uint32_t> pasid =
+        f.flags & IOMMU_PGFAULT_FLAGS_PASID_VALID ? std::optional(f.pasid) : std::nullopt;
+    std::string walk;
+    if (d.nested->cfg.unattributed == iopf::Unattributed::walk) {
+        if (!client_) {
+            walk = "module absent: stage 1 unread";
+        } else {
+            try {
+                WalkResult w = walk_nested(f.addr, f.perm, d.mapped,
+                                           client_->mappings(d.sid, IOPF_STAGE_1, pasid));
+                walk = w.what;
+                if (w.ipa) {
+                    PgFaultOutcome o = road_->handle_at(d, f, *w.ipa, dev.l2);
+                    o.inferred = "stage2";
+                    o.walk = walk;
+                    o.ipa = w.ipa;
+                    o.stage = IOPF_STAGE_2;
+                    return o;
+                }
+            } catch (const std::exception& e) {
+                walk = std::string("reading stage 1: ") + e.what();
+            }
+        }
+    }
+    // Stage 1: the guest's.
+    PgFaultOutcome o;
+    o.inferred = "stage1";
+    o.walk = walk;
+    o.stage = IOPF_STAGE_1;
+    o.action = dev.l1.to_string();
+    const iopf::Action& a = dev.l1;
+    if (a.pending)
+        return o; // the module's timeout aborts it
+    std::optional<FixUp> r;
+    if (GuestModel::decide(a) != GuestModel::Decision::none) {
+        if (!client_) {
+            o.code = IOMMUFD_PAGE_RESP_INVALID;
+            o.why = "module absent: the guest's stage 1 cannot be mapped";
+        } else {
+            ClientTables tables(*client_);
+            r = guest_.handle(forwarded_fault(d.sid, f), a, tables);
+        }
+    }
+    if (r) {
+        o.code =
+            r->code == IOPF_RESP_SUCCESS ? IOMMUFD_PAGE_RESP_SUCCESS : IOMMUFD_PAGE_RESP_INVALID;
+        o.window = r->window;
+        o.mapped = r->mapped;
+        o.already = r->already;
+        o.why = r->why;
+    } else if (!o.code) {
+        o.code =
+            a.code == IOPF_RESP_SUCCESS ? IOMMUFD_PAGE_RESP_SUCCESS : IOMMUFD_PAGE_RESP_INVALID;
+    }
+    o.us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+    return o;
+}
+
+void Daemon::drain_vevents(uint32_t sid) {
+    RoadDevice* d = road_ ? road_->find(sid) : nullptr;
+    if (!d || !d->nested || !d->nested->veq)
+        return;
+    std::span<const iopf::Vevent> batch;
+    try {
+        batch = d->nested->veq.read(64);
+    } catch (const std::exception& e) {
+        err("device {:#x}: {}", sid, e.what());
+        return;
+    }
+    if (batch.empty())
+        return;
+    last_activity_ = Clock::now();
+    for (const auto& e : batch) {
+        const iopf::VeventLedger::Fed fed = d->nested->ledger.feed(e.flags, e.sequence);
+        summary_.vevents.lost += fed.lost;
+        if (auto loss = vevent_loss_line(*d, e, fed)) {
+            store_->append(*loss);
+            if (fed.kind == iopf::VeventLedger::Kind::inconsistent) {
+                summary_.vevents.inconsistent++;
+                warn("device {:#x}: vEVENTQ {}: {}", sid, d->nested->veq.id(), fed.why);
+            } else {
+                (fed.kind == iopf::VeventLedger::Kind::gap ? summary_.vevents.gaps
+                                                           : summary_.vevents.tails)++;
+                warn("device {:#x}: vEVENTQ {}: {} event(s) lost (sequence {}..{}{})", sid,
+                     d->nested->veq.id(), fed.lost, fed.first_lost,
+                     (fed.first_lost + fed.lost - 1) & iopf::VeventLedger::kSeqMask,
+                     fed.kind == iopf::VeventLedger::Kind::gap ? ", a jump without LOST_EVENTS"
+                                                               : ", LOST_EVENTS");
+            }
+        }
+        if (e.lost_events())
+            continue; // a header alone: no record
+        iopf::Json line = vevent_line(*d, e, fed);
+        store_->append(line);
+        summary_.vevents.received++;
+        if (opts_.verbose)
+            debug("vevent sid={:#x} vsid={:#x} seq={} {} {:#x}", sid, d->nested->cfg.vsid,
+                  e.sequence, iopf_evt_name(iopf_evt_id(e.evt.data())), e.evt[2]);
+    }
+}
+#endif
 #else
 void Daemon::setup_road(const iopf::DeviceConfig& d) {
     // The configuration refuses delivery=iommufd in this build.
@@ -560,6 +726,7 @@ void Daemon::setup_road(const iopf::DeviceConfig& d) {
 void Daemon::leave_road(uint32_t, bool) {}
 void Daemon::release_road(const char*, bool) {}
 void Daemon::drain_road(uint32_t) {}
+void Daemon::drain_vevents(uint32_t) {}
 #endif
 
 // After a loss, the pending page requests are what can still be answered.
@@ -859,15 +1026,27 @@ int Daemon::run() {
 
     bool stop = false;
     std::vector<pollfd> pfd;
-    std::vector<uint32_t> road_sids; // pfd[2 + i] is road_sids[i]'s fault queue
+    // pfd[2 + i] is road_fds[i]: a device's fault queue, or its vEVENTQ
+    struct RoadFd {
+        uint32_t sid;
+        bool vevents;
+    };
+    std::vector<RoadFd> road_fds;
     while (!stop) {
         pfd.assign({{events_->fd(), POLLIN, 0}, {sfd, POLLIN, 0}});
-        road_sids.clear();
+        road_fds.clear();
 #ifdef IOPF_HAVE_IOMMUFD
         if (road_)
             for (uint32_t sid : road_->sids()) {
-                road_sids.push_back(sid);
-                pfd.push_back({road_->find(sid)->fq.fd(), POLLIN, 0});
+                const RoadDevice* rd = road_->find(sid);
+                road_fds.push_back({sid, false});
+                pfd.push_back({rd->fq.fd(), POLLIN, 0});
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+                if (rd->nested && rd->nested->veq) {
+                    road_fds.push_back({sid, true});
+                    pfd.push_back({rd->nested->veq.fd(), POLLIN, 0});
+                }
+#endif
             }
 #endif
         int n = poll(pfd.data(), pfd.size(), poll_timeout_ms());
@@ -883,10 +1062,15 @@ int Daemon::run() {
                 err("receiving notifications: {}", e.what());
             }
         }
-        // Upstream's road: each fault queue with page requests, a batch each.
-        for (std::size_t i = 0; n > 0 && i < road_sids.size(); i++)
-            if (pfd[2 + i].revents & (POLLIN | POLLERR))
-                drain_road(road_sids[i]);
+        // Upstream's road: each fault queue with page requests and each
+        // vEVENTQ with events, a batch each.
+        for (std::size_t i = 0; n > 0 && i < road_fds.size(); i++)
+            if (pfd[2 + i].revents & (POLLIN | POLLERR)) {
+                if (road_fds[i].vevents)
+                    drain_vevents(road_fds[i].sid);
+                else
+                    drain_road(road_fds[i].sid);
+            }
         if (family_event_) {
             family_event_ = false;
             next_check_ = Clock::now();

@@ -20,22 +20,30 @@
 #include "options.hpp"
 #include "paging.hpp"
 #include "store_lock.hpp"
+#ifdef IOPF_HAVE_IOMMUFD
+#include "iopf/iommufd.hpp" // IOPF_HAVE_IOMMUFD_NESTED
+#endif
 
 namespace iopfd {
 
 using Clock = std::chrono::steady_clock;
 
 // What this build can be configured to do: without the iommufd uAPI,
-// delivery=iommufd is refused where the file says it.
+// delivery=iommufd is refused where the file says it, and nested=on without
+// its vIOMMU/vEVENTQ part (6.15+).
 inline iopf::ConfigCaps config_caps() {
-#ifdef IOPF_HAVE_IOMMUFD
-    return {.iommufd = true};
+#if defined(IOPF_HAVE_IOMMUFD_NESTED)
+    return {.iommufd = true, .nested = true};
+#elif defined(IOPF_HAVE_IOMMUFD)
+    return {.iommufd = true, .nested = false};
 #else
-    return {.iommufd = false};
+    return {.iommufd = false, .nested = false};
 #endif
 }
 
 class Road; // road.hpp: upstream's road (IOPF_HAVE_IOMMUFD)
+struct RoadDevice;
+struct PgFaultOutcome;
 
 class Daemon : public iopf::EventSink {
   public:
@@ -87,6 +95,14 @@ class Daemon : public iopf::EventSink {
     // One batch of a device's fault queue: policy, fix-ups, one write of
     // the answers, store lines.
     void drain_road(uint32_t sid);
+    // One batch of a nested device's vEVENTQ: the books, store lines.
+    void drain_vevents(uint32_t sid);
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+    // A nested device's page request, by its unattributed= policy: the
+    // guest's (stage 1, l1=) or ours (stage 2 at S1(IOVA), l2=).
+    PgFaultOutcome nested_request(RoadDevice& d, const iommu_hwpt_pgfault& f,
+                                  const iopf::DeviceConfig& dev);
+#endif
     void resync();
     // A sync point: count the tail against STATS_GET's FAULT_SEQ/RESUME_SEQ
     // when the socket is drained and quiet (final: at exit, insist a little).

@@ -27,6 +27,17 @@ void print_config(const iopfd::Options& o, const iopf::Config& c) {
     std::cout << fmt::format("rcvbuf {} ({})\n", o.rcvbuf.value_or(c.rcvbuf.value_or(16u << 20)),
                              from(o.rcvbuf.has_value(), c.rcvbuf.has_value()));
     for (const auto& d : c.devices) {
+        if (d.nested) {
+            // Upstream's road, nested: the guest's l1 for what is forwarded,
+            // l2 for what the walk finds to be stage 2.
+            std::cout << fmt::format("device {:#x} flags={} delivery=iommufd nested=on vsid={:#x} "
+                                     "veventq_depth={} unattributed={} l1={} l2={}\n",
+                                     d.sid, iopf::format_report_flags(d.flags), d.nested->vsid,
+                                     d.nested->veventq_depth,
+                                     iopf::unattributed_name(d.nested->unattributed),
+                                     d.l1.to_string(), d.l2.to_string());
+            continue;
+        }
         if (d.delivery == iopf::Delivery::iommufd) {
             // Upstream's road: no stage, every page request is l2's.
             std::cout << fmt::format("device {:#x} flags={} delivery=iommufd l2={}\n", d.sid,

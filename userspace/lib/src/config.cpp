@@ -16,6 +16,10 @@ const char* delivery_name(Delivery d) {
     return d == Delivery::iommufd ? "iommufd" : "netlink";
 }
 
+const char* unattributed_name(Unattributed u) {
+    return u == Unattributed::walk ? "walk" : "forward";
+}
+
 std::string Action::to_string() const {
     if (pending)
         return "pending";
@@ -158,12 +162,58 @@ struct PartialDevice {
     DeviceConfig d;
     bool has_flags = false;
     bool has_delivery = false;
+    std::optional<bool> nested;
+    std::optional<uint32_t> vsid, depth;
+    std::optional<Unattributed> unattributed;
     std::optional<Action> l1, l2;
 };
+
+// One action on the iommufd road: answered at once (SUCCESS or INVALID),
+// in the batch's one write.
+void check_iommufd_action(const char* key, const Action& a) {
+    if (a.delay.count())
+        throw ParseError(fmt::format("delivery=iommufd: {}={}: no delay_ms on the iommufd road "
+                                     "(a batch is answered in one write)",
+                                     key, a.to_string()));
+    if (!a.pending && !a.map && !a.refuse && a.code != IOPF_RESP_SUCCESS &&
+        a.code != IOPF_RESP_INVALID)
+        throw ParseError(fmt::format("delivery=iommufd: {}={}: iommufd answers success or "
+                                     "invalid only",
+                                     key, a.to_string()));
+}
+
+// nested=on and its keys: where they may be, and what they say.
+void check_nested_device(const PartialDevice& p, const std::optional<Action>& default_l1,
+                         const std::optional<Action>& default_l2) {
+    const bool on = p.nested.value_or(false);
+    if (!on) {
+        const char* stray = p.vsid           ? "vsid="
+                            : p.depth        ? "veventq_depth="
+                            : p.unattributed ? "unattributed="
+                                             : nullptr;
+        if (stray)
+            throw ParseError(fmt::format("{} needs nested=on", stray));
+        return;
+    }
+    if (p.d.delivery != Delivery::iommufd)
+        throw ParseError("nested=on needs delivery=iommufd (nested translation is upstream's "
+                         "iommufd road: a vIOMMU)");
+    if (p.d.stage_mode && *p.d.stage_mode != IOPF_STAGE_MODE_NESTED)
+        throw ParseError("delivery=iommufd nested=on: the nested attachment translates by both "
+                         "stages (stage=nested or no stage=)");
+    const std::optional<Action>& l1 = p.l1 ? p.l1 : default_l1;
+    const std::optional<Action>& l2 = p.l2 ? p.l2 : default_l2;
+    if (l1)
+        check_iommufd_action("l1", *l1);
+    if (l2)
+        check_iommufd_action("l2", *l2);
+}
 
 // Upstream's road answers SUCCESS or INVALID, at once, in one write per
 // batch, with no stage to tell apart: what a device on it may say.
 void check_iommufd_device(const PartialDevice& p, const std::optional<Action>& default_l2) {
+    if (p.nested.value_or(false))
+        return; // check_nested_device()
     if (p.l1)
         throw ParseError("delivery=iommufd: l1= has no meaning there (upstream's page requests "
                          "have no stage: every one is l2='s)");
@@ -272,6 +322,43 @@ Config parse_config(std::istream& in, const std::string& name, const ConfigCaps&
                                 "delivery={}: expected netlink or iommufd", v));
                         }
                         p.has_delivery = true;
+                    } else if (k == "nested") {
+                        if (p.nested)
+                            throw ParseError("nested= given twice");
+                        if (v == "on") {
+                            if (!caps.nested)
+                                throw ParseError(
+                                    caps.iommufd
+                                        ? "nested=on: iopfd was built with an iommufd uAPI "
+                                          "without the vIOMMU and vEVENTQ (Linux 6.15+; "
+                                          "configure with -DIOPF_KERNEL_UAPI=DIR of a newer "
+                                          "kernel)"
+                                        : "nested=on: iopfd was built without the iommufd uAPI "
+                                          "(configure with -DIOPF_KERNEL_UAPI=DIR)");
+                            p.nested = true;
+                        } else if (v == "off") {
+                            p.nested = false;
+                        } else {
+                            throw ParseError(fmt::format("nested={}: expected on or off", v));
+                        }
+                    } else if (k == "vsid") {
+                        set_once(p.vsid, static_cast<uint32_t>(parse_uint(v, UINT32_MAX, "vsid")),
+                                 "vsid=");
+                    } else if (k == "veventq_depth") {
+                        uint64_t n = parse_uint(v, UINT32_MAX, "veventq_depth");
+                        if (n < 1 || n > NestedConfig::kMaxDepth)
+                            throw ParseError(
+                                fmt::format("veventq_depth={}: expected 1 to {} (iommufd's limit)",
+                                            v, NestedConfig::kMaxDepth));
+                        set_once(p.depth, static_cast<uint32_t>(n), "veventq_depth=");
+                    } else if (k == "unattributed") {
+                        if (v == "forward")
+                            set_once(p.unattributed, Unattributed::forward, "unattributed=");
+                        else if (v == "walk")
+                            set_once(p.unattributed, Unattributed::walk, "unattributed=");
+                        else
+                            throw ParseError(
+                                fmt::format("unattributed={}: expected forward or walk", v));
                     } else if (k == "stage") {
                         if (p.d.stage_mode)
                             throw ParseError("stage= given twice");
@@ -298,9 +385,10 @@ Config parse_config(std::istream& in, const std::string& name, const ConfigCaps&
     // Defaults apply wherever they appear in the file: a device on the
     // iommufd road is checked with them, at its own line.
     for (std::size_t i = 0; i < devs.size(); i++) {
-        if (devs[i].d.delivery != Delivery::iommufd)
-            continue;
         try {
+            check_nested_device(devs[i], default_l1, default_l2);
+            if (devs[i].d.delivery != Delivery::iommufd)
+                continue;
             check_iommufd_device(devs[i], default_l2);
         } catch (const ParseError& e) {
             throw ParseError(fmt::format("{}:{}: {}", name, dev_lines[i], e.what()));
@@ -311,6 +399,13 @@ Config parse_config(std::istream& in, const std::string& name, const ConfigCaps&
     for (auto& p : devs) {
         p.d.l1 = p.l1.value_or(c.default_l1);
         p.d.l2 = p.l2.value_or(c.default_l2);
+        if (p.nested.value_or(false)) {
+            NestedConfig n;
+            n.vsid = p.vsid.value_or(p.d.sid);
+            n.veventq_depth = p.depth.value_or(NestedConfig::kDefaultDepth);
+            n.unattributed = p.unattributed.value_or(Unattributed::forward);
+            p.d.nested = n;
+        }
         c.devices.push_back(p.d);
     }
     return c;

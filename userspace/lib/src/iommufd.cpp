@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "iopf/iommufd.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
+#include <endian.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -194,5 +197,185 @@ void Bridge::unbind(uint32_t dev_id) {
     do_ioctl(fd(), IOPF_BRIDGE_UNBIND, &cmd,
              [&] { return fmt::format("IOPF_BRIDGE_UNBIND dev_id {}", dev_id); });
 }
+
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+
+// The vEVENTQ's layout: the kernel's, fixed.
+static_assert(sizeof(iommufd_vevent_header) == 8);
+static_assert(sizeof(iommu_vevent_arm_smmuv3) == 32);
+static_assert(sizeof(iommu_hwpt_arm_smmuv3) == 16);
+
+const char* SmmuV3Vste::config_name() const {
+    if (!(ste[0] & kValid))
+        return "abort (V clear)";
+    switch (config()) {
+    case kCfgAbort:
+        return "abort";
+    case kCfgBypass:
+        return "bypass";
+    case kCfgS1Translate:
+        return "s1_translate";
+    default:
+        return "reserved";
+    }
+}
+
+ParentHwpt Iommufd::nest_parent_alloc(uint32_t dev_id, uint32_t ioas) {
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+    cmd.dev_id = dev_id;
+    cmd.pt_id = ioas;
+    cmd.data_type = IOMMU_HWPT_DATA_NONE;
+    do_ioctl(fd(), IOMMU_HWPT_ALLOC, &cmd, [&] {
+        return fmt::format("IOMMU_HWPT_ALLOC NEST_PARENT dev_id {} ioas {}", dev_id, ioas);
+    });
+    return ParentHwpt(*this, cmd.out_hwpt_id, "nesting parent HWPT");
+}
+
+Viommu Iommufd::viommu_alloc(uint32_t dev_id, const ParentHwpt& parent, uint32_t type) {
+    iommu_viommu_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.type = type;
+    cmd.dev_id = dev_id;
+    cmd.hwpt_id = parent.id();
+    do_ioctl(fd(), IOMMU_VIOMMU_ALLOC, &cmd, [&] {
+        return fmt::format("IOMMU_VIOMMU_ALLOC type {} dev_id {} hwpt_id {}", type, dev_id,
+                           parent.id());
+    });
+    return Viommu(*this, cmd.out_viommu_id, "vIOMMU");
+}
+
+Vdevice Iommufd::vdevice_alloc(const Viommu& viommu, uint32_t dev_id, uint64_t virt_id) {
+    iommu_vdevice_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.viommu_id = viommu.id();
+    cmd.dev_id = dev_id;
+    cmd.virt_id = virt_id;
+    do_ioctl(fd(), IOMMU_VDEVICE_ALLOC, &cmd, [&] {
+        return fmt::format("IOMMU_VDEVICE_ALLOC viommu_id {} dev_id {} virt_id {:#x}", viommu.id(),
+                           dev_id, virt_id);
+    });
+    return Vdevice(*this, cmd.out_vdevice_id, "vDEVICE");
+}
+
+NestedHwpt Iommufd::nested_hwpt_alloc(uint32_t dev_id, const Viommu& viommu, const SmmuV3Vste& vste,
+                                      std::optional<uint32_t> fault_id) {
+    iommu_hwpt_arm_smmuv3 data{};
+    data.ste[0] = htole64(vste.ste[0]);
+    data.ste[1] = htole64(vste.ste[1]);
+    iommu_hwpt_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.flags = fault_id ? IOMMU_HWPT_FAULT_ID_VALID : 0;
+    cmd.dev_id = dev_id;
+    cmd.pt_id = viommu.id();
+    cmd.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3;
+    cmd.data_len = sizeof(data);
+    cmd.data_uptr = reinterpret_cast<uintptr_t>(&data);
+    cmd.fault_id = fault_id.value_or(0);
+    do_ioctl(fd(), IOMMU_HWPT_ALLOC, &cmd, [&] {
+        return fmt::format("IOMMU_HWPT_ALLOC nested dev_id {} viommu_id {} vSTE {:#x} {:#x} ({}){}",
+                           dev_id, viommu.id(), vste.ste[0], vste.ste[1], vste.config_name(),
+                           fault_id ? fmt::format(" fault_id {}", *fault_id) : std::string());
+    });
+    return NestedHwpt(*this, cmd.out_hwpt_id, "nested HWPT");
+}
+
+VeventQueue Iommufd::veventq_alloc(const Viommu& viommu, uint32_t depth, uint32_t type) {
+    iommu_veventq_alloc cmd{};
+    cmd.size = sizeof(cmd);
+    cmd.viommu_id = viommu.id();
+    cmd.type = type;
+    cmd.veventq_depth = depth;
+    do_ioctl(fd(), IOMMU_VEVENTQ_ALLOC, &cmd, [&] {
+        return fmt::format("IOMMU_VEVENTQ_ALLOC viommu_id {} type {} depth {}", viommu.id(), type,
+                           depth);
+    });
+    return VeventQueue(cmd.out_veventq_id, UniqueFd(static_cast<int>(cmd.out_veventq_fd)),
+                       IommufdObject(*this, cmd.out_veventq_id, "vEVENTQ"));
+}
+
+void IommufdObject::destroy() {
+    if (!id_ || !ictx_) {
+        id_ = 0;
+        ictx_ = nullptr;
+        return;
+    }
+    const uint32_t id = std::exchange(id_, 0);
+    Iommufd* ictx = std::exchange(ictx_, nullptr);
+    try {
+        ictx->destroy(id);
+    } catch (const Error& e) {
+        throw Error(e.err(), fmt::format("{} {}: {}", kind_, id, e.what()));
+    }
+}
+
+void IommufdObject::reset() noexcept {
+    try {
+        destroy();
+    } catch (const std::exception&) {
+        // gone already (with its device, or its context)
+    }
+}
+
+void parse_vevents(std::span<const unsigned char> bytes, std::size_t data_len,
+                   std::vector<Vevent>& out, const char* what) {
+    constexpr std::size_t hdr = sizeof(iommufd_vevent_header);
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        if (bytes.size() - at < hdr)
+            throw Error(EPROTO, fmt::format("{}: {} bytes left at offset {}, not a whole {}-byte "
+                                            "header",
+                                            what, bytes.size() - at, at, hdr));
+        iommufd_vevent_header h;
+        std::memcpy(&h, bytes.data() + at, hdr);
+        at += hdr;
+        Vevent e;
+        e.flags = h.flags;
+        e.sequence = h.sequence;
+        if (!e.lost_events()) {
+            if (bytes.size() - at < data_len)
+                throw Error(EPROTO,
+                            fmt::format("{}: entry sequence {} has {} bytes of data, expected {}",
+                                        what, h.sequence, bytes.size() - at, data_len));
+            const std::size_t n = std::min(data_len, sizeof(e.evt));
+            std::memcpy(e.evt.data(), bytes.data() + at, n);
+            for (auto& w : e.evt)
+                w = le64toh(w);
+            at += data_len;
+        }
+        out.push_back(e);
+    }
+}
+
+std::span<const Vevent> VeventQueue::read(std::size_t max) {
+    constexpr std::size_t entry = sizeof(iommufd_vevent_header) + sizeof(iommu_vevent_arm_smmuv3);
+    entries_.clear();
+    if (max == 0)
+        return {};
+    raw_.resize(max * entry);
+    ssize_t n;
+    do
+        n = ::read(fd_.get(), raw_.data(), raw_.size());
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return {};
+        const int err = errno;
+        throw Error(err, fmt::format("vEVENTQ {}: read", id_));
+    }
+    const std::string what = fmt::format("vEVENTQ {}", id_);
+    parse_vevents({raw_.data(), static_cast<std::size_t>(n)}, sizeof(iommu_vevent_arm_smmuv3),
+                  entries_, what.c_str());
+    return entries_;
+}
+
+void VeventQueue::reset() noexcept {
+    fd_.reset();
+    obj_.reset();
+    id_ = 0;
+}
+
+#endif // IOPF_HAVE_IOMMUFD_NESTED
 
 } // namespace iopf

@@ -41,8 +41,11 @@ void Summary::add_store_line(const Json& line) {
     try {
         if (k == "fault" && line.find("via")) {
             // Upstream's road: the same record's netlink line is the fault
-            if (const Json* via = line.find("via"); via->is_string() && via->as_string() == "iommufd")
+            const Json* via = line.find("via");
+            if (via->is_string() && via->as_string() == "iommufd")
                 add_iommufd_line(line);
+            else if (via->is_string() && via->as_string() == "vevent")
+                vevents.received++; // a nested device's vEVENTQ record
             else
                 malformed++;
         } else if (k == "fault") {
@@ -86,6 +89,11 @@ void Summary::add_store_line(const Json& line) {
                 late++;
             } else if (what == "resume_late") {
                 resume_late++;
+            } else if (what == "vevent_gap" || what == "vevent_tail") {
+                vevents.lost += line.at("lost").as_u64();
+                (what == "vevent_gap" ? vevents.gaps : vevents.tails)++;
+            } else if (what == "vevent_inconsistent") {
+                vevents.inconsistent++;
             } else {
                 malformed++;
             }
@@ -172,6 +180,13 @@ Json Summary::to_json() const {
     u.set("errors", iommufd.errors);
     u.set("us", iommufd.us);
     j.set("iommufd", u);
+    Json v = Json::object();
+    v.set("received", vevents.received);
+    v.set("lost", vevents.lost);
+    v.set("gaps", vevents.gaps);
+    v.set("tails", vevents.tails);
+    v.set("inconsistent", vevents.inconsistent);
+    j.set("vevents", v);
     return j;
 }
 
@@ -208,6 +223,11 @@ std::string Summary::to_text() const {
                          "invalid, {} unanswered, {} refused; {} pages mapped, {} us\n",
                          iommufd.handled, iommufd.success, iommufd.invalid, iommufd.unanswered,
                          iommufd.errors, iommufd.mapped_pages, iommufd.us);
+    if (vevents.received || vevents.lost || vevents.inconsistent)
+        s += fmt::format("vevents (nested devices' vEVENTQs): {} received, {} lost ({} jumps "
+                         "without LOST_EVENTS, {} LOST_EVENTS headers), {} inconsistent\n",
+                         vevents.received, vevents.lost, vevents.gaps, vevents.tails,
+                         vevents.inconsistent);
     if (!accesses.empty()) {
         s += "accesses ended:";
         for (const auto& [n, c] : accesses)

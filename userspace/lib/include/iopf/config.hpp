@@ -29,6 +29,19 @@
 // there. Per device, as the policies are: a reload re-applies it. On that
 // road there is no stage: every page request is l2's (map, success, invalid
 // or pending; no delay, no failure, no l1=, stage= only s2).
+//
+// nested=on (with delivery=iommufd) makes iopfd a VMM with a vSMMUv3: a
+// NEST_PARENT HWPT (stage 2), a vIOMMU, a vDEVICE with the guest's StreamID
+// vsid=N (default: the device's own), a nested HWPT (the guest's vSTE:
+// stage-1 translate) with the fault queue, and a vEVENTQ of
+// veventq_depth=N entries (1-524288, default 64). Its page requests still
+// have no stage: unattributed=forward (default, what upstream VMMs do)
+// hands each to the guest model as a stage-1 fault (l1=), unattributed=walk
+// walks as the module does: a stage-1 table page not in stage 2 yet is the
+// fault, else an IOVA the guest's stage-1 table maps faulted in stage 2 at
+// IPA = S1(IOVA) (both l2=), else it is the guest's. stage= may only
+// be nested there; l1= follows the same rules as l2= (no delay, no
+// failure).
 #pragma once
 
 #include <chrono>
@@ -71,9 +84,29 @@ enum class Delivery : uint8_t {
 };
 const char* delivery_name(Delivery d);
 
+// What iopfd makes of a nested device's page request, which has no stage.
+enum class Unattributed : uint8_t {
+    forward, // to the guest, as a stage-1 fault (upstream VMMs)
+    walk,    // stage 2 at S1(IOVA) when the guest's stage 1 maps the IOVA
+};
+const char* unattributed_name(Unattributed u);
+
+// nested=on: the vSMMUv3's settings.
+struct NestedConfig {
+    static constexpr uint32_t kDefaultDepth = 64;
+    static constexpr uint32_t kMaxDepth = 1u << 19; // iommufd's VEVENTQ_MAX_DEPTH
+
+    uint32_t vsid = 0; // the guest's StreamID of the device (vDEVICE virt_id)
+    uint32_t veventq_depth = kDefaultDepth;
+    Unattributed unattributed = Unattributed::forward;
+
+    bool operator==(const NestedConfig&) const = default;
+};
+
 struct DeviceConfig {
     uint32_t sid = 0;
     Delivery delivery = Delivery::netlink;
+    std::optional<NestedConfig> nested; // delivery=iommufd nested=on
     uint32_t flags = 0;
     std::optional<uint32_t> stage_mode; // IOPF_STAGE_MODE_*: set at setup
     Action l1;
@@ -97,6 +130,7 @@ struct Config {
 // uAPI refuses delivery=iommufd where it is written.
 struct ConfigCaps {
     bool iommufd = true;
+    bool nested = true; // the iommufd uAPI has the vIOMMU and vEVENTQ (6.15+)
 };
 
 // Throws ParseError "<name>:<line>: <what>".

@@ -14,6 +14,17 @@
 //   br.attach(dev, hwpt);
 //   for (const auto& f : fq.read()) ... fq.respond(f.cookie, IOMMUFD_PAGE_RESP_SUCCESS);
 //
+// Nested (a vSMMUv3; Linux 6.15+ uAPI, IOPF_HAVE_IOMMUFD_NESTED), each
+// object owned and destroyed by what is returned:
+//
+//   ParentHwpt s2 = ictx.nest_parent_alloc(dev, ioas);     // stage 2
+//   Viommu vi = ictx.viommu_alloc(dev, s2);
+//   Vdevice vd = ictx.vdevice_alloc(vi, dev, 0x42);         // the vSID
+//   NestedHwpt s1 = ictx.nested_hwpt_alloc(dev, vi, SmmuV3Vste::s1_translate(), fq.id());
+//   VeventQueue veq = ictx.veventq_alloc(vi, 64);
+//   br.attach(dev, s1.id());
+//   for (const auto& e : veq.read()) ...   // non-stalled stage-1 records
+//
 // Every failure is an iopf::Error with the errno and the ioctl (or call) it
 // came from: "IOMMU_HWPT_ALLOC dev_id 1 pt_id 2: Operation not supported".
 #pragma once
@@ -22,6 +33,7 @@
 #error "iopf/iommufd.hpp needs an iommufd uAPI with the fault queue (IOPF_KERNEL_UAPI)"
 #endif
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -30,6 +42,14 @@
 #include <vector>
 
 #include <linux/iommufd.h>
+
+// Nested translation (a NEST_PARENT HWPT, vIOMMU, vDEVICE, nested HWPT,
+// vEVENTQ): Linux 6.15+'s uAPI. An older uAPI with the fault queue still
+// builds the rest; without this, iopfd refuses nested=on in its
+// configuration.
+#ifdef IOMMU_VEVENTQ_ALLOC
+#define IOPF_HAVE_IOMMUFD_NESTED 1
+#endif
 
 namespace iopf {
 
@@ -97,6 +117,42 @@ class FaultQueue {
     std::vector<iommu_hwpt_pgfault> buf_;
 };
 
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+class Iommufd;
+class ParentHwpt;
+class Viommu;
+class Vdevice;
+class NestedHwpt;
+class VeventQueue;
+
+// A guest's Stream Table Entry for a nested HWPT (struct
+// iommu_hwpt_arm_smmuv3: the first two words, CPU order here, little-endian
+// on the wire). Word 0: V (bit 0), Config (bits 3:1): 0b000 abort, 0b100
+// bypass (stage 2 only), 0b101 stage-1 translate (nested); the rest is the
+// guest's (S1Fmt, S1ContextPtr, S1CDMax; word 1 S1DSS, S1CIR, S1COR, S1CSH,
+// S1STALLD, EATS). The driver refuses other fields with EIO.
+struct SmmuV3Vste {
+    static constexpr uint64_t kValid = 1ull << 0;
+    static constexpr unsigned kCfgShift = 1;
+    static constexpr uint64_t kCfgMask = 0x7ull << kCfgShift;
+    static constexpr uint64_t kCfgAbort = 0;
+    static constexpr uint64_t kCfgBypass = 4;
+    static constexpr uint64_t kCfgS1Translate = 5;
+
+    std::array<uint64_t, 2> ste{};
+
+    static SmmuV3Vste with_config(uint64_t cfg) {
+        return {{kValid | ((cfg << kCfgShift) & kCfgMask), 0}};
+    }
+    static SmmuV3Vste s1_translate() { return with_config(kCfgS1Translate); }
+    static SmmuV3Vste bypass() { return with_config(kCfgBypass); }
+    static SmmuV3Vste abort() { return with_config(kCfgAbort); }
+    uint64_t config() const { return (ste[0] & kCfgMask) >> kCfgShift; }
+    // "s1_translate", "bypass", "abort", or the number
+    const char* config_name() const;
+};
+#endif
+
 // An iommufd context: an fd of /dev/iommu and the objects in it.
 class Iommufd {
   public:
@@ -129,9 +185,148 @@ class Iommufd {
     // IOMMU_DESTROY: any destroyable object.
     void destroy(uint32_t id);
 
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+    // Nested translation, as a VMM sets it up for a vSMMUv3 (Linux 6.15+).
+    // Each returns an owner that destroys the object (IOMMU_DESTROY) when
+    // it goes; it refers to this context, which must outlive it.
+    //
+    // IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_NEST_PARENT over `ioas`: the
+    // stage-2 domain (IOMMU_IOAS_MAP maps it). No fault queue: iommufd
+    // refuses one on a nesting parent (EOPNOTSUPP).
+    ParentHwpt nest_parent_alloc(uint32_t dev_id, uint32_t ioas);
+    // IOMMU_VIOMMU_ALLOC {type, dev_id, hwpt_id = the parent}.
+    Viommu viommu_alloc(uint32_t dev_id, const ParentHwpt& parent,
+                        uint32_t type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3);
+    // IOMMU_VDEVICE_ALLOC {viommu_id, dev_id, virt_id}: the guest's ID of
+    // the device (a vSMMUv3's vSID).
+    Vdevice vdevice_alloc(const Viommu& viommu, uint32_t dev_id, uint64_t virt_id);
+    // IOMMU_HWPT_ALLOC {pt_id = the vIOMMU, IOMMU_HWPT_DATA_ARM_SMMUV3,
+    // the vSTE}: a nested HWPT; its page requests go to `fault_id`
+    // (IOMMU_HWPT_FAULT_ID_VALID) when given. A stage-1-translate one can
+    // only be attached once the vDEVICE exists (ENOENT).
+    NestedHwpt nested_hwpt_alloc(uint32_t dev_id, const Viommu& viommu, const SmmuV3Vste& vste,
+                                 std::optional<uint32_t> fault_id = std::nullopt);
+    // IOMMU_VEVENTQ_ALLOC {viommu_id, type, veventq_depth}: the queue of
+    // the vIOMMU's events (for a vSMMUv3: non-stalled stage-1 records, the
+    // StreamID replaced by the vSID), its id and owned fd. Depth 1 to
+    // 2^19 (the kernel's VEVENTQ_MAX_DEPTH).
+    VeventQueue veventq_alloc(const Viommu& viommu, uint32_t depth,
+                              uint32_t type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3);
+#endif
+
   private:
     UniqueFd fd_;
 };
+
+#ifdef IOPF_HAVE_IOMMUFD_NESTED
+// An object in an iommufd, destroyed (IOMMU_DESTROY) by its owner: moved,
+// never copied. Its context must outlive it.
+class IommufdObject {
+  public:
+    IommufdObject() noexcept = default;
+    IommufdObject(Iommufd& ictx, uint32_t id, const char* kind) noexcept
+        : ictx_(&ictx), id_(id), kind_(kind) {}
+    IommufdObject(IommufdObject&& o) noexcept
+        : ictx_(std::exchange(o.ictx_, nullptr)), id_(std::exchange(o.id_, 0)), kind_(o.kind_) {}
+    IommufdObject& operator=(IommufdObject&& o) noexcept {
+        if (this != &o) {
+            reset();
+            ictx_ = std::exchange(o.ictx_, nullptr);
+            id_ = std::exchange(o.id_, 0);
+            kind_ = o.kind_;
+        }
+        return *this;
+    }
+    IommufdObject(const IommufdObject&) = delete;
+    IommufdObject& operator=(const IommufdObject&) = delete;
+    ~IommufdObject() { reset(); }
+
+    uint32_t id() const noexcept { return id_; }
+    const char* kind() const noexcept { return kind_; }
+    explicit operator bool() const noexcept { return id_ != 0; }
+    // IOMMU_DESTROY now; Error (EBUSY while something still uses it) names
+    // the object. Held no more either way.
+    void destroy();
+    // The same, quietly (the object may be gone with its device already).
+    void reset() noexcept;
+    // Gives the id up without destroying the object.
+    uint32_t release() noexcept {
+        ictx_ = nullptr;
+        return std::exchange(id_, 0);
+    }
+
+  private:
+    Iommufd* ictx_ = nullptr;
+    uint32_t id_ = 0;
+    const char* kind_ = "object";
+};
+
+// The typed owners: a vDEVICE's id is no vIOMMU's.
+class ParentHwpt : public IommufdObject {
+  public:
+    using IommufdObject::IommufdObject;
+};
+class Viommu : public IommufdObject {
+  public:
+    using IommufdObject::IommufdObject;
+};
+class Vdevice : public IommufdObject {
+  public:
+    using IommufdObject::IommufdObject;
+};
+class NestedHwpt : public IommufdObject {
+  public:
+    using IommufdObject::IommufdObject;
+};
+
+// One entry of a vEVENTQ: struct iommufd_vevent_header, and for an event
+// (not the header-only LOST_EVENTS entry) its data: for a vSMMUv3 struct
+// iommu_vevent_arm_smmuv3, the SMMUv3 record (words in CPU order here).
+struct Vevent {
+    uint32_t flags = 0;
+    uint32_t sequence = 0;
+    bool lost_events() const noexcept { return flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS; }
+    std::array<uint64_t, 4> evt{}; // zero for a LOST_EVENTS entry
+};
+
+// What one read(2) of a vEVENTQ returned, split into entries: a header,
+// then `data_len` bytes unless the header says LOST_EVENTS. iommufd
+// returns whole entries only: a cut entry is Error(EPROTO) naming `what`.
+// Appends to `out`.
+void parse_vevents(std::span<const unsigned char> bytes, std::size_t data_len,
+                   std::vector<Vevent>& out, const char* what = "vEVENTQ");
+
+// A vEVENTQ object's fd (IOMMU_VEVENTQ_ALLOC) and the object: the fd is
+// closed first, then the object destroyed.
+class VeventQueue {
+  public:
+    VeventQueue() = default;
+    // Adopts `fd` (the queue's, or any fd carrying the same entries: a
+    // socket in the unit tests); `obj`, when given, is destroyed after.
+    VeventQueue(uint32_t id, UniqueFd fd, IommufdObject obj = {})
+        : obj_(std::move(obj)), id_(id), fd_(std::move(fd)) {}
+
+    uint32_t id() const noexcept { return id_; }
+    int fd() const noexcept { return fd_.get(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+    // One read(2) of up to `max` vSMMUv3 entries (header + 32-byte record;
+    // a LOST_EVENTS entry is a header alone). Empty when nothing is queued
+    // (iommufd returns 0 bytes; EAGAIN too): poll(2) the fd for POLLIN. The
+    // span is valid until the next read().
+    std::span<const Vevent> read(std::size_t max = 64);
+
+    // Closes the fd, then destroys the object (quietly).
+    void reset() noexcept;
+
+  private:
+    IommufdObject obj_; // declared first: destroyed after the fd is closed
+    uint32_t id_ = 0;
+    UniqueFd fd_;
+    std::vector<unsigned char> raw_;
+    std::vector<Vevent> entries_;
+};
+#endif
 
 // /dev/iopf_testbed: binds bridged devices (DEV_SET BRIDGE 1) to an
 // iommufd, as a VFIO cdev binds its device (struct iopf_bridge_cmd). Closing

@@ -60,6 +60,15 @@ struct Summary {
         uint64_t errors = 0;     // the answer was refused by iommufd
         uint64_t us = 0;
     } iommufd;
+    // Nested devices' vEVENTQs: records read ("via":"vevent" fault lines),
+    // and events lost (the books' gaps and LOST_EVENTS tails), apart.
+    struct Vevents {
+        uint64_t received = 0;
+        uint64_t lost = 0;
+        uint64_t gaps = 0;  // jumps in the sequence without LOST_EVENTS
+        uint64_t tails = 0; // LOST_EVENTS headers
+        uint64_t inconsistent = 0;
+    } vevents;
     std::map<std::string, uint64_t> accesses; // by state name
 
     // Missed and not recovered: the faults that are gone. With `faults`
