@@ -571,12 +571,15 @@ int iopf_bridge_add(struct iopf_dev *dev, struct netlink_ext_ack *extack)
 	}
 
 	/*
-	 * Its faults go to the core's pending list and the faults group as
-	 * any device's (FLAT: all of them), then upstream. A handler a user
-	 * registered before stays, and its flags filter what goes upstream.
+	 * Its records go to the core's pending list and the faults group as
+	 * any device's (FLAT and UNRECOV: all of them), then upstream. A
+	 * handler a user registered before stays, and its flags filter which
+	 * page requests go upstream (non-stalled records go whatever they say:
+	 * upstream's road for them is the vEVENTQ, not a fault handler).
 	 */
 	ret = iopf_register_fault_handler(dev, iopf_nl_fault_handler,
-					  IOPF_REPORT_FLAT, NULL, NULL);
+					  IOPF_REPORT_FLAT | IOPF_REPORT_UNRECOV,
+					  NULL, NULL);
 	if (ret && ret != -EBUSY) {
 		platform_device_unregister(pdev);
 		goto err_free;

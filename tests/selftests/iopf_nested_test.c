@@ -384,9 +384,11 @@ TEST_F(nested, s2_dropped)
 
 	evt_record(self->n.r.sid, false, true, 0, 0x6000, 0xa000, evt);
 	inject(_metadata, evt);
-	/* Heard once on the RFC's road, with the IPA */
+	/* Heard once on the RFC's road: stage 2, the IOVA and the IPA */
 	recv_ev(_metadata, &self->n.r.t, &ev, IOPF_CMD_FAULT_NTF, "fault");
-	EXPECT_EQ(0xa000ull, ev.fault.addr);
+	EXPECT_EQ(2u, ev.fault.level);
+	EXPECT_EQ(0x6000ull, ev.fault.addr);
+	EXPECT_EQ(0xa000ull, ev.fault.ipa);
 	EXPECT_EQ(0, read_vevents(self->n.veventq_fd, &v, 1, QUIET_MS))
 		TH_LOG("a stage-2 event reached the vEVENTQ");
 	EXPECT_EQ(0, read_faults(self->n.r.fault_fd, &f, 1, 0));
@@ -688,9 +690,10 @@ static void perm4(int k, int p[4])
 
 /*
  * Each order: events waiting on the vEVENTQ and a request pending on the
- * fault queue; destroy the four objects in that order (each 0 or -EBUSY: a
- * vIOMMU with users, an attached HWPT), detach, destroy what is left in the
- * same order until none is. The request is RESUMEd exactly once.
+ * fault queue; destroy the four objects in that order (the vEVENTQ's fd
+ * closed just before its turn; each 0 or -EBUSY: a vIOMMU with users, an
+ * attached HWPT), detach, destroy what is left in the same order until none
+ * is. The request is RESUMEd exactly once.
  */
 TEST(teardown_orders)
 {
@@ -738,6 +741,11 @@ TEST(teardown_orders)
 
 				if (gone[o])
 					continue;
+				/* Its fd holds the vEVENTQ: it goes first */
+				if (o == 0 && n.veventq_fd >= 0) {
+					close(n.veventq_fd);
+					n.veventq_fd = -1;
+				}
 				ret = iommu_destroy(n.r.iommufd, id[o]);
 				ASSERT_TRUE(ret == 0 || ret == -EBUSY)
 					TH_LOG("order %d: destroy %s: %s", k,
