@@ -21,8 +21,6 @@ DPID=
 
 # --- helpers ----------------------------------------------------------------
 
-daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
-
 # expect NAME WANT GOT: compare, show both on mismatch.
 expect() {
 	[ "$2" = "$3" ] && return 0
@@ -151,11 +149,6 @@ case_inject_mix() {
 EOF
 	iopfctl replay "$W/log.txt" &&                                                         # 9
 	wait_for 10 has_faults 9
-}
-
-# jfield KEY JSON: the raw value of "KEY" in a one-line object (scalar or list)
-jfield() {
-	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
 }
 
 # What the module reported for each stored fault is what `iopfctl decode`

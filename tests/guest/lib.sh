@@ -300,3 +300,20 @@ wait_for() {
 
 # iopfd's --ready-file ($READY) says it set its devices up for the Nth module
 ready_up() { grep -q "up=$1\$" "$READY" 2>/dev/null; }
+
+# The daemon scripts' helpers (e2e.sh, stages.sh, upstream-vmm.sh, ...)
+daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
+
+# expect NAME WANT GOT: compare, say both on a mismatch (e2e.sh has its own,
+# for multi-line values)
+expect() {
+	[ "$2" = "$3" ] && return 0
+	echo "$1: expected '$2', got '$3'"
+	return 1
+}
+
+# jfield KEY JSON: the raw value of "KEY" in a one-line object (the first;
+# scalar or list)
+jfield() {
+	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
+}

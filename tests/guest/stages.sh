@@ -32,19 +32,6 @@ GUEST=0x80000000 # the guest's IPAs (l1=map,base=)
 
 # --- helpers ----------------------------------------------------------------
 
-daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
-
-expect() { # NAME WANT GOT
-	[ "$2" = "$3" ] && return 0
-	echo "$1: expected '$2', got '$3'"
-	return 1
-}
-
-# jfield KEY JSON: the raw value of "KEY" in a one-line object
-jfield() {
-	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
-}
-
 ready_up() { grep -q "up=$1\$" "$READY" 2>/dev/null; }
 
 start_daemon() {

@@ -43,19 +43,6 @@ S2IOVA=0x500000 # (b) the stalled stage-2 record: IOVA, and its IPA
 S2IPA=0x80005000
 ACC=0x600010   # (c) the access (IOVA); its table page: TTB + 3 pages
 
-daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
-
-expect() { # NAME WANT GOT
-	[ "$2" = "$3" ] && return 0
-	echo "$1: expected '$2', got '$3'"
-	return 1
-}
-
-# jfield KEY JSON: the raw value of "KEY" in a one-line object (the first)
-jfield() {
-	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
-}
-
 road_lines() { grep '^{"kind":"fault","via":"iommufd",' "$STORE" | grep "\"sid\":$SIDD,"; }
 vevent_lines() { grep '^{"kind":"fault","via":"vevent",' "$STORE" | grep "\"sid\":$SIDD,"; }
 vevent_count() { [ "$(vevent_lines | grep -c .)" -ge "$1" ]; }

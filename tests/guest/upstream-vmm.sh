@@ -30,19 +30,6 @@ N=8        # injected stall records
 INJ=0x100000 # their addresses: INJ, INJ + 4 KiB, ...
 ACC=0x200010 # the stalled access (a page none of them mapped)
 
-daemon_alive() { [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; }
-
-expect() { # NAME WANT GOT
-	[ "$2" = "$3" ] && return 0
-	echo "$1: expected '$2', got '$3'"
-	return 1
-}
-
-# jfield KEY JSON: the raw value of "KEY" in a one-line object
-jfield() {
-	echo "$2" | sed -n "s/.*\"$1\":\(\[[^]]*\]\|\"[^\"]*\"\|[^,}]*\).*/\1/p"
-}
-
 # the daemon's lines for the road: via=iommufd, our device
 road_lines() { grep '^{"kind":"fault","via":"iommufd",' "$STORE" | grep "\"sid\":$SIDD,"; }
 road_count() { [ "$(road_lines | grep -c .)" -ge "$1" ]; }
