@@ -90,18 +90,8 @@ static int iommu_destroy(int fd, uint32_t id)
 
 static int parent_alloc(int fd, uint32_t dev_id, uint32_t ioas, uint32_t *id)
 {
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
-		.dev_id = dev_id,
-		.pt_id = ioas,
-		.data_type = IOMMU_HWPT_DATA_NONE,
-	};
-
-	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
-		return -errno;
-	*id = cmd.out_hwpt_id;
-	return 0;
+	return hwpt_alloc_data(fd, IOMMU_HWPT_ALLOC_NEST_PARENT, dev_id, ioas,
+			       IOMMU_HWPT_DATA_NONE, NULL, 0, NULL, id);
 }
 
 static int viommu_alloc(int fd, uint32_t type, uint32_t dev_id,
@@ -143,23 +133,8 @@ static int nested_alloc(int fd, uint32_t dev_id, uint32_t viommu,
 			uint32_t data_type, void *data, uint32_t len,
 			const uint32_t *fault_id, uint32_t *id)
 {
-	struct iommu_hwpt_alloc cmd = {
-		.size = sizeof(cmd),
-		.dev_id = dev_id,
-		.pt_id = viommu,
-		.data_type = data_type,
-		.data_len = len,
-		.data_uptr = (uintptr_t)data,
-	};
-
-	if (fault_id) {
-		cmd.flags = IOMMU_HWPT_FAULT_ID_VALID;
-		cmd.fault_id = *fault_id;
-	}
-	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
-		return -errno;
-	*id = cmd.out_hwpt_id;
-	return 0;
+	return hwpt_alloc_data(fd, 0, dev_id, viommu, data_type, data, len,
+			       fault_id, id);
 }
 
 static int vste_alloc(struct nest *n, uint64_t ste0, uint64_t ste1,

@@ -58,24 +58,37 @@ static inline int fault_alloc(int fd, uint32_t *id, int *fault_fd)
 	return 0;
 }
 
-static inline int hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
-		      const uint32_t *fault_id, uint32_t *hwpt)
+/* IOMMU_HWPT_ALLOC; fault_id (may be NULL): the HWPT's fault queue */
+static inline int hwpt_alloc_data(int fd, uint32_t flags, uint32_t dev_id,
+				  uint32_t pt_id, uint32_t data_type,
+				  void *data, uint32_t len,
+				  const uint32_t *fault_id, uint32_t *hwpt)
 {
 	struct iommu_hwpt_alloc cmd = {
 		.size = sizeof(cmd),
+		.flags = flags,
 		.dev_id = dev_id,
 		.pt_id = pt_id,
-		.data_type = IOMMU_HWPT_DATA_NONE,
+		.data_type = data_type,
+		.data_len = len,
+		.data_uptr = (uintptr_t)data,
 	};
 
 	if (fault_id) {
-		cmd.flags = IOMMU_HWPT_FAULT_ID_VALID;
+		cmd.flags |= IOMMU_HWPT_FAULT_ID_VALID;
 		cmd.fault_id = *fault_id;
 	}
 	if (ioctl(fd, IOMMU_HWPT_ALLOC, &cmd))
 		return -errno;
 	*hwpt = cmd.out_hwpt_id;
 	return 0;
+}
+
+static inline int hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id,
+			     const uint32_t *fault_id, uint32_t *hwpt)
+{
+	return hwpt_alloc_data(fd, 0, dev_id, pt_id, IOMMU_HWPT_DATA_NONE,
+			       NULL, 0, fault_id, hwpt);
 }
 
 static inline int ioas_map_fixed(int fd, uint32_t ioas, uint64_t iova, void *buf,
