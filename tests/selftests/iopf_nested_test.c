@@ -579,7 +579,7 @@ FIXTURE_TEARDOWN(attach)
 TEST_F(attach, vdevice_first)
 {
 	struct iopf_nl_dev d;
-	uint32_t s1, bypass;
+	uint32_t s1 = 0, bypass = 0;
 	uint64_t evt[4];
 
 	ASSERT_EQ(0, vste_alloc(&self->n, VSTE_S1, 0, &s1));
@@ -599,6 +599,15 @@ TEST_F(attach, vdevice_first)
 	dev_get(_metadata, &self->n.r.t, self->n.r.sid, &d);
 	EXPECT_EQ((uint32_t)IOPF_STAGE_MODE_NESTED, d.stage_mode);
 	EXPECT_EQ(s1, d.iommufd_pt_id);
+}
+
+static int nest_parent_with_queue(struct nest *n)
+{
+	uint32_t id = 0;
+
+	return hwpt_alloc_data(n->r.iommufd, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			       n->r.dev_id, n->r.ioas, IOMMU_HWPT_DATA_NONE,
+			       NULL, 0, &n->r.fault_id, &id);
 }
 
 /* arm_smmu_validate_vste(): -EIO for what a guest may not ask */
@@ -624,9 +633,9 @@ TEST_F(attach, vste)
 		  "S1ContextPtr, S1CDMax, S1STALLD" },
 	};
 	unsigned int i;
-	uint32_t id;
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint32_t id = 0;
 		int ret = vste_alloc(&self->n, c[i].ste0, c[i].ste1, &id);
 
 		EXPECT_EQ(c[i].ret, ret) TH_LOG("%s: %s", c[i].what,
@@ -635,9 +644,7 @@ TEST_F(attach, vste)
 			EXPECT_EQ(0, iommu_destroy(self->n.r.iommufd, id));
 	}
 	/* iommufd's own rule: no fault queue on a nesting parent */
-	EXPECT_EQ(-EOPNOTSUPP,
-		  hwpt_alloc(self->n.r.iommufd, self->n.r.dev_id,
-			     self->n.parent, &self->n.r.fault_id, &id));
+	EXPECT_EQ(-EOPNOTSUPP, nest_parent_with_queue(&self->n));
 }
 
 /* ------------------------------------------------------------------ */
@@ -761,7 +768,7 @@ static const char *mock_vevent_open(struct __test_metadata *_metadata,
 	};
 	struct iommu_viommu_selftest vdata = { .in_data = 0xbeef };
 	struct iommu_hwpt_selftest hdata = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
-	uint32_t parent, viommu, vdev, nested, q;
+	uint32_t parent = 0, viommu = 0, vdev = 0, nested = 0, q = 0;
 
 	md.id = n->r.ioas;
 	if (ioctl(n->r.iommufd, IOMMU_TEST_CMD, &md)) {
