@@ -12,7 +12,8 @@
 # bridge, U1-U5, against upstream.sh). The cells built from source have
 # iommufd: iopf_upstream_test and iopf_nested_test run in their suite and
 # upstream-vmm.sh (iopfd as the VMM on upstream's road) after it; the arm64
-# one also runs upstream-nested-vmm.sh (iopfd as the VMM of a vSMMUv3). The newest kernel (7.2, built from source by
+# one also runs upstream-nested-vmm.sh (iopfd as the VMM of a vSMMUv3) and
+# scenarios-upstream.sh (the nested scenarios on the RFC's road and upstream's). The newest kernel (7.2, built from source by
 # scripts/source-kernel.sh) is the debug cell (KASAN, lockdep, kmemleak,
 # KUnit): there the suite runs as debug.sh, i.e. with the module's KUnit
 # suites and the checkers' verdicts, then e2e.sh, stages.sh, scenarios.sh, loss.sh and a
@@ -389,9 +390,10 @@ run_cell() {
 		fi
 		[ "$s" != "$teeth_arm64" ] || run_teeth "$s" "$initramfs" "$base"
 		# iopfd as the VMM on upstream's road, where the kernel has iommufd,
-		# plain and nested (a vSMMUv3: vIOMMU, vEVENTQ; on this cell only:
-		# its boot is short, the x86-64 lane is CI's longest)
-		[[ ${krel[$s]} != *-iopf-* ]] || scripts+=(upstream-vmm.sh upstream-nested-vmm.sh)
+		# plain and nested (a vSMMUv3: vIOMMU, vEVENTQ), and the nested
+		# scenarios on both roads: on this cell only (its boots are short,
+		# the x86-64 lane is CI's longest)
+		[[ ${krel[$s]} != *-iopf-* ]] || scripts+=(upstream-vmm.sh upstream-nested-vmm.sh scenarios-upstream.sh)
 		for script in "${scripts[@]}"; do
 			guest_run "$s" "$initramfs" "$script"
 		done

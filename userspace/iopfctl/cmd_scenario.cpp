@@ -3,12 +3,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <variant>
 
 #include <fmt/core.h>
 #include <unistd.h>
 
 #include "iopf/error.hpp"
+#include "iopf/file.hpp"
+#include "iopf/json.hpp"
 #include "iopf/names.hpp"
 #include "output.hpp"
 #include "scenario_model.hpp"
@@ -18,7 +22,9 @@ namespace iopfctl {
 
 const char* const kScenarioUsage =
     R"(usage: iopfctl scenario run FILE... [--json OUT] [--iopfd PATH] [--workdir DIR] [--keep]
+                             [--delivery netlink|iommufd] [--pin-stage2]
        iopfctl scenario check FILE... [--list]
+       iopfctl scenario table SUMMARY.json...
   run: runs each scenario (YAML, see iopfctl-scenario(8)) against the loaded
   module and an iopfd it starts with the scenario's policies, one at a
   time, and prints KTAP: one case per scenario, scenario.<name>, with a
@@ -29,6 +35,14 @@ const char* const kScenarioUsage =
   --workdir DIR: iopfd's config, store and log, one directory per
   scenario (default: a new directory under $TMPDIR, removed when every
   scenario passed). --keep: keep the devices after each scenario.
+  --delivery: the road, over the file's `delivery` (netlink: the RFC's,
+  the default; iommufd: upstream's, iopfd nested=on, the file's on_iommufd
+  expectations apply; a kernel without iommufd SKIPs with the module's
+  reason). --pin-stage2: on iommufd, pin stage 2 before the steps (the
+  file's on_iommufd_pinned expectations apply too). A case off netlink is
+  named scenario.<name>.iommufd or scenario.<name>.iommufd-pinned.
+  table: the roads side by side, a markdown row per scenario, from --json
+  summaries.
   check: parses and validates the files without running them; --list
   also prints iopfd's configuration and every access the steps make.
 example: iopfctl scenario run tests/scenarios/*.yaml --json /tmp/summary.json
@@ -78,6 +92,13 @@ int scenario_check(const Args& args, Io& io) {
             if (!list)
                 continue;
             io.out << s.iopfd_config();
+            if (s.iommufd_unfit().empty()) {
+                scenario::Road r{scenario::Delivery::iommufd, s.pin_stage2};
+                io.out << "# on upstream's road (--delivery iommufd):\n" << s.iopfd_config(r);
+                for (const auto& m : s.stage2_pins())
+                    io.out << fmt::format("# pin_stage2: sid {:#x} stage 2 {:#x}+{:#x} rw\n", m.sid,
+                                          m.addr, m.len);
+            }
             for (size_t i = 0; i < s.steps.size(); i++) {
                 const auto& st = s.steps[i];
                 io.out << fmt::format("step {} ({}, line {})\n", i, st.kind, st.line);
@@ -99,18 +120,54 @@ int scenario_check(const Args& args, Io& io) {
     return rc;
 }
 
+int scenario_table(const Args& args, Io& io) {
+    po::options_description desc("scenario table");
+    po::positional_options_description pos;
+    desc.add_options()("file", po::value<std::vector<std::string>>());
+    pos.add("file", -1);
+    auto vm = parse_options(args, desc, &pos);
+    std::vector<iopf::Json> all;
+    for (const auto& f : files_arg(vm)) {
+        std::ifstream in = iopf::open_input(f, "summary");
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        iopf::Json j = iopf::Json::parse(ss.str());
+        for (const auto& x : j.as_array())
+            all.push_back(x);
+    }
+    io.out << scenario::roads_table(all);
+    return 0;
+}
+
+// The KTAP case of a scenario on a road.
+std::string case_name(const std::string& name, const scenario::Road& r) {
+    if (r.delivery == scenario::Delivery::netlink)
+        return "scenario." + name;
+    return fmt::format("scenario.{}.{}", name, r.pin_stage2 ? "iommufd-pinned" : "iommufd");
+}
+
 int scenario_run(const Args& args, Io& io) {
     po::options_description desc("scenario run");
     po::positional_options_description pos;
     desc.add_options()("file", po::value<std::vector<std::string>>())("json",
                                                                       po::value<std::string>())(
-        "iopfd", po::value<std::string>())("workdir", po::value<std::string>())("keep", "");
+        "iopfd", po::value<std::string>())("workdir", po::value<std::string>())("keep", "")(
+        "delivery", po::value<std::string>())("pin-stage2", "");
     pos.add("file", -1);
     auto vm = parse_options(args, desc, &pos);
     const auto files = files_arg(vm);
     scenario::RunOptions opt;
     opt.iopfd = vm.count("iopfd") ? vm["iopfd"].as<std::string>() : default_iopfd();
     opt.keep = vm.count("keep") > 0;
+    if (vm.count("delivery")) {
+        try {
+            opt.delivery = scenario::parse_delivery(vm["delivery"].as<std::string>());
+        } catch (const scenario::Error& e) {
+            throw UsageError(std::string("--delivery ") + e.what());
+        }
+    }
+    if (vm.count("pin-stage2"))
+        opt.pin_stage2 = true;
     std::string root;
     bool own_root = false;
     if (vm.count("workdir")) {
@@ -131,50 +188,76 @@ int scenario_run(const Args& args, Io& io) {
     io.out << "KTAP version 1\n" << fmt::format("1..{}\n", files.size());
     io.out.flush();
     iopf::Json summaries = iopf::Json::array();
-    unsigned pass = 0, fail = 0;
+    unsigned pass = 0, fail = 0, skip = 0;
     for (size_t i = 0; i < files.size(); i++) {
         const std::string& f = files[i];
         std::string name = base_name(f);
         std::vector<std::string> failures;
+        std::optional<std::string> skipped;
+        scenario::Road road;
+        road.delivery = opt.delivery.value_or(scenario::Delivery::netlink);
+        road.pin_stage2 = road.delivery == scenario::Delivery::iommufd && opt.pin_stage2;
         try {
             scenario::Scenario s = scenario::load(f);
             name = s.name;
+            road = opt.road_of(s);
             opt.workdir = root + "/" + s.name;
             std::error_code ec;
             fs::create_directories(opt.workdir, ec);
             if (ec)
                 throw iopf::Error(ec.value(), "creating " + opt.workdir);
-            io.out << fmt::format("# scenario {} ({}): {} access(es)\n", s.name, f,
-                                  s.access_count());
+            io.out << fmt::format("# scenario {} ({}): {} access(es), road {}\n", s.name, f,
+                                  s.access_count(), road.name());
             scenario::Outcome o = scenario::run(s, opt, io.out);
-            failures = scenario::check(s, o);
-            iopf::Json j = scenario::summary(s, o, failures);
-            const iopf::Json& fa = j.at("faults");
-            const iopf::Json& lat = j.at("latency_us");
-            io.out << fmt::format(
-                "# {}: faults {} (L1 {}, L2 {}), {:.2f} per access; latency "
-                "p50 {} us, p99 {} us, mean {} us; stage-2 pages {}\n",
-                s.name, fa.at("total").as_u64(), fa.at("l1").as_u64(), fa.at("l2").as_u64(),
-                s.access_count() ? static_cast<double>(fa.at("total").as_u64()) / s.access_count()
-                                 : 0.0,
-                lat.at("p50").as_u64(), lat.at("p99").as_u64(), lat.at("mean").as_u64(),
-                j.at("stage2_pages").as_u64());
-            summaries.push(j);
+            if (o.skip) { // the road is not there: nothing ran
+                skipped = o.skip;
+                summaries.push(scenario::summary(s, o, {}));
+            } else {
+                const scenario::Scenario expected = s.on_road(o.road);
+                failures = scenario::check(expected, o);
+                iopf::Json j = scenario::summary(expected, o, failures);
+                const iopf::Json& fa = j.at("faults");
+                const iopf::Json& lat = j.at("latency_us");
+                io.out << fmt::format(
+                    "# {}: faults {} (L1 {}, L2 {}), {:.2f} per access; latency "
+                    "p50 {} us, p99 {} us, mean {} us; stage-2 pages {}\n",
+                    s.name, fa.at("total").as_u64(), fa.at("l1").as_u64(), fa.at("l2").as_u64(),
+                    s.access_count()
+                        ? static_cast<double>(fa.at("total").as_u64()) / s.access_count()
+                        : 0.0,
+                    lat.at("p50").as_u64(), lat.at("p99").as_u64(), lat.at("mean").as_u64(),
+                    j.at("stage2_pages").as_u64());
+                if (const iopf::Json* u = j.find("upstream"))
+                    io.out << fmt::format(
+                        "# {}: upstream's road{}: completed {}/{}; page requests delivered {}; "
+                        "stage-2 faults {} (delivered as if stage 1: {}, dropped: {}); vEVENTQ "
+                        "records {}; not completed {}\n",
+                        s.name, o.road.pin_stage2 ? ", stage 2 pinned" : "",
+                        j.at("accesses").at("completed").as_u64(),
+                        j.at("accesses").at("total").as_u64(), u->at("delivered").as_u64(),
+                        u->at("l2_faults").as_u64(), u->at("s2_as_s1").as_u64(),
+                        u->at("dropped").as_u64(), u->at("vevents").as_u64(),
+                        u->at("not_completed").as_u64());
+                summaries.push(j);
+            }
         } catch (const std::exception& e) { // a file that does not parse, a bad --workdir
             failures.push_back(e.what());
         }
         for (const auto& x : failures)
             io.out << "# " << x << '\n';
-        if (failures.empty()) {
+        if (skipped) {
+            skip++;
+            io.out << fmt::format("ok {} {} # SKIP {}\n", i + 1, case_name(name, road), *skipped);
+        } else if (failures.empty()) {
             pass++;
-            io.out << fmt::format("ok {} scenario.{}\n", i + 1, name);
+            io.out << fmt::format("ok {} {}\n", i + 1, case_name(name, road));
         } else {
             fail++;
-            io.out << fmt::format("not ok {} scenario.{}\n", i + 1, name);
+            io.out << fmt::format("not ok {} {}\n", i + 1, case_name(name, road));
         }
         io.out.flush();
     }
-    io.out << fmt::format("# Totals: pass:{} fail:{} skip:0\n", pass, fail);
+    io.out << fmt::format("# Totals: pass:{} fail:{} skip:{}\n", pass, fail, skip);
     if (vm.count("json")) {
         const std::string out = vm["json"].as<std::string>();
         std::ofstream js(out, std::ios::trunc);
@@ -196,8 +279,11 @@ int scenario_run(const Args& args, Io& io) {
 int cmd_scenario(const Args& args, Io& io) {
     if (args.empty())
         throw UsageError("missing subcommand (run, check)");
-    const std::string sub = subcommand(args[0], {{"run", {}}, {"check", {"validate"}}});
+    const std::string sub =
+        subcommand(args[0], {{"run", {}}, {"check", {"validate"}}, {"table", {}}});
     const Args rest(args.begin() + 1, args.end());
+    if (sub == "table")
+        return scenario_table(rest, io);
     return sub == "run" ? scenario_run(rest, io) : scenario_check(rest, io);
 }
 

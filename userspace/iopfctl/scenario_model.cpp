@@ -229,9 +229,22 @@ void check_range(const Ctx& c, const YAML::Node& n, const std::string& path, uin
         c.fail(n, path, "the range goes beyond 2^52");
 }
 
+// `any` in an on_iommufd block: the count is not checked on that road (a
+// livelock's counts depend on how long the runner waits).
+constexpr uint64_t kAny = UINT64_MAX;
+
 struct Parser {
     Ctx c;
     Scenario s;
+    bool any_ok = false; // parsing an on_iommufd block
+
+    std::optional<uint64_t> cnt(const YAML::Node& parent, const char* key,
+                                const std::string& path) {
+        const YAML::Node n = parent[key];
+        if (any_ok && n && n.IsScalar() && n.Scalar() == "any")
+            return kAny;
+        return opt_num(c, parent, key, path, any_ok ? kAny - 1 : UINT64_MAX);
+    }
 
     const Device& device_of(const YAML::Node& n, const std::string& path, uint32_t sid) {
         if (const Device* d = s.device(sid))
@@ -296,7 +309,7 @@ struct Parser {
         no_duplicates(c, n, path);
         for (const auto& kv : n) {
             const std::string k = kv.first.Scalar();
-            if (k == "expect" || k == "name")
+            if (k == "expect" || k == "name" || k == "on_iommufd" || k == "on_iommufd_pinned")
                 continue;
             if (std::find(std::begin(kinds), std::end(kinds), k) == std::end(kinds))
                 c.fail(kv.first, path + "." + k,
@@ -389,56 +402,94 @@ struct Parser {
                        "steps have expectations");
             st.expect = counts(e, path + ".expect", unmaps);
         }
+        for (const char* k : {"on_iommufd", "on_iommufd_pinned"}) {
+            const YAML::Node e = n[k];
+            if (!e)
+                continue;
+            if (!std::holds_alternative<AccessStep>(st.what) &&
+                !std::holds_alternative<UnmapStep>(st.what))
+                c.fail(e, path + "." + k,
+                       "only access, strided, random, reclaim and unmap steps have "
+                       "expectations");
+            Counts& k2 = std::string(k) == "on_iommufd" ? st.on_iommufd : st.on_iommufd_pinned;
+            any_ok = true;
+            k2 = counts(e, path + "." + k, std::holds_alternative<UnmapStep>(st.what));
+            any_ok = false;
+        }
         return st;
     }
 
-    Counts counts(const YAML::Node& n, const std::string& path, bool unmap) {
+    Counts counts(const YAML::Node& n, const std::string& path, bool unmap,
+                  bool in_expect = false) {
         Counts k;
         if (unmap) {
             only_keys(c, n, path, {"unmapped"});
-            k.unmapped = opt_num(c, n, "unmapped", path);
+            k.unmapped = cnt(n, "unmapped", path);
             return k;
         }
-        k.accesses = opt_num(c, n, "accesses", path);
-        k.completed = opt_num(c, n, "completed", path);
-        k.aborted = opt_num(c, n, "aborted", path);
-        k.terminated = opt_num(c, n, "terminated", path);
-        k.faults = opt_num(c, n, "faults", path);
-        k.l1 = opt_num(c, n, "l1", path);
-        k.l2 = opt_num(c, n, "l2", path);
-        k.retries = opt_num(c, n, "retries", path);
+        if (!in_expect)
+            only_keys(c, n, path,
+                      {"accesses", "completed", "aborted", "terminated", "faults", "l1", "l2",
+                       "retries"});
+        k.accesses = cnt(n, "accesses", path);
+        k.completed = cnt(n, "completed", path);
+        k.aborted = cnt(n, "aborted", path);
+        k.terminated = cnt(n, "terminated", path);
+        k.faults = cnt(n, "faults", path);
+        k.l1 = cnt(n, "l1", path);
+        k.l2 = cnt(n, "l2", path);
+        k.retries = cnt(n, "retries", path);
         return k;
     }
 
-    void expect(const YAML::Node& n, const std::string& path) {
-        only_keys(c, n, path,
-                  {"accesses", "completed", "aborted", "terminated", "faults", "l1", "l2",
-                   "retries", "resumes", "daemon", "tables", "stalled", "pending"});
-        Expect& e = s.expect;
-        e.totals = counts(n, path, false);
-        e.stalled = opt_num(c, n, "stalled", path).value_or(0);
-        e.pending = opt_num(c, n, "pending", path).value_or(0);
+    // `expect`, or (overlay) an on_iommufd block over it, which may also
+    // name what upstream's road measures.
+    void expect(Expect& e, const YAML::Node& n, const std::string& path, bool overlay) {
+        any_ok = overlay;
+        if (overlay)
+            only_keys(c, n, path,
+                      {"accesses", "completed", "aborted", "terminated", "faults", "l1", "l2",
+                       "retries", "resumes", "daemon", "tables", "stalled", "pending", "upstream"});
+        else
+            only_keys(c, n, path,
+                      {"accesses", "completed", "aborted", "terminated", "faults", "l1", "l2",
+                       "retries", "resumes", "daemon", "tables", "stalled", "pending"});
+        e.totals = counts(n, path, false, true);
+        e.stalled = cnt(n, "stalled", path);
+        e.pending = cnt(n, "pending", path);
+        if (const YAML::Node u = n["upstream"]) {
+            const std::string p = path + ".upstream";
+            only_keys(
+                c, u, p,
+                {"delivered", "l2_faults", "s2_as_s1", "dropped", "vevents", "not_completed"});
+            e.upstream.delivered = cnt(u, "delivered", p);
+            e.upstream.l2_faults = cnt(u, "l2_faults", p);
+            e.upstream.s2_as_s1 = cnt(u, "s2_as_s1", p);
+            e.upstream.dropped = cnt(u, "dropped", p);
+            e.upstream.vevents = cnt(u, "vevents", p);
+            e.upstream.not_completed = cnt(u, "not_completed", p);
+        }
         if (const YAML::Node r = n["resumes"]) {
             const std::string p = path + ".resumes";
             only_keys(c, r, p, {"retry", "abort", "term", "origin"});
-            e.resume_retry = opt_num(c, r, "retry", p);
-            e.resume_abort = opt_num(c, r, "abort", p);
-            e.resume_term = opt_num(c, r, "term", p);
+            e.resume_retry = cnt(r, "retry", p);
+            e.resume_abort = cnt(r, "abort", p);
+            e.resume_term = cnt(r, "term", p);
             if (const YAML::Node o = r["origin"]) {
                 only_keys(c, o, p + ".origin", {"response", "report_failed", "flush", "timeout"});
                 for (const auto& kv : o)
                     e.resume_origin[kv.first.Scalar()] =
-                        number(c, kv.second, p + ".origin." + kv.first.Scalar());
+                        *cnt(o, kv.first.Scalar().c_str(), p + ".origin");
             }
         }
         if (const YAML::Node d = n["daemon"]) {
             const std::string p = path + ".daemon";
             only_keys(c, d, p, {"vmm", "vmm_pages", "guest", "guest_pages", "refused"});
-            e.vmm = opt_num(c, d, "vmm", p);
-            e.vmm_pages = opt_num(c, d, "vmm_pages", p);
-            e.guest = opt_num(c, d, "guest", p);
-            e.guest_pages = opt_num(c, d, "guest_pages", p);
-            e.refused = opt_num(c, d, "refused", p);
+            e.vmm = cnt(d, "vmm", p);
+            e.vmm_pages = cnt(d, "vmm_pages", p);
+            e.guest = cnt(d, "guest", p);
+            e.guest_pages = cnt(d, "guest_pages", p);
+            e.refused = cnt(d, "refused", p);
         }
         if (const YAML::Node t = n["tables"]) {
             if (!t.IsSequence())
@@ -476,12 +527,13 @@ struct Parser {
                 e.tables.push_back(te);
             }
         }
+        any_ok = false;
     }
 
     void parse(const YAML::Node& root) {
         only_keys(c, root, "scenario",
-                  {"name", "description", "access_wait_ms", "devices", "mappings", "ttbs", "steps",
-                   "expect"});
+                  {"name", "description", "access_wait_ms", "delivery", "pin_stage2", "devices",
+                   "mappings", "ttbs", "steps", "expect", "on_iommufd", "on_iommufd_pinned"});
         s.name = scalar(c, need(c, root, "name", "scenario"), "name");
         if (s.name.empty() ||
             s.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
@@ -491,6 +543,14 @@ struct Parser {
             s.description = scalar(c, d, "description");
         s.access_wait_ms = static_cast<uint32_t>(
             opt_num(c, root, "access_wait_ms", "scenario", 600000).value_or(5000));
+        if (const YAML::Node d = root["delivery"]) {
+            try {
+                s.delivery = parse_delivery(scalar(c, d, "delivery"));
+            } catch (const Error& e) {
+                c.fail(d, "delivery", e.what());
+            }
+        }
+        s.pin_stage2 = opt_bool(c, root, "pin_stage2", "scenario", false);
         const YAML::Node devs = need(c, root, "devices", "scenario");
         if (!devs.IsSequence() || devs.size() == 0)
             c.fail(devs, "devices", "expected a list of at least one device");
@@ -541,7 +601,15 @@ struct Parser {
         for (std::size_t i = 0; i < steps.size(); i++)
             s.steps.push_back(step(steps[i], fmt::format("steps[{}]", i)));
         if (const YAML::Node e = root["expect"])
-            expect(e, "expect");
+            expect(s.expect, e, "expect", false);
+        if (const YAML::Node e = root["on_iommufd"])
+            expect(s.on_iommufd, e, "on_iommufd", true);
+        if (const YAML::Node e = root["on_iommufd_pinned"])
+            expect(s.on_iommufd_pinned, e, "on_iommufd_pinned", true);
+        if (s.delivery == Delivery::iommufd) {
+            if (std::string why = s.iommufd_unfit(); !why.empty())
+                c.fail(root["delivery"], "delivery", why);
+        }
     }
 };
 
@@ -550,6 +618,179 @@ struct Parser {
 bool Counts::empty() const {
     return !accesses && !completed && !aborted && !terminated && !faults && !l1 && !l2 &&
            !retries && !unmapped;
+}
+
+bool UpstreamCounts::empty() const {
+    return !delivered && !l2_faults && !s2_as_s1 && !dropped && !vevents && !not_completed;
+}
+
+const char* delivery_name(Delivery d) {
+    return d == Delivery::iommufd ? "iommufd" : "netlink";
+}
+
+Delivery parse_delivery(const std::string& s) {
+    if (s == "netlink")
+        return Delivery::netlink;
+    if (s == "iommufd")
+        return Delivery::iommufd;
+    throw Error(fmt::format("'{}': netlink (the RFC's road) or iommufd (upstream's)", s));
+}
+
+std::string Road::name() const {
+    if (delivery == Delivery::netlink)
+        return "netlink";
+    return pin_stage2 ? "iommufd+pinned" : "iommufd";
+}
+
+namespace {
+
+// `any` (kAny) drops the expectation
+void over(std::optional<uint64_t>& base, const std::optional<uint64_t>& o) {
+    if (o)
+        base = *o == kAny ? std::nullopt : o;
+}
+
+void overlay(Counts& b, const Counts& o) {
+    over(b.accesses, o.accesses);
+    over(b.completed, o.completed);
+    over(b.aborted, o.aborted);
+    over(b.terminated, o.terminated);
+    over(b.faults, o.faults);
+    over(b.l1, o.l1);
+    over(b.l2, o.l2);
+    over(b.retries, o.retries);
+    over(b.unmapped, o.unmapped);
+}
+
+void overlay(Expect& b, const Expect& o) {
+    overlay(b.totals, o.totals);
+    over(b.resume_retry, o.resume_retry);
+    over(b.resume_abort, o.resume_abort);
+    over(b.resume_term, o.resume_term);
+    for (const auto& [k, v] : o.resume_origin) {
+        if (v == kAny)
+            b.resume_origin.erase(k);
+        else
+            b.resume_origin[k] = v;
+    }
+    over(b.vmm, o.vmm);
+    over(b.vmm_pages, o.vmm_pages);
+    over(b.guest, o.guest);
+    over(b.guest_pages, o.guest_pages);
+    over(b.refused, o.refused);
+    // a table named again is expected anew; the others stay
+    for (const auto& t : o.tables) {
+        auto it = std::find_if(b.tables.begin(), b.tables.end(), [&](const TableExpect& x) {
+            return x.sid == t.sid && x.stage == t.stage && x.pasid == t.pasid;
+        });
+        if (it != b.tables.end())
+            *it = t;
+        else
+            b.tables.push_back(t);
+    }
+    // absent means 0 for these two: `any` stays kAny, which check() skips
+    if (o.stalled)
+        b.stalled = o.stalled;
+    if (o.pending)
+        b.pending = o.pending;
+    over(b.upstream.delivered, o.upstream.delivered);
+    over(b.upstream.l2_faults, o.upstream.l2_faults);
+    over(b.upstream.s2_as_s1, o.upstream.s2_as_s1);
+    over(b.upstream.dropped, o.upstream.dropped);
+    over(b.upstream.vevents, o.upstream.vevents);
+    over(b.upstream.not_completed, o.upstream.not_completed);
+}
+
+} // namespace
+
+Scenario Scenario::on_road(const Road& road) const {
+    Scenario r = *this;
+    if (road.delivery != Delivery::iommufd)
+        return r;
+    overlay(r.expect, on_iommufd);
+    for (auto& st : r.steps)
+        overlay(st.expect, st.on_iommufd);
+    if (road.pin_stage2) {
+        overlay(r.expect, on_iommufd_pinned);
+        for (auto& st : r.steps)
+            overlay(st.expect, st.on_iommufd_pinned);
+    }
+    return r;
+}
+
+std::string Scenario::iommufd_unfit() const {
+    for (const auto& d : devices)
+        if (d.stage_mode != IOPF_STAGE_MODE_NESTED)
+            return fmt::format("device {:#x} is stage {}: upstream's road (iopfd nested=on) "
+                               "takes stage nested devices only",
+                               d.sid, iopf::stage_mode_name(d.stage_mode));
+    return "";
+}
+
+std::vector<iopf::Mapping> Scenario::stage2_pins() const {
+    std::vector<iopf::Mapping> out;
+    for (const auto& d : devices) {
+        if (d.stage_mode != IOPF_STAGE_MODE_NESTED)
+            continue;
+        std::set<uint64_t> pin; // IPA pages
+        std::set<uint64_t> own; // stage-2 pages the file maps itself
+        std::set<std::pair<std::optional<uint32_t>, uint64_t>> s1_mapped, s1_touched;
+        auto each_page = [](uint64_t addr, uint64_t len, auto&& f) {
+            for (uint64_t p = addr / kPage * kPage; p < addr + len; p += kPage)
+                f(p);
+        };
+        auto file_map = [&](const iopf::Mapping& m) {
+            if (m.sid != d.sid)
+                return;
+            if (m.stage == IOPF_STAGE_2) {
+                each_page(m.addr, m.len, [&](uint64_t p) { own.insert(p); });
+            } else {
+                each_page(m.out_addr, m.len, [&](uint64_t p) { pin.insert(p); });
+                each_page(m.addr, m.len, [&](uint64_t p) { s1_mapped.emplace(m.pasid, p); });
+            }
+        };
+        for (const auto& m : mappings)
+            file_map(m);
+        for (const auto& st : steps)
+            if (const auto* m = std::get_if<MapStep>(&st.what))
+                file_map(m->m);
+        auto ttb_of = [&](std::optional<uint32_t> pasid) {
+            for (const auto& t : ttbs)
+                if (t.sid == d.sid && t.pasid == pasid)
+                    return t.ttb;
+            return static_cast<uint64_t>(IOPF_STAGE_TTB_DEFAULT);
+        };
+        for (const auto& st : steps)
+            if (const auto* a = std::get_if<AccessStep>(&st.what))
+                for (const auto& x : a->accesses) {
+                    if (x.sid != d.sid)
+                        continue;
+                    each_page(x.addr, x.len, [&](uint64_t p) {
+                        pin.insert(ttb_of(x.pasid) + (p >> 21) * kPage);
+                        if (!s1_mapped.count({x.pasid, p}))
+                            s1_touched.emplace(x.pasid, p);
+                    });
+                }
+        try {
+            const iopf::Action l1 = iopf::parse_action(d.l1);
+            if (l1.map && l1.map->base)
+                for (uint64_t i = 0; i < s1_touched.size() * l1.map->window; i++)
+                    pin.insert(*l1.map->base + i * kPage);
+        } catch (const iopf::ParseError&) { // checked when parsed
+        }
+        for (uint64_t p : own)
+            pin.erase(p);
+        for (uint64_t p : pin) {
+            if (!out.empty() && out.back().sid == d.sid && out.back().addr + out.back().len == p &&
+                out.back().len < kMaxCmdLen) {
+                out.back().len += kPage;
+                continue;
+            }
+            out.push_back(
+                {d.sid, IOPF_STAGE_2, std::nullopt, p, p, kPage, IOPF_PERM_READ | IOPF_PERM_WRITE});
+        }
+    }
+    return out;
 }
 
 uint64_t splitmix64(uint64_t& state) {
@@ -574,14 +815,20 @@ size_t Scenario::access_count() const {
     return n;
 }
 
-std::string Scenario::iopfd_config() const {
-    std::string s = fmt::format("# iopfctl scenario run: {} ({})\n", name, file);
+std::string Scenario::iopfd_config(const Road& road) const {
+    std::string s =
+        fmt::format("# iopfctl scenario run: {} ({}), road {}\n", name, file, road.name());
     // A level a device does not name is never answered (no SUCCESS loop).
     s += "default l1=pending l2=pending\n";
+    // Upstream's road: iopfd is the VMM of a vSMMUv3; a page request has no
+    // stage and goes to the guest model (l1), as upstream VMMs do.
+    const char* up = road.delivery == Delivery::iommufd
+                         ? " delivery=iommufd nested=on unattributed=forward"
+                         : "";
     for (const auto& d : devices)
-        s += fmt::format("device {:#x} flags={} stage={} l1={} l2={}\n", d.sid,
+        s += fmt::format("device {:#x} flags={} stage={} l1={} l2={}{}\n", d.sid,
                          iopf::format_report_flags(d.flags), iopf::stage_mode_name(d.stage_mode),
-                         d.l1, d.l2);
+                         d.l1, d.l2, up);
     return s;
 }
 
@@ -735,8 +982,20 @@ std::vector<std::string> check(const Scenario& s, const Outcome& o) {
     }
     const Expect& e = s.expect;
     want_counts(out, "expect.", e.totals, all);
-    want(out, "expect.", "stalled", e.stalled, o.stalled);
-    want(out, "expect.", "pending", e.pending, o.pending);
+    if (e.stalled != kAny)
+        want(out, "expect.", "stalled", e.stalled.value_or(0), o.stalled);
+    if (e.pending != kAny)
+        want(out, "expect.", "pending", e.pending.value_or(0), o.pending);
+    if (o.road.delivery == Delivery::iommufd) {
+        const UpstreamCounts& u = e.upstream;
+        want(out, "expect.upstream.", "delivered", u.delivered, o.up_delivered);
+        want(out, "expect.upstream.", "l2_faults", u.l2_faults, o.up_l2_faults);
+        want(out, "expect.upstream.", "s2_as_s1", u.s2_as_s1, o.up_s2_as_s1);
+        want(out, "expect.upstream.", "dropped", u.dropped, o.up_dropped);
+        want(out, "expect.upstream.", "vevents", u.vevents, o.up_vevents);
+        want(out, "expect.upstream.", "not_completed", u.not_completed,
+             all.accesses - all.completed);
+    }
     want(out, "expect.resumes.", "retry", e.resume_retry, o.resume_retry);
     want(out, "expect.resumes.", "abort", e.resume_abort, o.resume_abort);
     want(out, "expect.resumes.", "term", e.resume_term, o.resume_term);
@@ -834,7 +1093,74 @@ iopf::Json summary(const Scenario& s, const Outcome& o, const std::vector<std::s
     j.set("daemon", d);
     j.set("stalled", o.stalled);
     j.set("pending", o.pending);
+    j.set("road", o.road.name());
+    j.set("delivery", delivery_name(o.road.delivery));
+    j.set("pin_stage2", o.road.pin_stage2);
+    j.set("skip", o.skip ? iopf::Json(*o.skip) : iopf::Json());
+    if (o.road.delivery == Delivery::iommufd) {
+        iopf::Json u = iopf::Json::object();
+        u.set("completed", t.completed);
+        u.set("delivered", o.up_delivered);
+        u.set("l2_faults", o.up_l2_faults);
+        u.set("s2_as_s1", o.up_s2_as_s1);
+        u.set("dropped", o.up_dropped);
+        u.set("vevents", o.up_vevents);
+        u.set("not_completed", t.accesses - t.completed);
+        u.set("pinned_pages", o.pinned_pages);
+        j.set("upstream", u);
+    }
     return j;
+}
+
+std::string roads_table(const std::vector<iopf::Json>& summaries) {
+    std::vector<std::string> names;
+    std::map<std::string, std::map<std::string, const iopf::Json*>> by; // name -> road -> summary
+    for (const auto& j : summaries) {
+        const std::string& name = j.at("name").as_string();
+        const iopf::Json* road = j.find("road");
+        const std::string r = road && road->is_string() ? road->as_string() : "netlink";
+        if (!by.count(name))
+            names.push_back(name);
+        by[name][r] = &j;
+    }
+    auto u64 = [](const iopf::Json& j, std::string_view a, std::string_view b) {
+        return j.at(a).at(b).as_u64();
+    };
+    // "-" not run; SKIP; completed/total, and a failed check marked
+    auto done = [&](const iopf::Json* j) -> std::string {
+        if (!j)
+            return "-";
+        if (const iopf::Json* sk = j->find("skip"); sk && sk->is_string())
+            return "SKIP";
+        return fmt::format("{}/{}{}", u64(*j, "accesses", "completed"),
+                           u64(*j, "accesses", "total"), j->at("ok").as_bool() ? "" : " (FAIL)");
+    };
+    auto up = [&](const iopf::Json* j, std::string_view k) -> std::string {
+        const iopf::Json* sk = j ? j->find("skip") : nullptr;
+        if (!j || !j->find("upstream") || (sk && sk->is_string()))
+            return "-";
+        return std::to_string(j->at("upstream").at(k).as_u64());
+    };
+    std::string out =
+        "| scenario | netlink: completed | netlink: faults | iommufd: completed | "
+        "iommufd: faults delivered | S2 as S1 | dropped (UPSTREAM_UNHANDLED) | not completed | "
+        "pinned S2: completed | pinned S2: not completed |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto& n : names) {
+        const auto& m = by[n];
+        auto get = [&](const char* r) -> const iopf::Json* {
+            auto it = m.find(r);
+            return it == m.end() ? nullptr : it->second;
+        };
+        const iopf::Json *nl = get("netlink"), *io = get("iommufd"), *pin = get("iommufd+pinned");
+        out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", n, done(nl),
+                           done(nl) != "-" && done(nl) != "SKIP"
+                               ? std::to_string(u64(*nl, "faults", "total"))
+                               : "-",
+                           done(io), up(io, "delivered"), up(io, "s2_as_s1"), up(io, "dropped"),
+                           up(io, "not_completed"), done(pin), up(pin, "not_completed"));
+    }
+    return out;
 }
 
 } // namespace iopfctl::scenario
