@@ -67,6 +67,7 @@ out=$(bash -c '
 	c iopfctl scenario ""
 	c iopfctl scenario run a.yaml --j
 	c iopfctl scenario run --json ""
+	c iopfctl scenario run a.yaml --delivery ""
 	COMP_WORDS=(iopfd --che); COMP_CWORD=1; _iopfd; echo "${COMPREPLY[*]}"
 ' sh "$root/share/bash-completion/completions/iopfctl")
 want='dev decode
@@ -81,9 +82,10 @@ access accesses
 nested
 on off
 scenario
-run check validate
+run check validate table
 --json
 FILE
+netlink iommufd
 --check-config'
 [ "$out" = "$want" ] || fail "completion: got
 $out"
