@@ -143,7 +143,7 @@ TEST_CASE("summary: vEVENTQ records and their loss, apart", "[nested][summary]")
     CHECK(s.vevents.inconsistent == 1);
     CHECK(s.faults == 0); // the netlink line of the record counts it
     CHECK(s.malformed == 0);
-    CHECK(s.to_json().at("vevents").at("lost").as_u64() == 98);
+    CHECK(s.to_json().at("vevents").at("vevents_lost").as_u64() == 98);
     CHECK(s.to_text().find("vevents (nested devices' vEVENTQs): 1 received, 98 lost") !=
           std::string::npos);
 }

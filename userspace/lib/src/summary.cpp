@@ -180,12 +180,13 @@ Json Summary::to_json() const {
     u.set("errors", iommufd.errors);
     u.set("us", iommufd.us);
     j.set("iommufd", u);
+    // Keys of their own: shell readers take "lost" etc. by name anywhere
     Json v = Json::object();
-    v.set("received", vevents.received);
-    v.set("lost", vevents.lost);
-    v.set("gaps", vevents.gaps);
-    v.set("tails", vevents.tails);
-    v.set("inconsistent", vevents.inconsistent);
+    v.set("vevents_received", vevents.received);
+    v.set("vevents_lost", vevents.lost);
+    v.set("vevent_gaps", vevents.gaps);
+    v.set("vevent_tails", vevents.tails);
+    v.set("vevents_inconsistent", vevents.inconsistent);
     j.set("vevents", v);
     return j;
 }
