@@ -274,9 +274,13 @@ run_selftests() {
 	if [ "$ntests" -eq 0 ]; then
 		ktap_fail iopf_tests "no iopf_*_test program in $IOPF_BIN"
 	fi
+	local t0
 	for t in $tests; do
 		if module_loaded; then
+			t0=$(date +%s)
 			ktap_subtest "${t##*/}" "$t"
+			# where a slow cell's time goes (guest timeouts are budgets)
+			echo "# ${t##*/}: $(($(date +%s) - t0)) s"
 		else
 			ktap_fail "${t##*/}" "module not loaded"
 		fi
