@@ -425,12 +425,18 @@ TEST_CASE("evt_build round-trips through decode", "[fault_core][stages]")
 				CHECK(flt.sid == 0xfeedu);
 				CHECK(flt.level == (f.s2 ? 2u : 1u));
 				uint32_t want = (perm & IOPF_PERM_WRITE) ? IOPF_PERM_WRITE : IOPF_PERM_READ;
-				want |= perm & (IOPF_PERM_EXEC | IOPF_PERM_PRIV);
+				/* as an SMMUv3 writes it: InD (EXEC) only on a read */
+				if (!(perm & IOPF_PERM_WRITE))
+					want |= perm & IOPF_PERM_EXEC;
+				want |= perm & IOPF_PERM_PRIV;
 				CHECK(flt.perm == want);
+				CHECK(!((evt[1] & EVTQ_1_InD) && !(evt[1] & EVTQ_1_RnW)));
 				CHECK(iopf_fault_has_pasid(&flt) == f.ssv);
 				CHECK(flt.pasid == (f.ssv ? 0xabcdeu : 0u));
 				CHECK(FIELD_GET(EVTQ_1_CLASS, evt[1]) == f.cls);
-				CHECK(((evt[1] & EVTQ_1_TT_READ) != 0) == f.tt_read);
+				/* TTRnW: F_PERMISSION of CLASS TT only (upstream reads it there) */
+				CHECK(((evt[1] & EVTQ_1_TT_READ) != 0) ==
+				      (f.tt_read && id == EVT_ID_PERMISSION_FAULT));
 				CHECK(evt[3] == (f.s2 ? 0x000fedcba9876000ull : 0));
 				if (f.stall) {
 					CHECK(flt.type == IOPF_FAULT_PAGE_REQ);

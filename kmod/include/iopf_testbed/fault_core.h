@@ -229,7 +229,7 @@ static inline bool iopf_fault_has_pasid(const struct iopf_model_fault *flt)
  * @perm: IOPF_PERM_* of the access: RnW unless WRITE, InD, PnU
  * @s2: the fault is at stage 2
  * @cls: IOPF_EVT_CLASS_*
- * @tt_read: TTRnW, a table read (CLASS TT)
+ * @tt_read: TTRnW, a table read (CLASS TT; written on permission faults)
  * @addr: input address (IOVA)
  * @ipa: stage-2 faults: the IPA stage 2 failed on (bits 51:12 kept)
  */
@@ -254,7 +254,9 @@ struct iopf_evt_fields {
  * @evt: the four words, CPU order
  *
  * iopf_decode() of the result gives back what @f says (the permission as
- * READ or WRITE, not both: an access that writes is a write).
+ * READ or WRITE, not both: an access that writes is a write, and its data
+ * access is never an instruction fetch), as an SMMUv3 writes it: InD only
+ * with RnW, TTRnW only on F_PERMISSION of CLASS TT.
  */
 static inline void iopf_evt_build(const struct iopf_evt_fields *f, u64 *evt)
 {
@@ -267,13 +269,16 @@ static inline void iopf_evt_build(const struct iopf_evt_fields *f, u64 *evt)
 		evt[1] |= EVTQ_1_STALL | FIELD_PREP(EVTQ_1_STAG, (u64)f->stag);
 	if (!(f->perm & IOPF_PERM_WRITE))
 		evt[1] |= EVTQ_1_RnW;
-	if (f->perm & IOPF_PERM_EXEC)
+	/* InD is Data (0) when RnW is 0: an instruction fetch is a read */
+	if ((f->perm & IOPF_PERM_EXEC) && !(f->perm & IOPF_PERM_WRITE))
 		evt[1] |= EVTQ_1_InD;
 	if (f->perm & IOPF_PERM_PRIV)
 		evt[1] |= EVTQ_1_PnU;
 	if (f->s2)
 		evt[1] |= EVTQ_1_S2;
-	if (f->tt_read)
+	/* TTRnW is defined for a permission fault on a table access only */
+	if (f->tt_read && f->event_id == EVT_ID_PERMISSION_FAULT &&
+	    f->cls == IOPF_EVT_CLASS_TT)
 		evt[1] |= EVTQ_1_TT_READ;
 	evt[2] = f->addr;
 	evt[3] = f->s2 ? (f->ipa & EVTQ_3_IPA) : 0;

@@ -161,6 +161,15 @@ uint64_t Generator::iova() {
     return kIovaBlocks[below(2)] + below(16) * kPage + (chance(15) ? below(kPage) : 0);
 }
 
+// An access's: EXEC with WRITE (refused: an instruction fetch is a read)
+// only now and then, so most accesses that ask EXEC run.
+uint32_t Generator::access_perm() {
+    uint32_t p = perm();
+    if ((p & IOPF_PERM_EXEC) && (p & IOPF_PERM_WRITE) && !chance(10))
+        p &= ~IOPF_PERM_EXEC;
+    return p;
+}
+
 uint32_t Generator::perm() {
     constexpr uint32_t kPerms[] = {
         IOPF_PERM_READ,
@@ -249,7 +258,7 @@ Op Generator::access_op(const Model& m) {
         if (chance(2))
             len = chance(50) ? 0 : (uint64_t{IOPF_STAGE_MAX_PAGES_PER_CMD} + 1) * kPage;
         uint64_t addr = chance(2) ? (1ULL << IOPF_STAGE_ADDR_BITS) - kPage : iova();
-        return Op::access(dev, maybe_pasid(s2_only ? 3 : 40), addr, len, perm(), chance(80));
+        return Op::access(dev, maybe_pasid(s2_only ? 3 : 40), addr, len, access_perm(), chance(80));
     }
     if (r < 90) { // the stage mode
         uint32_t mode = chance(5) ? IOPF_STAGE_MODE_NESTED + 1 + below(8) : below(4);

@@ -472,6 +472,8 @@ Outcome Model::access(const Op& op) {
         out.err = E2BIG;
     else if (!(op.perm & (IOPF_PERM_READ | IOPF_PERM_WRITE)))
         out.err = EINVAL;
+    else if ((op.perm & IOPF_PERM_EXEC) && (op.perm & IOPF_PERM_WRITE))
+        out.err = EINVAL; // an instruction fetch is a read (InD needs RnW)
     else if (it->second.mode == IOPF_STAGE_MODE_NONE)
         out.err = EINVAL;
     else if (it->second.mode == IOPF_STAGE_MODE_S2 && op.pasid)

@@ -50,6 +50,7 @@ class Generator {
     Op fix_up(const Model& m);
     uint64_t iova();
     uint32_t perm();
+    uint32_t access_perm();
     std::optional<uint32_t> maybe_pasid(unsigned pct);
     std::optional<uint32_t> existing_sid(const Model& m);
 
