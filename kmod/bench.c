@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The ceiling of the benchmark (test only): what the guest can carry from
- * the module to a listener when building a notification costs nothing.
+ * The ceiling of the benchmark (test builds only: CONFIG_IOPF_TESTBED_BENCH=y,
+ * see Kbuild): what the guest can carry from the module to a listener when
+ * building a notification costs nothing. Not in a shipped module: it puts
+ * fake faults on the real group, into real listeners' buffers.
  *
  *   iopf_testbed/bench_ceiling   write N (1-16777216): N fault notifications
  *                                on the faults group, fault_batch per
@@ -161,6 +163,6 @@ static const struct file_operations iopf_bench_ceiling_fops = {
 
 void iopf_bench_debugfs_init(struct dentry *root)
 {
-	debugfs_create_file("bench_ceiling", 0200, root, NULL,
+	debugfs_create_file("bench_ceiling", 0600, root, NULL,
 			    &iopf_bench_ceiling_fops);
 }

@@ -35,9 +35,20 @@ MODULE_PARM_DESC(pending_limit,
 		 "Page requests a new device holds pending at most; more are aborted (1-65536, default 1024)");
 
 static unsigned int iopf_max_devices = 1024;
-module_param_named(max_devices, iopf_max_devices, uint, 0644);
+
+static int iopf_max_devices_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, IOPF_MAX_DEVICES_LIMIT);
+}
+
+static const struct kernel_param_ops iopf_max_devices_ops = {
+	.set = iopf_max_devices_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_devices, &iopf_max_devices_ops, &iopf_max_devices, 0644);
 MODULE_PARM_DESC(max_devices,
-		 "Devices that may exist at once (default 1024)");
+		 "Devices that may exist at once (1-65536, default 1024)");
 
 static DEFINE_XARRAY(iopf_devs);
 /* Serialises device creation and removal against look-ups */
@@ -390,6 +401,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 
 	mutex_lock(&dev->lock);
 	if (dev->removed) {
+		NL_SET_ERR_MSG(extack, "device is being removed");
 		ret = -ENODEV;
 	} else if (dev->fault_param) {
 		NL_SET_ERR_MSG(extack, "a fault handler is already registered");

@@ -13,7 +13,7 @@
  *   stages.c   the two-stage access model: stage-1 and stage-2 tables,
  *              DMA accesses that walk them and fault as SMMUv3 would
  *   main.c     module parameters: quirks that reproduce the RFC's bugs
- *   bench.c    the benchmark's ceiling: pre-built notifications, test only
+ *   bench.c    the benchmark's ceiling: pre-built notifications, test builds
  *   iommu.c    upstream's road: a mock IOMMU driver for bridged devices,
  *              their faults through the kernel's IOPF core into iommufd
  *   viommu.c   its vIOMMU: nested domains, vDEVICEs, the vEVENTQ
@@ -35,6 +35,10 @@
 #include <iopf_testbed/fault_core.h>
 
 #include "kcompat.h"
+
+/* Upper bounds of module parameters (written beyond: -EINVAL) */
+#define IOPF_MAX_DEVICES_LIMIT		65536U
+#define IOPF_ACCESS_HISTORY_LIMIT	65536U
 
 struct dentry;
 struct seq_file;
@@ -362,8 +366,12 @@ enum iopf_fail_point {
 bool iopf_should_fail(enum iopf_fail_point point);
 void iopf_fail_debugfs_init(struct dentry *root);
 
-/* bench.c: the benchmark's ceiling, test only */
+/* bench.c: the benchmark's ceiling, in test builds only (Kbuild) */
+#ifdef IOPF_TESTBED_BENCH
 void iopf_bench_debugfs_init(struct dentry *root);
+#else
+static inline void iopf_bench_debugfs_init(struct dentry *root) {}
+#endif
 
 /* iommu.c, iommufd_bind.c: where the kernel has iommufd (Kbuild) */
 #ifdef IOPF_TESTBED_BRIDGE

@@ -286,12 +286,13 @@ static enum iopf_nl_sent iopf_nl_multicast(struct sk_buff *skb)
 	ret = genlmsg_multicast(&iopf_nl_family, skb, 0, IOPF_NL_MCGRP_FAULTS,
 				GFP_KERNEL);
 	/*
-	 * -ESRCH: nobody listens, not a loss but not a delivery either.
 	 * -ENOBUFS: a listener that set NETLINK_BROADCAST_ERROR overflowed;
-	 * it sees a sequence gap.
+	 * it sees a sequence gap. -ESRCH: delivered to nobody, which is also
+	 * what netlink_broadcast() says when the only listeners overflowed
+	 * without that option: a loss while the group still has members.
 	 */
 	if (ret == -ESRCH)
-		return IOPF_NL_UNHEARD;
+		return iopf_nl_listening() ? IOPF_NL_LOST : IOPF_NL_UNHEARD;
 	return ret == -ENOBUFS ? IOPF_NL_LOST : IOPF_NL_SENT;
 }
 
@@ -517,24 +518,27 @@ static int iopf_nl_put_resume(struct sk_buff *skb,
  */
 bool iopf_nl_notify_resume(struct iopf_resume *resume)
 {
-	bool listening = iopf_nl_listening();
 	struct sk_buff *skb = NULL;
 	bool sent = false;
 	void *hdr;
 
-	/* Built only for a listener, at its size, not a page's */
-	if (listening)
-		skb = genlmsg_new(iopf_nl_resume_size(), GFP_KERNEL);
 	mutex_lock(&iopf_nl_notify_lock);
 	/* Listeners see a fault before the RESUME that answers it */
 	iopf_nl_flush_locked();
 	resume->seq = ++iopf_nl_resume_seq;
-	if (!skb) {
+	/*
+	 * Asked under the lock that orders the SEQs, as the fault path asks:
+	 * a listener that joined before this SEQ gets it or counts its loss.
+	 * Built only for a listener, at its size, not a page's.
+	 */
+	if (!iopf_nl_listening()) {
 		/* Nobody listened: counted as a message would have been */
-		if (!listening)
-			sent = iopf_nl_multicast(NULL) != IOPF_NL_LOST;
+		sent = iopf_nl_multicast(NULL) != IOPF_NL_LOST;
 		goto out_unlock;
 	}
+	skb = genlmsg_new(iopf_nl_resume_size(), GFP_KERNEL);
+	if (!skb)
+		goto out_unlock;
 	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_RESUME_NTF);
 	if (WARN_ON_ONCE(!hdr || iopf_nl_put_resume(skb, resume))) {
 		nlmsg_free(skb);
@@ -545,6 +549,14 @@ bool iopf_nl_notify_resume(struct iopf_resume *resume)
 out_unlock:
 	mutex_unlock(&iopf_nl_notify_lock);
 	return sent;
+}
+
+static size_t iopf_nl_access_size(void)
+{
+	return nla_total_size(0) +				/* nest */
+	       7 * nla_total_size_64bit(sizeof(u64)) +
+	       9 * nla_total_size(sizeof(u32)) +
+	       nla_total_size(0);				/* stall */
 }
 
 static int iopf_nl_put_access(struct sk_buff *skb,
@@ -599,16 +611,20 @@ cancel:
  */
 bool iopf_nl_notify_access(const struct iopf_access_info *info)
 {
-	bool sent = false;
+	bool sent = true;
 	struct sk_buff *skb;
 	void *hdr;
 
-	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!skb)
-		return false;
 	mutex_lock(&iopf_nl_notify_lock);
 	/* Listeners see the fault and the RESUME before the end */
 	iopf_nl_flush_locked();
+	/* Built only for a listener, at its size */
+	if (!iopf_nl_listening())
+		goto out_unlock;
+	sent = false;
+	skb = genlmsg_new(iopf_nl_access_size(), GFP_KERNEL);
+	if (!skb)
+		goto out_unlock;
 	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_ACCESS_NTF);
 	if (WARN_ON_ONCE(!hdr || iopf_nl_put_access(skb, info))) {
 		nlmsg_free(skb);
@@ -746,6 +762,15 @@ static int iopf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 #define IOPF_NL_DUMP_LAST	2
 #define IOPF_NL_DUMP_DONE	3
 
+static void iopf_nl_dump_filter_sid(struct netlink_callback *cb,
+				    struct nlattr **tb)
+{
+	if (tb[IOPF_A_SID]) {
+		cb->args[0] = nla_get_u32(tb[IOPF_A_SID]);
+		cb->args[IOPF_NL_DUMP_LAST] = 1 + (unsigned long)cb->args[0];
+	}
+}
+
 static int iopf_nl_dump_start_sid(struct netlink_callback *cb)
 {
 	struct nlattr *tb[IOPF_A_SID + 1];
@@ -756,10 +781,27 @@ static int iopf_nl_dump_start_sid(struct netlink_callback *cb)
 			  iopf_sid_policy, cb->extack);
 	if (ret)
 		return ret;
-	if (tb[IOPF_A_SID]) {
-		cb->args[0] = nla_get_u32(tb[IOPF_A_SID]);
-		cb->args[IOPF_NL_DUMP_LAST] = 1 + (unsigned long)cb->args[0];
+	iopf_nl_dump_filter_sid(cb, tb);
+	return 0;
+}
+
+/* With the command's own policy: ACCESS_ID is known, and refused by name */
+static int iopf_nl_access_dump_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[ARRAY_SIZE(iopf_access_get_policy)];
+	int ret;
+
+	ret = nlmsg_parse(cb->nlh, GENL_HDRLEN, tb,
+			  ARRAY_SIZE(iopf_access_get_policy) - 1,
+			  iopf_access_get_policy, cb->extack);
+	if (ret)
+		return ret;
+	if (tb[IOPF_A_ACCESS_ID]) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, tb[IOPF_A_ACCESS_ID],
+				    "ACCESS_ID names one access: ask without NLM_F_DUMP");
+		return -EINVAL;
 	}
+	iopf_nl_dump_filter_sid(cb, tb);
 	return 0;
 }
 
@@ -1189,11 +1231,14 @@ static int iopf_nl_map_get_dumpit(struct sk_buff *skb,
 	struct iopf_mapping run;
 	struct iopf_dev *dev;
 	u64 page = cb->args[0];
-	u32 gen;
+	u32 gen = cb->seq;
 
 	dev = iopf_dev_get(sid);
-	if (!dev)	/* deleted since: the dump ends */
-		return 0;
+	if (!dev) {
+		/* What was sent is not the whole table, nor will be */
+		NL_SET_ERR_MSG(cb->extack, "the device was deleted during the dump");
+		return -ENODEV;
+	}
 	while (iopf_stages_next_run(dev, stage, pasid, &page, &run, &gen)) {
 		void *hdr;
 
@@ -1212,6 +1257,11 @@ static int iopf_nl_map_get_dumpit(struct sk_buff *skb,
 		cb->args[0] = page;
 		cond_resched();
 	}
+	/*
+	 * Also when no run was left: a change that removed the rest flags
+	 * the NLMSG_DONE that netlink_dump() checks with it.
+	 */
+	cb->seq = gen;
 	iopf_dev_put(dev);
 	return skb->len;
 }
@@ -1470,7 +1520,7 @@ static const struct genl_ops iopf_nl_ops[] = {
 	{
 		.cmd = IOPF_CMD_ACCESS_GET,
 		.doit = iopf_nl_access_get_doit,
-		.start = iopf_nl_dump_start_sid,
+		.start = iopf_nl_access_dump_start,
 		.dumpit = iopf_nl_access_dumpit,
 		.policy = iopf_access_get_policy,
 		.maxattr = ARRAY_SIZE(iopf_access_get_policy) - 1,

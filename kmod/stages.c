@@ -14,8 +14,10 @@
  * workqueue, never under the report path's locks; ABORT ends it.
  *
  * Locking: stages.lock is taken after dev->lock (a RESUME arrives under it)
- * and is never held across the report path or a notification; an access is
- * looked up by its id whenever the lock was dropped.
+ * and is never held across the report path; the ACCESS notification is
+ * sent after it is dropped, except by a device's removal, which notifies
+ * the accesses it aborts with it held (the notify lock nests inside it).
+ * An access is looked up by its id whenever the lock was dropped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,9 +44,22 @@ MODULE_PARM_DESC(max_accesses,
 		 "Accesses not ended a device holds at most (1-65536, default 1024)");
 
 static unsigned int iopf_access_history = 1024;
-module_param_named(access_history, iopf_access_history, uint, 0644);
+
+static int iopf_access_history_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, IOPF_ACCESS_HISTORY_LIMIT);
+}
+
+static const struct kernel_param_ops iopf_access_history_ops = {
+	.set = iopf_access_history_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(access_history, &iopf_access_history_ops,
+		&iopf_access_history, 0644);
 MODULE_PARM_DESC(access_history,
-		 "Ended accesses a device keeps for ACCESS_GET (at least 1, default 1024)");
+		 "Ended accesses a device keeps for ACCESS_GET (1-65536, default 1024)");
 
 static unsigned int iopf_max_pasid_tables = 4096;
 module_param_named(max_pasid_tables, iopf_max_pasid_tables, uint, 0644);
@@ -131,7 +146,7 @@ static void iopf_stages_notify(struct iopf_dev *dev,
 static void iopf_access_end(struct iopf_stages *st, struct iopf_access *a,
 			    u32 state)
 {
-	u32 keep = max(READ_ONCE(iopf_access_history), 1U);
+	u32 keep = READ_ONCE(iopf_access_history);
 	struct iopf_access *old;
 
 	lockdep_assert_held(&st->lock);
@@ -828,6 +843,11 @@ int iopf_access_start(struct iopf_dev *dev, const struct iopf_access_req *req,
 	}
 	if (!(req->perm & (IOPF_PERM_READ | IOPF_PERM_WRITE))) {
 		NL_SET_ERR_MSG(extack, "PERM must ask for READ and/or WRITE");
+		return -EINVAL;
+	}
+	/* SMMUv3 records an instruction fetch as a read: InD=1 needs RnW=1 */
+	if ((req->perm & IOPF_PERM_EXEC) && (req->perm & IOPF_PERM_WRITE)) {
+		NL_SET_ERR_MSG(extack, "EXEC is an instruction fetch, a read: not with WRITE");
 		return -EINVAL;
 	}
 	if (req->has_pasid && req->pasid > IOPF_SSID_MAX) {

@@ -61,6 +61,16 @@ if grep -qi 'warning:' "$log"; then
 	grep -i -B2 -A3 'warning:' "$log" >&2
 	die "warnings building for $krel"
 fi
+# The shipped module has no test-only path (Kbuild: CONFIG_IOPF_TESTBED_BENCH)
+case $ko in
+*.xz) unpack=(xz -dc) ;;
+*.zst) unpack=(zstd -dc) ;;
+*.gz) unpack=(gzip -dc) ;;
+*) unpack=(cat) ;;
+esac
+if "${unpack[@]}" "$ko" | grep -qa bench_ceiling; then
+	die "$ko carries the benchmark's bench_ceiling: a test-only path in the shipped build"
+fi
 vermagic=$(modinfo -F vermagic "$ko")
 [[ $vermagic == "$krel "* ]] || die "$ko has vermagic '$vermagic', not $krel"
 modver=$(modinfo -F version "$ko")

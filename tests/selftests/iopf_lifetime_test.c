@@ -19,12 +19,14 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 
@@ -452,6 +454,87 @@ TEST_F(life, unheard_counted)
 	EXPECT_EQ(2u, DS(d, NOTIFY_UNHEARD));
 	EXPECT_EQ(0u, DS(d, NOTIFY_LOST));
 	EXPECT_EQ(3u, DS(d, REPORTED));
+}
+
+/* Stalls and answers on @sid until killed: one RESUME per round */
+static void __attribute__((noreturn)) resume_producer(uint32_t sid)
+{
+	struct iopf_nl *nl = iopf_nl_open();
+	uint64_t evt[4];
+	uint32_t g;
+
+	if (!nl)
+		_exit(1);
+	for (g = 0;; g = (g + 1) & 0xffff) {
+		stall_evt(sid, g, 0x1000, evt);
+		if (iopf_inject(evt) < 0)
+			_exit(2);
+		if (iopf_page_response(nl, sid, g, IOPF_RESP_SUCCESS, NULL))
+			_exit(3);
+	}
+}
+
+/*
+ * Listeners join while two devices' RESUMEs are numbered. From the first
+ * RESUME a listener sees, each later SEQ arrives or is counted in
+ * RESUME_LOST (its buffer is big: nothing of its own overflows). The
+ * kernel decides "somebody listens" under the lock that hands out the SEQ;
+ * deciding before it let a joining listener see a gap nobody counted.
+ */
+TEST_F_TIMEOUT(life, resume_books_across_listener_joins, 300)
+{
+	struct tb *t = &self->t;
+	uint32_t sid[2] = {
+		tb_dev_reg(_metadata, t, IOPF_REPORT_FLAT),
+		tb_dev_reg(_metadata, t, IOPF_REPORT_FLAT),
+	};
+	enum { JOINS = 300, SEEN = 8 };
+	uint64_t gaps = 0, seen = 0;
+	struct iopf_nl_stats s0, s1;
+	pid_t pid[2];
+	int i, j, status;
+
+	iopf_nl_close(t->lis);	/* no listener between the joins */
+	t->lis = NULL;
+	stats_get(_metadata, t, &s0);
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0)
+			resume_producer(sid[i]);
+	}
+	for (i = 0; i < JOINS; i++) {
+		struct iopf_nl *lis = iopf_nl_open();
+		struct iopf_nl_event ev;
+		uint64_t last = 0;
+
+		ASSERT_NE(NULL, lis);
+		ASSERT_EQ(0, iopf_nl_subscribe(lis));
+		big_rcvbuf(lis);
+		for (j = 0; j < SEEN;) {
+			ASSERT_EQ(1, iopf_nl_recv_event(lis, EV_TIMEOUT_MS, &ev));
+			if (ev.cmd != IOPF_CMD_RESUME_NTF)
+				continue;
+			if (last && ev.resume.seq != last + 1)
+				gaps += ev.resume.seq - last - 1;
+			last = ev.resume.seq;
+			j++;
+		}
+		seen += SEEN;
+		iopf_nl_close(lis);
+	}
+	for (i = 0; i < 2; i++) {
+		kill(pid[i], SIGKILL);
+		waitpid(pid[i], &status, 0);
+		ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("producer %d exited %d", i,
+							 WEXITSTATUS(status));
+	}
+	stats_get(_metadata, t, &s1);
+	TH_LOG("%d joins, %llu RESUMEs seen, %llu missed, RESUME_LOST +%llu",
+	       JOINS, (unsigned long long)seen, (unsigned long long)gaps,
+	       (unsigned long long)(GS(s1, RESUME_LOST) - GS(s0, RESUME_LOST)));
+	/* Every gap a listener saw is a loss the kernel counted */
+	ASSERT_LE(gaps, GS(s1, RESUME_LOST) - GS(s0, RESUME_LOST));
 }
 
 /* ------------------------------------------------------------------ */

@@ -32,6 +32,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <linux/netlink.h>
+
 #include "kselftest_harness.h"
 
 #include "iopf_dbgfs.h"
@@ -70,6 +72,7 @@ static uint64_t rec_word(const struct iopf_nl_fault *f, int i)
 #define REC_TTRNW(f)	((rec_word(f, 1) >> 44) & 1)
 #define REC_STALL(f)	((rec_word(f, 1) >> 31) & 1)
 #define REC_RNW(f)	((rec_word(f, 1) >> 35) & 1)
+#define REC_IND(f)	((rec_word(f, 1) >> 34) & 1)
 
 /* The next event of kind cmd, others skipped */
 static int next_ev(struct tb *t, int cmd, struct iopf_nl_event *ev, int ms)
@@ -307,6 +310,55 @@ TEST_F(st, tables_all_or_nothing_and_runs)
 }
 
 /* max_mapped_pages: stage 1 and stage 2 together, -ENOSPC with a reason */
+/*
+ * A MAP_GET dump the table changes under is flagged (NLM_F_DUMP_INTR), also
+ * when the change removed everything the dump had left to send; a device
+ * deleted under it ends it with -ENODEV, not a silent, short table.
+ */
+static void dump_half_then(struct __test_metadata *_metadata, struct tb *t,
+			   uint32_t sid, int runs, bool del, uint16_t *flags,
+			   int *ret)
+{
+	struct iopf_nl *dump = iopf_nl_open();
+	struct iopf_nl_msg m;
+	int i;
+
+	ASSERT_NE(NULL, dump);
+	for (i = 0; i < runs; i++)	/* apart: one run each */
+		map_ok(_metadata, t, sid, S2, NULL, (uint64_t)i * 2 * PG,
+		       0x1000000, PG, R);
+	iopf_msg_family(&m, dump, IOPF_CMD_MAP_GET, true);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	iopf_msg_put_u32(&m, IOPF_A_STAGE, S2);
+	ASSERT_EQ(0, iopf_nl_dump_start(dump, &m));
+	*flags = 0;
+	ASSERT_EQ(1, iopf_nl_dump_step(dump, NULL, NULL, flags));
+	if (del) {
+		ASSERT_EQ(0, iopf_dev_del(t->nl, sid));
+	} else {	/* everything: nothing is left to send after the change */
+		ASSERT_EQ(0, iopf_unmap(t->nl, sid, S2, NULL, 0,
+					(uint64_t)runs * 2 * PG, NULL));
+	}
+	while ((*ret = iopf_nl_dump_step(dump, NULL, NULL, flags)) == 1)
+		;
+	iopf_nl_close(dump);
+}
+
+TEST_F(st, tables_dump_torn_flagged)
+{
+	struct tb *t = &self->t;
+	uint16_t flags;
+	int ret;
+
+	/* ~100 bytes a run: 2,000 runs fill several dump skbs (32 KiB at most) */
+	dump_half_then(_metadata, t, tb_dev(_metadata, t), 2000, false, &flags, &ret);
+	EXPECT_EQ(0, ret);
+	EXPECT_NE(0, flags & NLM_F_DUMP_INTR) TH_LOG("a torn dump not flagged");
+
+	dump_half_then(_metadata, t, tb_dev(_metadata, t), 2000, true, &flags, &ret);
+	EXPECT_EQ(-ENODEV, ret) TH_LOG("dump of a deleted device ended with %d", ret);
+}
+
 TEST_F(st, tables_mapped_limit)
 {
 	struct tb *t = &self->t;
@@ -437,16 +489,29 @@ TEST_F(st, walk_s1_miss_and_permission)
 	EXPECT_EQ(0u, e.faults_l2);
 	EXPECT_EQ(0u, e.done);
 
-	/* read-only page written: F_PERMISSION at stage 1, write, exec, priv */
+	/* read-only page written: F_PERMISSION at stage 1, write, data, priv */
 	map_ok(_metadata, t, sid, S1, NULL, 0x5000, 0x100000, PG, R);
-	access_ok(_metadata, t, sid, NULL, 0x5000, PG, W | X | P, true, &a);
+	access_ok(_metadata, t, sid, NULL, 0x5000, PG, W | P, true, &a);
 	expect_stall(_metadata, t, &a, &f);
 	EXPECT_EQ(0x13u, f.event_id);
 	EXPECT_EQ(1u, f.level);
-	EXPECT_EQ((uint32_t)(W | X | P), f.perm);
+	EXPECT_EQ((uint32_t)(W | P), f.perm);
 	EXPECT_EQ(0u, REC_RNW(&f));
+	EXPECT_EQ(0u, REC_IND(&f));	/* data */
 	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_INVALID, NULL));
 	expect_end(_metadata, t, a.id, IOPF_ACCESS_ABORTED, NULL);
+
+	/* an instruction fetch is a read: InD with RnW, never a write */
+	access_ok(_metadata, t, sid, NULL, 0x5000, PG, R | X | P, true, &a);
+	expect_stall(_metadata, t, &a, &f);
+	EXPECT_EQ((uint32_t)(R | X | P), f.perm);
+	EXPECT_EQ(1u, REC_RNW(&f));
+	EXPECT_EQ(1u, REC_IND(&f));
+	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_INVALID, NULL));
+	expect_end(_metadata, t, a.id, IOPF_ACCESS_ABORTED, NULL);
+	ASSERT_EQ(-EINVAL, iopf_access(t->nl, sid, NULL, 0x5000, PG, W | X, true, &a));
+	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "instruction fetch"))
+		TH_LOG("extack: %s", t->nl->ext_msg);
 
 	/* granted: completes at once, nothing reported */
 	access_ok(_metadata, t, sid, NULL, 0x5000, PG, R, true, &a);
@@ -542,19 +607,35 @@ TEST_F(st, walk_nested_tt_and_in)
 	EXPECT_EQ(tbl, rec_word(&f, 3));
 	EXPECT_EQ(iova + 0x40, rec_word(&f, 2));
 	EXPECT_EQ(1u, REC_CLASS(&f));
-	EXPECT_EQ(1u, REC_TTRNW(&f));
+	/* TTRnW is written on F_PERMISSION only (as upstream decodes it) */
+	EXPECT_EQ(0u, REC_TTRNW(&f));
 	EXPECT_EQ(0u, REC_RNW(&f));	/* the access itself writes */
 	EXPECT_EQ((uint32_t)W, f.perm);
 
-	/* the host maps the table page and answers: RETRY, completed */
+	/* the table page mapped without READ: F_PERMISSION, TT, a table read */
+	map_ok(_metadata, t, sid, S2, NULL, tbl, 0x400000, PG, W);
+	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_SUCCESS, NULL));
+	do {	/* the RETRY's re-walk faults again (its RESUME skipped) */
+		NEXT(t, IOPF_CMD_FAULT_NTF, &ev);
+	} while (ev.fault.sid != sid);
+	f = ev.fault;
+	ASSERT_EQ((uint32_t)IOPF_FAULT_PAGE_REQ, f.type);
+	EXPECT_EQ(0x13u, f.event_id);
+	EXPECT_EQ(2u, f.level);
+	EXPECT_EQ(1u, REC_CLASS(&f));
+	EXPECT_EQ(1u, REC_TTRNW(&f));
+	EXPECT_EQ(0u, REC_RNW(&f));
+
+	/* the host maps it readable and answers: RETRY, completed */
+	ASSERT_EQ(0, iopf_unmap(t->nl, sid, S2, NULL, tbl, PG, NULL));
 	map_ok(_metadata, t, sid, S2, NULL, tbl, 0x400000, PG, R);
 	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_SUCCESS, NULL));
 	NEXT(t, IOPF_CMD_RESUME_NTF, &ev);
 	EXPECT_EQ((uint32_t)IOPF_RESUME_RETRY, ev.resume.resp);
 	EXPECT_EQ(f.grpid, ev.resume.stag);
 	expect_end(_metadata, t, a.id, IOPF_ACCESS_COMPLETED, &e);
-	EXPECT_EQ(1u, e.retries);
-	EXPECT_EQ(1u, e.faults_l2);
+	EXPECT_EQ(2u, e.retries);
+	EXPECT_EQ(2u, e.faults_l2);
 	EXPECT_EQ(0x40ull, e.done);
 
 	/* the output IPA is not mapped at stage 2: CLASS IN, its IPA */
@@ -787,6 +868,7 @@ TEST_F(st, books_access_get_and_dump)
 	static struct iopf_nl_access all[16];
 	struct iopf_nl_access a[3], g;
 	struct iopf_nl_fault f;
+	struct iopf_nl_msg m;
 	uint32_t pasid = 9;
 	int i;
 
@@ -813,6 +895,12 @@ TEST_F(st, books_access_get_and_dump)
 	EXPECT_EQ((uint32_t)IOPF_ACCESS_TERMINATED, all[0].state);
 	i = iopf_access_dump(t->nl, NULL, all, 16);
 	EXPECT_LE(3, i);
+	/* a dump with ACCESS_ID: refused by name, not as an unknown attribute */
+	iopf_msg_family(&m, t->nl, IOPF_CMD_ACCESS_GET, true);
+	iopf_msg_put_u64(&m, IOPF_A_ACCESS_ID, a[0].id);
+	EXPECT_EQ(-EINVAL, iopf_nl_transact(t->nl, &m, NULL, NULL));
+	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "without NLM_F_DUMP"))
+		TH_LOG("extack: '%s'", t->nl->ext_msg);
 	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_INVALID, NULL));
 	expect_end(_metadata, t, a[1].id, IOPF_ACCESS_ABORTED, NULL);
 }
