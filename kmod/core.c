@@ -313,6 +313,8 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 	struct iopf_fault_param *fparam;
 	struct iopf_event *evt, *next;
 
+	/* Before debugfs waits for its writers: they stop at the next item */
+	WRITE_ONCE(dev->dying, true);
 	/* Unbound and detached first: iommufd answers what it holds */
 	iopf_bridge_remove(dev);
 	iopf_debugfs_dev_remove(dev);

@@ -22,6 +22,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -331,10 +332,10 @@ static int iopf_dev_mappings_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(iopf_dev_mappings);
 
-/* "rwxp" letters, each at most once */
+/* IOPF_PERM_LETTERS, each at most once */
 static int iopf_parse_perm(const char *val, u32 *perm)
 {
-	static const char letters[] = "rwxp";
+	static const char letters[] = IOPF_PERM_LETTERS;
 	const char *c;
 
 	*perm = 0;
@@ -486,6 +487,17 @@ static ssize_t iopf_dev_access_write(struct file *file,
 	for (i = 0, ret = 0; i < n && !ret; i++) {
 		struct netlink_ext_ack ext = {};
 
+		/* Each may walk 64Ki pages: removal and signals are heard */
+		if (READ_ONCE(dev->dying)) {
+			pr_warn_ratelimited("access: device removed after %zu of %zu accesses\n",
+					    i, n);
+			ret = -ENODEV;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		ret = iopf_access_start(dev, &reqs[i], NULL, &ext);
 		if (ret)
 			pr_warn_ratelimited("access: access %zu: %s (%d)\n",

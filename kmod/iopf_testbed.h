@@ -177,6 +177,12 @@ struct iopf_dev {
 	 * not be reported, and by removal. Taken before @lock.
 	 */
 	struct mutex stream_lock;
+	/*
+	 * Set first by removal, read without a lock: a long debugfs write
+	 * stops at its next item instead of holding the removal (and the
+	 * genl_mutex behind it) while debugfs waits for it.
+	 */
+	bool dying;
 	/* dev_iommu->lock: everything below */
 	struct mutex lock;
 	bool removed;

@@ -1019,10 +1019,11 @@ static const char *iopf_access_state_name(u32 state)
 
 static void iopf_perm_str(u32 perm, char *buf)
 {
-	static const char letters[] = "rwxp";
-	int i, n = 0;
+	static const char letters[] = IOPF_PERM_LETTERS;
+	unsigned int i;
+	int n = 0;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < sizeof(letters) - 1; i++)
 		if (perm & BIT(i))
 			buf[n++] = letters[i];
 	if (!n)

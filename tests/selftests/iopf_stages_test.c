@@ -1145,4 +1145,70 @@ TEST_F(st, dbgfs_access_file)
 	EXPECT_EQ(-EINVAL, iopf_dbgfs_write(rel, good, strlen(good)));
 }
 
+static double since_s(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * DEV_DEL while a debugfs access write of ~600 KB of 64Ki-page accesses
+ * runs (hours of walking under TCG). Removal waits for debugfs writers,
+ * under genl_mutex; the writer stops at its next access, with -ENODEV, so
+ * DEV_DEL returns in about one access's walk.
+ */
+TEST_F_TIMEOUT(st, dbgfs_access_write_stops_for_dev_del, 300)
+{
+	struct tb *t = &self->t;
+	uint32_t sid = stage_dev(_metadata, t, IOPF_STAGE_MODE_S2, 0);
+	const uint64_t len = (uint64_t)IOPF_STAGE_MAX_PAGES_PER_CMD * PG;
+	enum { LINES = 20000 };
+	struct iopf_nl_dev d;
+	struct timespec t0;
+	size_t off = 0;
+	char rel[96], *buf;
+	double waited;
+	int i, status;
+	pid_t pid;
+
+	map_ok(_metadata, t, sid, S2, NULL, 0, 0, len, R);
+	buf = malloc((size_t)LINES * 40);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < LINES; i++)
+		off += (size_t)sprintf(buf + off, "iova=0 len=%#llx perm=r\n",
+				       (unsigned long long)len);
+	dev_file(sid, "access", rel, sizeof(rel));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int r = iopf_dbgfs_write(rel, buf, off);
+
+		_exit(r == -ENODEV ? 0 : r == 0 ? 2 : 3);
+	}
+	/* the write is walking */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(20000);
+		dev_get(_metadata, t, sid, &d);
+	} while (DS(d, ACCESSES) < 2 && since_s(&t0) < 30);
+	ASSERT_LE(2u, DS(d, ACCESSES)) TH_LOG("the access write did not start");
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, iopf_dev_del(t->nl, sid));
+	waited = since_s(&t0);
+	TH_LOG("DEV_DEL returned after %.2f s, under a write of %d accesses", waited,
+	       LINES);
+	/* a bound, not a figure: before, it waited for the whole write */
+	EXPECT_GT(30.0, waited);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("the write ended %s", WEXITSTATUS(status) == 2 ?
+		       "with all accesses done: too short to test" : "with another error");
+	free(buf);
+}
+
 TEST_HARNESS_MAIN

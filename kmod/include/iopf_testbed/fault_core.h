@@ -284,6 +284,9 @@ static inline void iopf_evt_build(const struct iopf_evt_fields *f, u64 *evt)
 	evt[3] = f->s2 ? (f->ipa & EVTQ_3_IPA) : 0;
 }
 
+/* The text forms' letters (debugfs, iopfctl): IOPF_PERM_* bit i is letter i */
+#define IOPF_PERM_LETTERS		"rwxp"
+
 /* Does a mapping granting @granted allow an access asking @asked? */
 static inline bool iopf_perm_granted(u32 asked, u32 granted)
 {

@@ -171,7 +171,7 @@ uint32_t parse_perm_letters(std::string_view s) {
         return 0;
     uint32_t v = 0;
     for (char c : s) {
-        const char* letters = "rwxp";
+        const char* letters = IOPF_PERM_LETTERS;
         const char* at = std::strchr(letters, c);
         if (c == '\0' || !at)
             throw ParseError(
@@ -186,9 +186,10 @@ uint32_t parse_perm_letters(std::string_view s) {
 
 std::string perm_letters(uint32_t perm) {
     std::string s;
-    for (int i = 0; i < 4; i++)
+    constexpr std::string_view kLetters = IOPF_PERM_LETTERS;
+    for (size_t i = 0; i < kLetters.size(); i++)
         if (perm & (1U << i))
-            s += "rwxp"[i];
+            s += kLetters[i];
     return s.empty() ? "-" : s;
 }
 
