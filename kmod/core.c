@@ -17,6 +17,7 @@
 #include <linux/atomic.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -114,7 +115,8 @@ static void iopf_dev_release(struct kref *ref)
 	mutex_destroy(&dev->stages.lock);
 	mutex_destroy(&dev->lock);
 	mutex_destroy(&dev->stream_lock);
-	kfree(dev);
+	/* A look-up under RCU may still be reading it */
+	kfree_rcu(dev, rcu);
 }
 
 void iopf_dev_put(struct iopf_dev *dev)
@@ -141,15 +143,20 @@ void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
 }
 
 /* Takes a reference; the caller drops it with iopf_dev_put() */
+/*
+ * Every record and command looks its device up: under RCU, not the registry
+ * lock. A device being removed may still be found and referenced here (it
+ * then refuses what it must: dev->removed), never one being freed.
+ */
 struct iopf_dev *iopf_dev_get(u32 sid)
 {
 	struct iopf_dev *dev;
 
-	mutex_lock(&iopf_devs_lock);
+	rcu_read_lock();
 	dev = xa_load(&iopf_devs, sid);
-	if (dev)
-		kref_get(&dev->ref);
-	mutex_unlock(&iopf_devs_lock);
+	if (dev && !kref_get_unless_zero(&dev->ref))
+		dev = NULL;
+	rcu_read_unlock();
 	return dev;
 }
 

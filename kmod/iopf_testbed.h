@@ -28,6 +28,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -200,6 +201,7 @@ struct iopf_dev {
 	struct iopf_stages stages;
 	/* iommu.c: set and cleared under stream_lock; NULL: not bridged */
 	struct iopf_bridge *bridge;
+	struct rcu_head rcu;		/* freed after RCU look-ups: core.c */
 };
 
 /* A counter's names: one table drives both debugfs and netlink */
