@@ -24,6 +24,7 @@
 #include <linux/xarray.h>
 
 #include "iopf_testbed.h"
+#include "iopf_trace.h"
 
 /*
  * Bounds on what a user can make the module hold. A pending request costs
@@ -582,10 +583,13 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		iopf_timeout_arm(dev);
 	}
 	dev->stats.reported++;
+	trace_iopf_fault(evt);
 	if (evt->access_id)
 		iopf_access_reported(dev, evt);
 
 done_unlock:
+	if (ret)
+		trace_iopf_fault_drop(dev, evt, ret);
 	mutex_unlock(&dev->lock);
 	return ret;
 }
@@ -623,6 +627,7 @@ int iopf_page_response_from(struct iopf_dev *dev,
 	int ret = -EINVAL;
 
 	mutex_lock(&dev->lock);
+	trace_iopf_response(dev, msg, origin);
 	fparam = dev->fault_param;
 	if (!fparam) {
 		NL_SET_ERR_MSG(extack, "no fault handler registered");

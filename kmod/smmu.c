@@ -13,6 +13,7 @@
 #include <linux/string.h>
 
 #include "iopf_testbed.h"
+#include "iopf_trace.h"
 
 /*
  * Records the RESUME command for a page request and tells listeners.
@@ -43,6 +44,7 @@ int iopf_smmu_page_response(struct iopf_dev *dev,
 		dev->stats.resume_lost++;
 		iopf_count_resume_lost();
 	}
+	trace_iopf_resume(&resume, evt->seq);
 	dev->last_resume = resume;
 	/* The stalled transaction it resumes, when an access made it */
 	if (evt->access_id)
@@ -105,6 +107,7 @@ static void __iopf_smmu_handle_evt(const u64 *evt, u64 access_id,
 	    (fault_evt.fault.flags & IOPF_PRQ_L2) &&
 	    fault_evt.fault.type == IOPF_FAULT_PAGE_REQ)
 		fault_evt.fault.addr = FIELD_GET(EVTQ_3_IPA, evt[3]);
+	trace_iopf_record(&fault_evt.fault);
 
 	dev = iopf_smmu_find_dev(fault_evt.fault.sid, cache, &cached);
 	if (!dev) {

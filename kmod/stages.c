@@ -32,6 +32,7 @@
 #include <linux/xarray.h>
 
 #include "iopf_testbed.h"
+#include "iopf_trace.h"
 
 static unsigned int iopf_max_mapped_pages = 262144;
 module_param_named(max_mapped_pages, iopf_max_mapped_pages, uint, 0644);
@@ -152,6 +153,7 @@ static void iopf_access_end(struct iopf_stages *st, struct iopf_access *a,
 	lockdep_assert_held(&st->lock);
 	a->info.state = state;
 	a->info.end_ns = ktime_get_ns();
+	trace_iopf_access_end(&a->info);
 	a->info.stag = 0;
 	switch (state) {
 	case IOPF_ACCESS_COMPLETED:
@@ -899,6 +901,7 @@ int iopf_access_start(struct iopf_dev *dev, const struct iopf_access_req *req,
 	a->info.start_ns = ktime_get_ns();
 	st->nlive++;
 	st->stats.accesses++;
+	trace_iopf_access_start(&a->info);
 	iopf_access_run(dev, a, info);
 	/* What the report made of it: aborted if nobody could be told */
 	if (info)

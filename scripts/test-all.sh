@@ -248,7 +248,7 @@ host_program() {
 # fails ("no iopf_*_test program"), but still loads and unloads the module.
 bins=()
 if [ -n "$host_ok" ]; then
-	for t in iopf_testbed_test iopf_errors_test iopf_lifetime_test iopf_stages_test iopf_stress_test; do
+	for t in iopf_testbed_test iopf_errors_test iopf_lifetime_test iopf_stages_test iopf_stress_test iopf_trace_test; do
 		selftest=$(host_program tests/selftests "$t")
 		if [ -n "$selftest" ]; then bins+=("$selftest"); else echo "warning: no $t was built: the guest suite will fail"; fi
 	done
@@ -276,10 +276,10 @@ build_arm64() {
 	step "cmake configure arm64" cmake -S . -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
 		"${uapi_args[@]}" &&
 		step "cmake build arm64" cmake --build build/arm64 -j2 --target iopf_testbed_test iopf_errors_test \
-			iopf_lifetime_test iopf_stages_test iopf_stress_test iopfctl iopfd iopf_difftest_bin \
+			iopf_lifetime_test iopf_stages_test iopf_stress_test iopf_trace_test iopfctl iopfd iopf_difftest_bin \
 			"${upstream[@]##*/}" || return 0
 	for t in tests/selftests/iopf_testbed_test tests/selftests/iopf_errors_test tests/selftests/iopf_lifetime_test \
-		tests/selftests/iopf_stages_test tests/selftests/iopf_stress_test \
+		tests/selftests/iopf_stages_test tests/selftests/iopf_stress_test tests/selftests/iopf_trace_test \
 		userspace/iopfctl userspace/iopfd userspace/iopf_difftest "${upstream[@]}"; do
 		b=$(BUILD=build/arm64 host_program "$(dirname "$t")" "$(basename "$t")")
 		if [ -n "$b" ]; then bins_arm64+=("$b"); else echo "warning: no arm64 $(basename "$t") was built"; fi
