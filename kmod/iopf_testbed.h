@@ -7,7 +7,10 @@
  *              iommu_report_device_fault(), iommu_page_response()
  *   smmu.c     arm-smmu-v3: arm_smmu_handle_evt() and
  *              arm_smmu_page_response() (the RESUME command)
- *   netlink.c  configuration, and the fault handler user space listens to
+ *   netlink.c  the generic netlink family: configuration, queries, dumps
+ *   notify.c   its "faults" group: the fault handler user space listens
+ *              to, RESUME and ACCESS notifications, SEQs, batches, loss
+ *   trace.c    trace events (iopf_trace.h)
  *   debugfs.c  the event queue (record injection) and per-device views
  *   fail.c     failure knobs for the report path
  *   stages.c   the two-stage access model: stage-1 and stage-2 tables,
@@ -302,6 +305,8 @@ int iopf_smmu_page_response(struct iopf_dev *dev,
 /* netlink.c */
 int iopf_netlink_init(void);
 void iopf_netlink_exit(void);
+
+/* notify.c */
 int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			  void *data);
 bool iopf_nl_notify_resume(struct iopf_resume *resume);
