@@ -77,7 +77,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 		ret = xa_insert(&iopf_devs, sid, dev, GFP_KERNEL);
 	}
 	if (!ret) {
-		iopf_devs_gen++;
+		dev->gen = ++iopf_devs_gen;
 		atomic64_inc(&iopf_ndevs);
 		iopf_debugfs_dev_add(dev);
 	}
@@ -167,10 +167,13 @@ u32 iopf_devs_generation(void)
 }
 
 /*
- * Pending requests are on fparam->faults, oldest first (dumps, timeouts,
- * flush), and indexed by STAG: fparam->stags holds the oldest request with
- * each STAG, and those with the same STAG form a ring through same_stag,
- * oldest first after it. A response is matched without walking the list.
+ * Pending requests are on fparam->faults, oldest first (timeouts, flush),
+ * and indexed by STAG: fparam->stags holds the oldest request with each
+ * STAG, and those with the same STAG form a ring through same_stag, oldest
+ * first after it. A response is matched without walking the list. They
+ * are also indexed by their dev_seq in fparam->seqs, where a dump finds
+ * the next one after the last it sent without walking what it has sent
+ * (BITS_PER_LONG is 64: iopf_stages_module_init()).
  */
 static int iopf_pending_add(struct iopf_dev *dev,
 			    struct iopf_fault_param *fparam,
@@ -179,6 +182,9 @@ static int iopf_pending_add(struct iopf_dev *dev,
 	struct iopf_event *first;
 	int ret;
 
+	ret = xa_insert(&fparam->seqs, evt->dev_seq, evt, GFP_KERNEL);
+	if (ret)
+		return ret;
 	INIT_LIST_HEAD(&evt->same_stag);
 	first = xa_load(&fparam->stags, evt->fault.grpid);
 	if (first) {
@@ -186,8 +192,10 @@ static int iopf_pending_add(struct iopf_dev *dev,
 	} else {
 		ret = xa_insert(&fparam->stags, evt->fault.grpid, evt,
 				GFP_KERNEL);
-		if (ret)
+		if (ret) {
+			xa_erase(&fparam->seqs, evt->dev_seq);
 			return ret;
+		}
 	}
 	list_add_tail(&evt->list, &fparam->faults);
 	dev->stats.pending++;
@@ -205,6 +213,7 @@ static void iopf_pending_del(struct iopf_dev *dev,
 			xa_store(&fparam->stags, evt->fault.grpid,
 				 list_next_entry(evt, same_stag), GFP_KERNEL);
 	}
+	xa_erase(&fparam->seqs, evt->dev_seq);
 	list_del(&evt->same_stag);
 	list_del(&evt->list);
 	kfree(evt);
@@ -320,6 +329,7 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 			cond_resched();
 		}
 		xa_destroy(&fparam->stags);
+		xa_destroy(&fparam->seqs);
 	}
 	mutex_unlock(&dev->lock);
 	mutex_unlock(&dev->stream_lock);
@@ -387,6 +397,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 	fparam->data = data;
 	INIT_LIST_HEAD(&fparam->faults);
 	xa_init(&fparam->stags);
+	xa_init(&fparam->seqs);
 
 	mutex_lock(&dev->lock);
 	if (dev->removed) {
@@ -486,7 +497,7 @@ static int iopf_filter(struct iopf_dev *dev, enum iopf_verdict verdict)
 /**
  * iopf_report_device_fault() - iommu_report_device_fault() with the RFC
  * @dev: the device the fault came from
- * @evt: the fault; the handler fills in its sequence numbers
+ * @evt: the fault; its dev_seq is set here, the handler fills in its seq
  *
  * A page request is refused (-ENOSPC, counted in pending_full) when the
  * device already holds pending_limit of them: the driver then aborts it, as
@@ -524,6 +535,12 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		goto done_unlock;
 	}
 
+	/*
+	 * The device's SEQ of the fault if the handler takes it: known before
+	 * the request is made pending, which indexes it by this SEQ.
+	 */
+	evt->dev_seq = dev->dev_seq + 1;
+
 	/* Pending before the handler runs, so it may respond at once */
 	if (evt->fault.type == IOPF_FAULT_PAGE_REQ &&
 	    (evt->fault.flags & IOPF_PRQ_LAST_PAGE)) {
@@ -555,9 +572,9 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		goto done_unlock;
 	}
 
+	dev->dev_seq = evt->dev_seq;
 	if (evt_pending) {
 		evt_pending->seq = evt->seq;
-		evt_pending->dev_seq = evt->dev_seq;
 		iopf_timeout_arm(dev);
 	}
 	dev->stats.reported++;
