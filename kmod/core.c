@@ -50,7 +50,30 @@ static atomic64_t iopf_unknown_sid = ATOMIC64_INIT(0);
 static atomic64_t iopf_ndevs = ATOMIC64_INIT(0);
 static atomic64_t iopf_resume_lost = ATOMIC64_INIT(0);
 
+/*
+ * The timeout sweeps run here rather than on system_wq: a sweep is a
+ * mutex-holding batch of RESUMEs (IOPF_TIMEOUT_BATCH), and thousands of
+ * them may be due at once. Unbound: 6.17 on warn about a workqueue that
+ * says neither WQ_PERCPU (which 6.1 lacks) nor WQ_UNBOUND.
+ */
+static struct workqueue_struct *iopf_wq;
+
+/* Requests a sweep answers before it lets the device's lock go */
+#define IOPF_TIMEOUT_BATCH	256
+
 static void iopf_dev_timeout_work(struct work_struct *work);
+
+int iopf_core_module_init(void)
+{
+	iopf_wq = alloc_workqueue(KBUILD_MODNAME, WQ_UNBOUND, 0);
+	return iopf_wq ? 0 : -ENOMEM;
+}
+
+/* After every device is gone: nothing queues a sweep any more */
+void iopf_core_module_exit(void)
+{
+	destroy_workqueue(iopf_wq);
+}
 
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 {
@@ -227,6 +250,7 @@ static void iopf_dev_timeout_work(struct work_struct *work)
 					    struct iopf_dev, timeout_work);
 	struct iopf_fault_param *fparam;
 	struct iopf_event *evt, *next;
+	unsigned int done = 0;
 	u64 now, tmo;
 
 	mutex_lock(&dev->lock);
@@ -238,9 +262,17 @@ static void iopf_dev_timeout_work(struct work_struct *work)
 	list_for_each_entry_safe(evt, next, &fparam->faults, list) {
 		if (evt->timestamp_ns + tmo > now) {
 			/* The oldest left: come back when it is due */
-			schedule_delayed_work(&dev->timeout_work,
-					      nsecs_to_jiffies(evt->timestamp_ns +
-							       tmo - now) + 1);
+			queue_delayed_work(iopf_wq, &dev->timeout_work,
+					   nsecs_to_jiffies(evt->timestamp_ns +
+							    tmo - now) + 1);
+			break;
+		}
+		if (done++ == IOPF_TIMEOUT_BATCH) {
+			/*
+			 * More are due: again at once, after the reports and
+			 * responses waiting for the lock (and other work).
+			 */
+			queue_delayed_work(iopf_wq, &dev->timeout_work, 0);
 			break;
 		}
 		iopf_smmu_page_response(dev, evt, IOPF_RESP_FAILURE,
@@ -257,8 +289,8 @@ out_unlock:
 static void iopf_timeout_arm(struct iopf_dev *dev)
 {
 	if (dev->timeout_ms && !delayed_work_pending(&dev->timeout_work))
-		schedule_delayed_work(&dev->timeout_work,
-				      msecs_to_jiffies(dev->timeout_ms) + 1);
+		queue_delayed_work(iopf_wq, &dev->timeout_work,
+				   msecs_to_jiffies(dev->timeout_ms) + 1);
 }
 
 int iopf_dev_configure(struct iopf_dev *dev,
@@ -291,7 +323,7 @@ int iopf_dev_configure(struct iopf_dev *dev,
 		 * request arms it afresh.
 		 */
 		if (dev->timeout_ms)
-			mod_delayed_work(system_wq, &dev->timeout_work, 0);
+			mod_delayed_work(iopf_wq, &dev->timeout_work, 0);
 		else
 			cancel_delayed_work(&dev->timeout_work);
 	}

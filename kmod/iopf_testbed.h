@@ -322,6 +322,8 @@ struct iopf_mapping {
 	u32 perm;
 };
 
+int iopf_core_module_init(void);
+void iopf_core_module_exit(void);
 int iopf_stages_module_init(void);
 void iopf_stages_module_exit(void);
 void iopf_stages_init(struct iopf_dev *dev);
