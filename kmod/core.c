@@ -269,10 +269,13 @@ static void iopf_dev_timeout_work(struct work_struct *work)
 		}
 		if (done++ == IOPF_TIMEOUT_BATCH) {
 			/*
-			 * More are due: again at once, after the reports and
-			 * responses waiting for the lock (and other work).
+			 * More are due: again a tick later, not at once. A
+			 * kworker runs work queued again without scheduling,
+			 * and would take the lock back before a waiter it woke
+			 * on its CPU ran: reports, responses and DEV_GETs
+			 * waiting for it get the device in between.
 			 */
-			queue_delayed_work(iopf_wq, &dev->timeout_work, 0);
+			queue_delayed_work(iopf_wq, &dev->timeout_work, 1);
 			break;
 		}
 		iopf_smmu_page_response(dev, evt, IOPF_RESP_FAILURE,
