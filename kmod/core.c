@@ -63,7 +63,30 @@ static atomic64_t iopf_unknown_sid = ATOMIC64_INIT(0);
 static atomic64_t iopf_ndevs = ATOMIC64_INIT(0);
 static atomic64_t iopf_resume_lost = ATOMIC64_INIT(0);
 
+/*
+ * The timeout sweeps run here rather than on system_wq: a sweep is a
+ * mutex-holding batch of RESUMEs (IOPF_TIMEOUT_BATCH), and thousands of
+ * them may be due at once. Unbound: 6.17 on warn about a workqueue that
+ * says neither WQ_PERCPU (which 6.1 lacks) nor WQ_UNBOUND.
+ */
+static struct workqueue_struct *iopf_wq;
+
+/* Requests a sweep answers before it lets the device's lock go */
+#define IOPF_TIMEOUT_BATCH	256
+
 static void iopf_dev_timeout_work(struct work_struct *work);
+
+int iopf_core_module_init(void)
+{
+	iopf_wq = alloc_workqueue(KBUILD_MODNAME, WQ_UNBOUND, 0);
+	return iopf_wq ? 0 : -ENOMEM;
+}
+
+/* After every device is gone: nothing queues a sweep any more */
+void iopf_core_module_exit(void)
+{
+	destroy_workqueue(iopf_wq);
+}
 
 int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 {
@@ -90,7 +113,7 @@ int iopf_dev_create(u32 sid, struct netlink_ext_ack *extack)
 		ret = xa_insert(&iopf_devs, sid, dev, GFP_KERNEL);
 	}
 	if (!ret) {
-		iopf_devs_gen++;
+		dev->gen = ++iopf_devs_gen;
 		atomic64_inc(&iopf_ndevs);
 		iopf_debugfs_dev_add(dev);
 	}
@@ -186,10 +209,13 @@ u32 iopf_devs_generation(void)
 }
 
 /*
- * Pending requests are on fparam->faults, oldest first (dumps, timeouts,
- * flush), and indexed by STAG: fparam->stags holds the oldest request with
- * each STAG, and those with the same STAG form a ring through same_stag,
- * oldest first after it. A response is matched without walking the list.
+ * Pending requests are on fparam->faults, oldest first (timeouts, flush),
+ * and indexed by STAG: fparam->stags holds the oldest request with each
+ * STAG, and those with the same STAG form a ring through same_stag, oldest
+ * first after it. A response is matched without walking the list. They
+ * are also indexed by their dev_seq in fparam->seqs, where a dump finds
+ * the next one after the last it sent without walking what it has sent
+ * (BITS_PER_LONG is 64: iopf_stages_module_init()).
  */
 static int iopf_pending_add(struct iopf_dev *dev,
 			    struct iopf_fault_param *fparam,
@@ -198,6 +224,9 @@ static int iopf_pending_add(struct iopf_dev *dev,
 	struct iopf_event *first;
 	int ret;
 
+	ret = xa_insert(&fparam->seqs, evt->dev_seq, evt, GFP_KERNEL);
+	if (ret)
+		return ret;
 	INIT_LIST_HEAD(&evt->same_stag);
 	first = xa_load(&fparam->stags, evt->fault.grpid);
 	if (first) {
@@ -205,8 +234,10 @@ static int iopf_pending_add(struct iopf_dev *dev,
 	} else {
 		ret = xa_insert(&fparam->stags, evt->fault.grpid, evt,
 				GFP_KERNEL);
-		if (ret)
+		if (ret) {
+			xa_erase(&fparam->seqs, evt->dev_seq);
 			return ret;
+		}
 	}
 	list_add_tail(&evt->list, &fparam->faults);
 	dev->stats.pending++;
@@ -224,6 +255,7 @@ static void iopf_pending_del(struct iopf_dev *dev,
 			xa_store(&fparam->stags, evt->fault.grpid,
 				 list_next_entry(evt, same_stag), GFP_KERNEL);
 	}
+	xa_erase(&fparam->seqs, evt->dev_seq);
 	list_del(&evt->same_stag);
 	list_del(&evt->list);
 	kfree(evt);
@@ -237,6 +269,7 @@ static void iopf_dev_timeout_work(struct work_struct *work)
 					    struct iopf_dev, timeout_work);
 	struct iopf_fault_param *fparam;
 	struct iopf_event *evt, *next;
+	unsigned int done = 0;
 	u64 now, tmo;
 
 	mutex_lock(&dev->lock);
@@ -248,9 +281,20 @@ static void iopf_dev_timeout_work(struct work_struct *work)
 	list_for_each_entry_safe(evt, next, &fparam->faults, list) {
 		if (evt->timestamp_ns + tmo > now) {
 			/* The oldest left: come back when it is due */
-			schedule_delayed_work(&dev->timeout_work,
-					      nsecs_to_jiffies(evt->timestamp_ns +
-							       tmo - now) + 1);
+			queue_delayed_work(iopf_wq, &dev->timeout_work,
+					   nsecs_to_jiffies(evt->timestamp_ns +
+							    tmo - now) + 1);
+			break;
+		}
+		if (done++ == IOPF_TIMEOUT_BATCH) {
+			/*
+			 * More are due: again a tick later, not at once. A
+			 * kworker runs work queued again without scheduling,
+			 * and would take the lock back before a waiter it woke
+			 * on its CPU ran: reports, responses and DEV_GETs
+			 * waiting for it get the device in between.
+			 */
+			queue_delayed_work(iopf_wq, &dev->timeout_work, 1);
 			break;
 		}
 		iopf_smmu_page_response(dev, evt, IOPF_RESP_FAILURE,
@@ -267,8 +311,8 @@ out_unlock:
 static void iopf_timeout_arm(struct iopf_dev *dev)
 {
 	if (dev->timeout_ms && !delayed_work_pending(&dev->timeout_work))
-		schedule_delayed_work(&dev->timeout_work,
-				      msecs_to_jiffies(dev->timeout_ms) + 1);
+		queue_delayed_work(iopf_wq, &dev->timeout_work,
+				   msecs_to_jiffies(dev->timeout_ms) + 1);
 }
 
 int iopf_dev_configure(struct iopf_dev *dev,
@@ -301,7 +345,7 @@ int iopf_dev_configure(struct iopf_dev *dev,
 		 * request arms it afresh.
 		 */
 		if (dev->timeout_ms)
-			mod_delayed_work(system_wq, &dev->timeout_work, 0);
+			mod_delayed_work(iopf_wq, &dev->timeout_work, 0);
 		else
 			cancel_delayed_work(&dev->timeout_work);
 	}
@@ -341,6 +385,7 @@ static void iopf_dev_teardown(struct iopf_dev *dev)
 			cond_resched();
 		}
 		xa_destroy(&fparam->stags);
+		xa_destroy(&fparam->seqs);
 	}
 	mutex_unlock(&dev->lock);
 	mutex_unlock(&dev->stream_lock);
@@ -408,6 +453,7 @@ int iopf_register_fault_handler(struct iopf_dev *dev,
 	fparam->data = data;
 	INIT_LIST_HEAD(&fparam->faults);
 	xa_init(&fparam->stags);
+	xa_init(&fparam->seqs);
 
 	mutex_lock(&dev->lock);
 	if (dev->removed) {
@@ -508,7 +554,7 @@ static int iopf_filter(struct iopf_dev *dev, enum iopf_verdict verdict)
 /**
  * iopf_report_device_fault() - iommu_report_device_fault() with the RFC
  * @dev: the device the fault came from
- * @evt: the fault; the handler fills in its sequence numbers
+ * @evt: the fault; its dev_seq is set here, the handler fills in its seq
  *
  * A page request is refused (-ENOSPC, counted in pending_full) when the
  * device already holds pending_limit of them: the driver then aborts it, as
@@ -546,6 +592,12 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		goto done_unlock;
 	}
 
+	/*
+	 * The device's SEQ of the fault if the handler takes it: known before
+	 * the request is made pending, which indexes it by this SEQ.
+	 */
+	evt->dev_seq = dev->dev_seq + 1;
+
 	/* Pending before the handler runs, so it may respond at once */
 	if (evt->fault.type == IOPF_FAULT_PAGE_REQ &&
 	    (evt->fault.flags & IOPF_PRQ_LAST_PAGE)) {
@@ -577,9 +629,9 @@ int iopf_report_device_fault(struct iopf_dev *dev, struct iopf_event *evt)
 		goto done_unlock;
 	}
 
+	dev->dev_seq = evt->dev_seq;
 	if (evt_pending) {
 		evt_pending->seq = evt->seq;
-		evt_pending->dev_seq = evt->dev_seq;
 		iopf_timeout_arm(dev);
 	}
 	dev->stats.reported++;

@@ -92,6 +92,7 @@ struct iopf_fault_param {
 	void *data;
 	struct list_head faults;	/* pending page requests */
 	struct xarray stags;		/* STAG -> oldest request with it */
+	struct xarray seqs;		/* dev_seq -> request: dumps resume */
 };
 
 struct iopf_dev_stats {
@@ -175,6 +176,7 @@ struct iopf_stages {
 struct iopf_dev {
 	struct kref ref;
 	u32 sid;
+	u32 gen;	/* iopf_devs_gen when it was created: the instance */
 	/*
 	 * The driver's stream lock (arm_smmu's streams_mutex): held from the
 	 * look-up through the report and the abort of a request that could
@@ -198,7 +200,7 @@ struct iopf_dev {
 	u32 pending_limit;
 	u32 timeout_ms;				/* 0: no response timeout */
 	struct delayed_work timeout_work;	/* answers what timed out */
-	u64 dev_seq;
+	u64 dev_seq;				/* of its last reported fault */
 	struct iopf_resume last_resume;		/* seq 0: none yet */
 	struct dentry *debugfs;
 	struct iopf_stages stages;
@@ -337,6 +339,8 @@ struct iopf_mapping {
 	u32 perm;
 };
 
+int iopf_core_module_init(void);
+void iopf_core_module_exit(void);
 int iopf_stages_module_init(void);
 void iopf_stages_module_exit(void);
 void iopf_stages_init(struct iopf_dev *dev);

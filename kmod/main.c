@@ -67,9 +67,12 @@ static int __init iopf_testbed_init(void)
 		pr_warn("quirks=%#x: reproducing bugs of the RFC as posted\n",
 			iopf_quirks);
 
-	ret = iopf_stages_module_init();
+	ret = iopf_core_module_init();
 	if (ret)
 		return ret;
+	ret = iopf_stages_module_init();
+	if (ret)
+		goto out_core;
 	ret = iopf_debugfs_init();
 	if (ret)
 		goto out_stages;
@@ -83,6 +86,8 @@ out_debugfs:
 	iopf_debugfs_exit();
 out_stages:
 	iopf_stages_module_exit();
+out_core:
+	iopf_core_module_exit();
 	return ret;
 }
 
@@ -95,7 +100,8 @@ static void __exit iopf_testbed_exit(void)
 	 * the tree. Then debugfs, which waits for writers: no record is
 	 * injected afterwards. Then the devices: removing them answers what is
 	 * still pending (nobody hears it: the family is gone), which ends the
-	 * accesses stalled on it; then the workqueue their retries ran on.
+	 * accesses stalled on it; then the workqueues their retries and
+	 * timeout sweeps ran on.
 	 */
 	iopf_netlink_exit();
 	iopf_debugfs_exit();
@@ -103,6 +109,7 @@ static void __exit iopf_testbed_exit(void)
 	/* No bridged device is left: each probed one pins the module */
 	iopf_upstream_exit();
 	iopf_stages_module_exit();
+	iopf_core_module_exit();
 }
 
 module_init(iopf_testbed_init);

@@ -255,6 +255,8 @@ static int iopf_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
  */
 #define IOPF_NL_DUMP_LAST	2
 #define IOPF_NL_DUMP_DONE	3
+/* PENDING_GET: the instance (struct iopf_dev gen) cb->args[1] belongs to */
+#define IOPF_NL_DUMP_GEN	4
 
 static void iopf_nl_dump_filter_sid(struct netlink_callback *cb,
 				    struct nlattr **tb)
@@ -444,18 +446,28 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 				    struct netlink_callback *cb,
 				    struct iopf_dev *dev)
 {
-	u64 last = cb->args[1];
+	unsigned long last = cb->args[1], index;
 	struct iopf_event *evt;
 	int ret = 0;
 
+	/*
+	 * A device deleted and created again at this StreamID between two
+	 * parts numbers its faults from 1 again: all of its are new.
+	 */
+	if (cb->args[IOPF_NL_DUMP_GEN] != dev->gen) {
+		cb->args[IOPF_NL_DUMP_GEN] = dev->gen;
+		last = 0;
+	}
 	mutex_lock(&dev->lock);
 	if (!dev->fault_param)
 		goto out_unlock;
-	list_for_each_entry(evt, &dev->fault_param->faults, list) {
+	/*
+	 * Where the last part ended, by the device's SEQ: what was answered
+	 * since is simply not there, and nothing is visited twice.
+	 */
+	xa_for_each_start(&dev->fault_param->seqs, index, evt, last + 1) {
 		void *hdr;
 
-		if (evt->seq <= last)
-			continue;
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 				  cb->nlh->nlmsg_seq, &iopf_nl_family,
 				  NLM_F_MULTI, IOPF_CMD_PENDING_GET);
@@ -469,7 +481,7 @@ static int iopf_nl_pending_fill_dev(struct sk_buff *skb,
 			break;
 		}
 		genlmsg_end(skb, hdr);
-		cb->args[1] = evt->seq;
+		cb->args[1] = index;
 		/* Up to 64Ki requests: a full dump is long */
 		cond_resched();
 	}

@@ -311,7 +311,7 @@ int iopf_nl_multicast_clone(struct sk_buff *tmpl)
 /**
  * iopf_nl_fault_handler() - the fault handler registered for every device
  * @dev: the device, locked by the core
- * @evt: the fault; gets its sequence numbers here
+ * @evt: the fault, its dev_seq set by the core; gets its SEQ here
  * @data: unused
  *
  * Return: 0 when the fault was numbered and queued for sending (or nobody
@@ -341,7 +341,6 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 	}
 
 	evt->seq = iopf_nl_fault_seq + 1;
-	evt->dev_seq = dev->dev_seq + 1;
 	if (iopf_nl_batch.skb) {
 		/* Sized for max faults: a failure is a bug in the sizing */
 		ret = iopf_nl_put_fault(iopf_nl_batch.skb, evt);
@@ -349,7 +348,6 @@ int iopf_nl_fault_handler(struct iopf_dev *dev, struct iopf_event *evt,
 			goto out_unlock;
 	}
 	iopf_nl_fault_seq++;
-	dev->dev_seq++;
 	if (++iopf_nl_batch.n >= iopf_nl_batch.cap)
 		iopf_nl_flush_locked();
 out_unlock:

@@ -31,8 +31,16 @@
  * page requests pending (and refused while a dump or a debugfs file holds
  * it), then loaded again with the same quirks=.
  *
+ * stress.pending_dump_full: PENDING_GET of a device holding the most page
+ * requests it may, with page responses between the dump's parts; prints
+ * the dump's cost at 1,024 and at the full count. stress.timeout_sweep:
+ * thousands of requests time out at once while DEV_GET and a response get
+ * through.
+ *
  * Environment: IOPF_KO overrides the module path (default
- * /lib/modules/iopf_testbed.ko), IOPF_STRESS_SECONDS the duration.
+ * /lib/modules/iopf_testbed.ko), IOPF_STRESS_SECONDS the duration,
+ * IOPF_STRESS_PENDING the requests those two hold (default 65536 and half
+ * of 16384; 32768 and half of 4096 on a kernel with lockdep).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -51,6 +59,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/netlink.h>
 
 #include "kselftest_harness.h"
 
@@ -1240,6 +1249,342 @@ TEST_F_TIMEOUT(stress, one_stall_one_resume, 180)
 	EXPECT_LT(0u, atomic_load(&o->by_origin[IOPF_ORIGIN_TIMEOUT]));
 	EXPECT_LT(0u, unknown);
 	free(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* stress.pending_dump_full and stress.timeout_sweep                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * How many page requests the two cases below hold on one device:
+ * IOPF_STRESS_PENDING (a kernel command line's NAME=value reaches init's
+ * environment), else dflt, or dflt_debug on a kernel with lockdep (the
+ * debug cell: several times slower, every notification checked, and a
+ * budget for all programs together). At least 2048, so that the 1,024
+ * figure has a bigger one to compare with.
+ */
+static unsigned int stress_pending(unsigned int dflt, unsigned int dflt_debug)
+{
+	const char *e = getenv("IOPF_STRESS_PENDING");
+	unsigned long v = e ? strtoul(e, NULL, 0) : 0;
+
+	if (!v)
+		return access("/proc/lockdep_stats", F_OK) ? dflt : dflt_debug;
+	if (v < 2048)
+		return 2048;
+	return v > IOPF_PENDING_LIMIT_MAX ? IOPF_PENDING_LIMIT_MAX : (unsigned int)v;
+}
+
+/* Stalls with STAGs first..first+n-1 at sid, in writes of up to 1 MiB */
+static int inject_stalls(uint32_t sid, unsigned int first, unsigned int n)
+{
+	static uint64_t evt[32768][4];
+	unsigned int k, i, chunk;
+	int ret;
+
+	for (k = 0; k < n; k += chunk) {
+		chunk = n - k < 32768 ? n - k : 32768;
+		for (i = 0; i < chunk; i++) {
+			evt[i][0] = (uint64_t)sid << 32 | 0x10;
+			evt[i][1] = 0x0000000880000000ull |
+				    ((first + k + i) & 0xffff);
+			evt[i][2] = 0x1000ull * (first + k + i);
+			evt[i][3] = 0;
+		}
+		ret = iopf_inject_raw((const uint64_t (*)[4])evt, chunk);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Whole PENDING_GETs of sid, reps of them: the best one's wall time, as a
+ * diagnostic line (the best: a TCG guest on a shared host is noisy)
+ */
+static int timed_pending_dump(struct iopf_nl *nl, uint32_t sid,
+			      struct iopf_nl_fault *out, int max, int reps)
+{
+	uint64_t t0, dt, best = UINT64_MAX;
+	int n = 0, i;
+
+	for (i = 0; i < reps; i++) {
+		t0 = now_ns();
+		n = iopf_pending_dump(nl, &sid, out, max);
+		dt = now_ns() - t0;
+		if (n < 0)
+			return n;
+		best = dt < best ? dt : best;
+	}
+	best = best ? best : 1;
+	printf("# PENDING_GET of %d pending, best of %d: %.1f ms, %.0f entries/s\n",
+	       n, reps, best / 1e6, n * 1e9 / best);
+	return n;
+}
+
+struct pd_walk {
+	uint64_t last_seq;
+	int last_stag;
+	unsigned char *seen;
+	unsigned int n, bad_order, bad_sid, twice;
+	uint32_t sid;
+};
+
+static int pd_walk_cb(const struct iopf_nl *nl, uint8_t cmd, const void *attrs,
+		      size_t len, void *arg)
+{
+	struct pd_walk *w = arg;
+	const struct nlattr *a = attrs;
+	struct iopf_nl_fault f;
+
+	(void)nl;
+	(void)cmd;
+	while (len >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN &&
+	       a->nla_len <= len) {
+		if ((a->nla_type & NLA_TYPE_MASK) == IOPF_A_FAULT) {
+			memset(&f, 0, sizeof(f));
+			if (iopf_nl_parse_fault((const char *)a + NLA_HDRLEN,
+						a->nla_len - NLA_HDRLEN, &f))
+				return -EPROTO;
+			if (f.sid != w->sid)
+				w->bad_sid++;
+			if (f.seq <= w->last_seq || (int)f.grpid <= w->last_stag)
+				w->bad_order++;
+			if (w->seen[f.grpid & 0xffff]++)
+				w->twice++;
+			w->last_seq = f.seq;
+			w->last_stag = (int)f.grpid;
+			w->n++;
+		}
+		if ((size_t)NLA_ALIGN(a->nla_len) >= len)
+			break;
+		len -= NLA_ALIGN(a->nla_len);
+		a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len));
+	}
+	return 0;
+}
+
+/*
+ * PENDING_GET of one device holding the most page requests it may: every
+ * one is dumped once, in SEQ order, while page responses (to requests the
+ * dump has passed and to ones it has not reached) come between its parts.
+ * Answered ones may or may not appear; none twice; none of those still
+ * pending missing. Also prints the dump's cost at 1,024 and at the full
+ * count: the per-entry cost must stay flat (a figure, not an assertion).
+ */
+TEST_F_TIMEOUT(stress, pending_dump_full, 600)
+{
+	unsigned int n = stress_pending(IOPF_PENDING_LIMIT_MAX, 32768);
+	struct iopf_nl *nl = self->nl, *rsp = iopf_nl_open();
+	struct iopf_nl_fault *out = calloc(n, sizeof(*out));
+	unsigned char *answered = calloc(65536, 1);
+	struct pd_walk w = { .last_stag = -1 };
+	uint32_t sid = self->base + 41, limit = n, r = 0x2545f491u;
+	unsigned int k, steps = 0, nanswered = 0, missing = 0;
+	struct iopf_nl_dev d;
+	struct iopf_nl_msg m;
+	uint16_t flags = 0;
+	uint64_t t_start = now_ns();
+	int ret, i;
+
+	ASSERT_NE(NULL, rsp);
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, answered);
+	w.seen = calloc(65536, 1);
+	ASSERT_NE(NULL, w.seen);
+	w.sid = sid;
+	ASSERT_EQ(0, iopf_dev_new(nl, sid));
+	ASSERT_EQ(0, iopf_dev_set(nl, sid, &limit, NULL)) TH_LOG("%s", nl->ext_msg);
+	ASSERT_EQ(0, iopf_handler_register(nl, sid, IOPF_REPORT_FLAT));
+
+	/* 1,024 pending: the small figure */
+	ASSERT_EQ(0, inject_stalls(sid, 0, 1024));
+	ASSERT_EQ(1024, timed_pending_dump(nl, sid, out, (int)n, 25));
+	/* all of them: the big one */
+	ASSERT_EQ(0, inject_stalls(sid, 1024, n - 1024));
+	ASSERT_EQ(0, iopf_dev_get(nl, sid, &d));
+	ASSERT_EQ((uint64_t)n, d.stats.v[IOPF_STAT_A_PENDING]);
+	ASSERT_EQ((int)n, timed_pending_dump(nl, sid, out, (int)n, 3));
+	for (i = 0; i < (int)n; i++)
+		ASSERT_EQ((uint32_t)i, out[i].grpid) TH_LOG("entry %d", i);
+
+	/* Again, answering between its parts: behind it, ahead of it, next */
+	iopf_msg_family(&m, nl, IOPF_CMD_PENDING_GET, true);
+	iopf_msg_put_u32(&m, IOPF_A_SID, sid);
+	ASSERT_EQ(0, iopf_nl_dump_start(nl, &m));
+	do {
+		ret = iopf_nl_dump_step(nl, pd_walk_cb, &w, &flags);
+		ASSERT_LE(0, ret) TH_LOG("dump step %u: %s", steps, strerror(-ret));
+		steps++;
+		for (k = 0; k < 4; k++) {
+			uint32_t stag;
+
+			if (k == 0)		/* the next one the dump would send */
+				stag = (uint32_t)(w.last_stag + 1);
+			else if (k == 1 && w.last_stag >= 0)	/* passed */
+				stag = rnd(&r) % (uint32_t)(w.last_stag + 1);
+			else			/* anywhere */
+				stag = rnd(&r) % n;
+			if (stag >= n || answered[stag])
+				continue;
+			ASSERT_EQ(0, iopf_page_response(rsp, sid, stag,
+							IOPF_RESP_SUCCESS, NULL))
+				TH_LOG("response to STAG %u: %s", stag, rsp->ext_msg);
+			answered[stag] = 1;
+			nanswered++;
+		}
+	} while (ret > 0);
+
+	for (k = 0; k < n; k++)
+		if (!answered[k] && w.seen[k] != 1)
+			missing++;
+	printf("# interleaved dump: %u parts, %u entries, %u answered meanwhile\n",
+	       steps, w.n, nanswered);
+	EXPECT_EQ(0u, w.bad_sid);
+	EXPECT_EQ(0u, w.bad_order);
+	EXPECT_EQ(0u, w.twice);
+	EXPECT_EQ(0u, missing);
+	EXPECT_LT(10u, steps);
+	ASSERT_EQ(0, iopf_dev_get(nl, sid, &d));
+	EXPECT_EQ((uint64_t)(n - nanswered), d.stats.v[IOPF_STAT_A_PENDING]);
+	EXPECT_EQ((uint64_t)nanswered, d.stats.v[IOPF_STAT_A_RESPONSES]);
+
+	/* removal flushes the rest */
+	EXPECT_EQ(0, iopf_dev_del(nl, sid));
+	printf("# %u pending: the case took %.1f s\n", n,
+	       (now_ns() - t_start) / 1e9);
+	iopf_nl_close(rsp);
+	free(w.seen);
+	free(answered);
+	free(out);
+}
+
+struct sweep {
+	uint32_t sid;
+	atomic_int stop, ready;
+	atomic_ullong by_origin[IOPF_ORIGIN_TIMEOUT + 1];
+	atomic_ullong overflow, other;
+};
+
+static void *sweep_listener(void *p)
+{
+	struct sweep *sw = p;
+	struct iopf_nl *lis = iopf_nl_open();
+	struct iopf_nl_event ev;
+	int sz = 32 << 20, r;
+
+	if (!lis || iopf_nl_subscribe(lis)) {
+		atomic_fetch_add(&sw->overflow, 1);
+		atomic_store(&sw->ready, 1);
+		iopf_nl_close(lis);
+		return NULL;
+	}
+	setsockopt(lis->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	atomic_store(&sw->ready, 1);
+	while (!atomic_load(&sw->stop)) {
+		r = iopf_nl_recv_event(lis, 100, &ev);
+		if (r == 0 || (r > 0 && ev.cmd != IOPF_CMD_RESUME_NTF))
+			continue;
+		if (r < 0) {
+			atomic_fetch_add(&sw->overflow, 1);
+			continue;
+		}
+		if (ev.resume.sid != sw->sid ||
+		    ev.resume.origin > IOPF_ORIGIN_TIMEOUT) {
+			atomic_fetch_add(&sw->other, 1);
+			continue;
+		}
+		atomic_fetch_add(&sw->by_origin[ev.resume.origin], 1);
+	}
+	iopf_nl_close(lis);
+	return NULL;
+}
+
+/*
+ * Thousands of page requests time out at once: the sweep answers every
+ * one (a RESUME each, counted as a timeout), in runs short enough that a
+ * DEV_GET and a page response get the device in between (the sweep must
+ * not hold it from first to last).
+ */
+TEST_F_TIMEOUT(stress, timeout_sweep, 300)
+{
+	unsigned int n = stress_pending(16384, 4096) / 2;
+	struct iopf_nl *nl = self->nl;
+	struct sweep *sw = calloc(1, sizeof(*sw));
+	uint32_t limit = n, tmo = 200, sid = self->base + 42;
+	uint64_t t0, pending, mid_gets = 0, gets = 0, worst = 0, t, sweep_ns;
+	uint64_t t_start = now_ns();
+	bool answered_mid = false;
+	struct iopf_nl_dev d;
+	pthread_t lis;
+
+	ASSERT_NE(NULL, sw);
+	sw->sid = sid;
+	ASSERT_EQ(0, pthread_create(&lis, NULL, sweep_listener, sw));
+	while (!atomic_load(&sw->ready))
+		usleep(1000);
+	ASSERT_EQ(0, iopf_dev_new(nl, sid));
+	ASSERT_EQ(0, iopf_dev_set(nl, sid, &limit, NULL));
+	ASSERT_EQ(0, iopf_handler_register(nl, sid, IOPF_REPORT_FLAT));
+	t0 = now_ns();
+	ASSERT_EQ(0, inject_stalls(sid, 0, n));
+	printf("# %u stalls injected in %.1f ms\n", n, (now_ns() - t0) / 1e6);
+	ASSERT_EQ(0, iopf_dev_get(nl, sid, &d));
+	ASSERT_EQ((uint64_t)n, d.stats.v[IOPF_STAT_A_PENDING]);
+	/* No timeout until every one is older than it: all due at once */
+	usleep((tmo + 100) * 1000);
+	ASSERT_EQ(0, iopf_dev_set(nl, sid, NULL, &tmo));
+
+	/* DEV_GET in a loop until nothing is pending */
+	t0 = now_ns();
+	do {
+		t = now_ns();
+		ASSERT_EQ(0, iopf_dev_get(nl, sid, &d));
+		t = now_ns() - t;
+		worst = t > worst ? t : worst;
+		gets++;
+		pending = d.stats.v[IOPF_STAT_A_PENDING];
+		if (pending && d.stats.v[IOPF_STAT_A_TIMEOUTS]) {
+			mid_gets++;
+			/* the youngest is the last due: answer it mid-sweep */
+			if (!answered_mid &&
+			    !iopf_page_response(nl, sid, n - 1,
+						IOPF_RESP_SUCCESS, NULL))
+				answered_mid = true;
+		}
+		ASSERT_GT(60000000000ull, now_ns() - t0) TH_LOG("still %llu pending",
+			(unsigned long long)pending);
+	} while (pending);
+	sweep_ns = now_ns() - t0;
+
+	/* every RESUME heard */
+	t0 = now_ns();
+	while (atomic_load(&sw->by_origin[IOPF_ORIGIN_TIMEOUT]) +
+	       atomic_load(&sw->by_origin[IOPF_ORIGIN_RESPONSE]) < n &&
+	       now_ns() - t0 < 10000000000ull)
+		usleep(10000);
+	atomic_store(&sw->stop, 1);
+	pthread_join(lis, NULL);
+	printf("# timeout sweep of %u: %.1f ms, %llu DEV_GETs, %llu of them mid-sweep, slowest %.1f ms; response mid-sweep: %s\n",
+	       n, sweep_ns / 1e6, (unsigned long long)gets,
+	       (unsigned long long)mid_gets, worst / 1e6,
+	       answered_mid ? "yes" : "no");
+	EXPECT_EQ(0u, atomic_load(&sw->overflow));
+	EXPECT_EQ(0u, atomic_load(&sw->other));
+	EXPECT_EQ(d.stats.v[IOPF_STAT_A_TIMEOUTS],
+		  atomic_load(&sw->by_origin[IOPF_ORIGIN_TIMEOUT]));
+	EXPECT_EQ(d.stats.v[IOPF_STAT_A_RESPONSES],
+		  atomic_load(&sw->by_origin[IOPF_ORIGIN_RESPONSE]));
+	EXPECT_EQ((uint64_t)n, d.stats.v[IOPF_STAT_A_TIMEOUTS] +
+			       d.stats.v[IOPF_STAT_A_RESPONSES]);
+	EXPECT_EQ((uint64_t)(answered_mid ? 1 : 0), d.stats.v[IOPF_STAT_A_RESPONSES]);
+	/* the device answered while the sweep was under way */
+	EXPECT_LT(0u, mid_gets);
+	EXPECT_TRUE(answered_mid);
+	EXPECT_EQ(0, iopf_dev_del(nl, sid));
+	printf("# %u pending: the case took %.1f s\n", n,
+	       (now_ns() - t_start) / 1e9);
+	free(sw);
 }
 
 /* ------------------------------------------------------------------ */
