@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -199,6 +200,41 @@ TEST_F(life, dev_set_bad_input)
 	EXPECT_EQ(0, iopf_dev_set(t->nl, sid, &max, NULL));
 	dev_get(_metadata, t, sid, &d);
 	EXPECT_EQ((uint32_t)IOPF_PENDING_LIMIT_MAX, d.pending_limit);
+}
+
+/* Write a module parameter; 0 or -errno */
+static int param_write(const char *name, const char *val)
+{
+	char path[128], old[32];
+	ssize_t n;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/iopf_testbed/parameters/%s", name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, old, sizeof(old));
+	(void)n;
+	if (pwrite(fd, val, strlen(val), 0) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Parameters that bound what a user can make the module hold: 1-65536 */
+TEST_F(life, param_bounds)
+{
+	static const char *const names[] = { "max_devices", "access_history" };
+	static const char *const bad[] = { "0", "65537", "4294967295", "-1", "x" };
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		for (j = 0; j < ARRAY_SIZE(bad); j++)
+			EXPECT_EQ(-EINVAL, param_write(names[i], bad[j]))
+				TH_LOG("%s=%s accepted", names[i], bad[j]);
+		EXPECT_EQ(0, param_write(names[i], "65536"));
+		EXPECT_EQ(0, param_write(names[i], "1024"));
+	}
 }
 
 /* The device limit: -ENOSPC with a reason, and room again after a delete */
