@@ -869,6 +869,7 @@ TEST_F(st, books_access_get_and_dump)
 	struct iopf_nl_access a[3], g;
 	struct iopf_nl_fault f;
 	struct iopf_nl_msg m;
+	bool start_extack;
 	uint32_t pasid = 9;
 	int i;
 
@@ -895,12 +896,19 @@ TEST_F(st, books_access_get_and_dump)
 	EXPECT_EQ((uint32_t)IOPF_ACCESS_TERMINATED, all[0].state);
 	i = iopf_access_dump(t->nl, NULL, all, 16);
 	EXPECT_LE(3, i);
-	/* a dump with ACCESS_ID: refused by name, not as an unknown attribute */
+	/*
+	 * A dump with ACCESS_ID: refused by name, not as an unknown attribute,
+	 * where the kernel passes a dump's .start extack on (6.1 does not:
+	 * MAP_GET's of a missing device tells)
+	 */
+	EXPECT_EQ(-ENODEV, iopf_map_dump(t->nl, tb_sid(t), S2, NULL, NULL, 0));
+	start_extack = t->nl->ext_msg[0] != '\0';
 	iopf_msg_family(&m, t->nl, IOPF_CMD_ACCESS_GET, true);
 	iopf_msg_put_u64(&m, IOPF_A_ACCESS_ID, a[0].id);
 	EXPECT_EQ(-EINVAL, iopf_nl_transact(t->nl, &m, NULL, NULL));
-	EXPECT_NE(NULL, strstr(t->nl->ext_msg, "without NLM_F_DUMP"))
-		TH_LOG("extack: '%s'", t->nl->ext_msg);
+	if (start_extack)
+		EXPECT_NE(NULL, strstr(t->nl->ext_msg, "without NLM_F_DUMP"))
+			TH_LOG("extack: '%s'", t->nl->ext_msg);
 	ASSERT_EQ(0, iopf_page_response(t->nl, sid, f.grpid, IOPF_RESP_INVALID, NULL));
 	expect_end(_metadata, t, a[1].id, IOPF_ACCESS_ABORTED, NULL);
 }
