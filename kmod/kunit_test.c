@@ -241,8 +241,11 @@ static void iopf_test_evt_build(struct kunit *test)
 
 	iopf_evt_build(&f, evt);
 	KUNIT_EXPECT_EQ(test, evt[0], 0x0000004200003810ULL);
-	/* Stall, STAG, InD, S2, CLASS 1, TTRnW; not RnW: a write */
-	KUNIT_EXPECT_EQ(test, evt[1], 0x0000118480001234ULL);
+	/*
+	 * Stall, STAG, S2, CLASS 1; not RnW: a write, so no InD (Data), and
+	 * no TTRnW on F_TRANSLATION, as an SMMUv3 writes them
+	 */
+	KUNIT_EXPECT_EQ(test, evt[1], 0x0000018080001234ULL);
 	KUNIT_EXPECT_EQ(test, evt[2], 0x200040ULL);
 	KUNIT_EXPECT_EQ(test, evt[3], 0x40001000ULL);
 	KUNIT_ASSERT_EQ(test, iopf_decode(evt, &flt), 0);
@@ -251,9 +254,17 @@ static void iopf_test_evt_build(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, flt.grpid, 0x1234U);
 	KUNIT_EXPECT_EQ(test, flt.pasid, 3U);
 	KUNIT_EXPECT_EQ(test, flt.addr, 0x40001000ULL);
-	KUNIT_EXPECT_EQ(test, flt.perm, (u32)(IOPF_PERM_WRITE | IOPF_PERM_EXEC));
+	KUNIT_EXPECT_EQ(test, flt.perm, (u32)IOPF_PERM_WRITE);
 	KUNIT_EXPECT_EQ(test, flt.flags, (u32)(IOPF_PRQ_LAST_PAGE |
 					      IOPF_PRQ_PASID_VALID | IOPF_PRQ_L2));
+
+	/* F_PERMISSION on a table read, an instruction fetch: InD, TTRnW */
+	f.event_id = EVT_ID_PERMISSION_FAULT;
+	f.perm = IOPF_PERM_READ | IOPF_PERM_EXEC;
+	iopf_evt_build(&f, evt);
+	KUNIT_EXPECT_EQ(test, evt[1], 0x0000118c80001234ULL);
+	KUNIT_ASSERT_EQ(test, iopf_decode(evt, &flt), 0);
+	KUNIT_EXPECT_EQ(test, flt.perm, (u32)(IOPF_PERM_READ | IOPF_PERM_EXEC));
 
 	/* Stage 1, no stall, read, privileged: no IPA, unrecoverable */
 	f = (struct iopf_evt_fields){
