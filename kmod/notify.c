@@ -217,20 +217,27 @@ void iopf_nl_flush(void)
 	mutex_unlock(&iopf_nl_notify_lock);
 }
 
-/* An empty FAULT_NTF with room for @max faults; *hdr its genetlink header */
-static struct sk_buff *iopf_nl_fault_msg_new(unsigned int max, void **hdr)
+/* An empty notification @cmd with room for @size bytes; *hdr its header */
+static struct sk_buff *iopf_nl_ntf_new(size_t size, u8 cmd, void **hdr)
 {
 	struct sk_buff *skb;
 
-	skb = genlmsg_new(max * iopf_nl_fault_size(), GFP_KERNEL);
+	skb = genlmsg_new(size, GFP_KERNEL);
 	if (!skb)
 		return NULL;
-	*hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_FAULT_NTF);
+	*hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, cmd);
 	if (WARN_ON_ONCE(!*hdr)) {
 		nlmsg_free(skb);
 		return NULL;
 	}
 	return skb;
+}
+
+/* An empty FAULT_NTF with room for @max faults */
+static struct sk_buff *iopf_nl_fault_msg_new(unsigned int max, void **hdr)
+{
+	return iopf_nl_ntf_new(max * iopf_nl_fault_size(), IOPF_CMD_FAULT_NTF,
+			       hdr);
 }
 
 static int iopf_nl_batch_open(struct iopf_dev *dev, unsigned int max,
@@ -414,11 +421,10 @@ bool iopf_nl_notify_resume(struct iopf_resume *resume)
 		sent = iopf_nl_multicast(NULL) != IOPF_NL_LOST;
 		goto out_unlock;
 	}
-	skb = genlmsg_new(iopf_nl_resume_size(), GFP_KERNEL);
+	skb = iopf_nl_ntf_new(iopf_nl_resume_size(), IOPF_CMD_RESUME_NTF, &hdr);
 	if (!skb)
 		goto out_unlock;
-	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_RESUME_NTF);
-	if (WARN_ON_ONCE(!hdr || iopf_nl_put_resume(skb, resume))) {
+	if (WARN_ON_ONCE(iopf_nl_put_resume(skb, resume))) {
 		nlmsg_free(skb);
 		goto out_unlock;
 	}
@@ -499,11 +505,10 @@ bool iopf_nl_notify_access(const struct iopf_access_info *info)
 	if (!iopf_nl_listening())
 		goto out_unlock;
 	sent = false;
-	skb = genlmsg_new(iopf_nl_access_size(), GFP_KERNEL);
+	skb = iopf_nl_ntf_new(iopf_nl_access_size(), IOPF_CMD_ACCESS_NTF, &hdr);
 	if (!skb)
 		goto out_unlock;
-	hdr = genlmsg_put(skb, 0, 0, &iopf_nl_family, 0, IOPF_CMD_ACCESS_NTF);
-	if (WARN_ON_ONCE(!hdr || iopf_nl_put_access(skb, info))) {
+	if (WARN_ON_ONCE(iopf_nl_put_access(skb, info))) {
 		nlmsg_free(skb);
 		goto out_unlock;
 	}
