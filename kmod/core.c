@@ -166,11 +166,11 @@ void iopf_dev_snapshot(struct iopf_dev *dev, struct iopf_dev_stats *stats,
 	stats->notify_unheard = atomic64_read(&dev->notify_unheard);
 }
 
-/* Takes a reference; the caller drops it with iopf_dev_put() */
 /*
- * Every record and command looks its device up: under RCU, not the registry
- * lock. A device being removed may still be found and referenced here (it
- * then refuses what it must: dev->removed), never one being freed.
+ * Takes a reference; the caller drops it with iopf_dev_put(). Every record
+ * and command looks its device up: under RCU, not the registry lock. A
+ * device being removed may still be found and referenced here (it then
+ * refuses what it must: dev->removed), never one being freed.
  */
 struct iopf_dev *iopf_dev_get(u32 sid)
 {
