@@ -227,8 +227,9 @@ TEST_F(life, param_bounds)
 
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		for (j = 0; j < ARRAY_SIZE(bad); j++)
+			/* (indices: GCC 12 -O2 sees a NULL %s in the arrays) */
 			EXPECT_EQ(-EINVAL, param_write(names[i], bad[j]))
-				TH_LOG("%s=%s accepted", names[i], bad[j]);
+				TH_LOG("parameter %zu accepted bad value %zu", i, j);
 		EXPECT_EQ(0, param_write(names[i], "65536"));
 		EXPECT_EQ(0, param_write(names[i], "1024"));
 	}
